@@ -1,0 +1,2 @@
+//! The pure admission adapter: AdmissionReview bytes in, AdmissionReview out. The only reader
+//! of [`crate::config::Mode`].

@@ -1,0 +1,62 @@
+//! The ImageStream catalog: what the engine knows about the streams in a namespace. The
+//! engine sees it only through the [`Catalog`] trait, so the offline `mutate` command (the
+//! ImageStreams found in the same manifests) and `serve` (a watch-backed cache) bind
+//! containers identically. This module owns the pure index; it must not do I/O.
+
+pub mod index;
+
+pub use index::CatalogIndex;
+
+/// An ImageStreamTag: `namespace/stream:tag`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TagRef {
+    pub namespace: String,
+    pub stream: String,
+    pub tag: String,
+}
+
+impl TagRef {
+    /// `stream:tag`, as written in triggers.
+    pub fn stream_tag(&self) -> String {
+        format!("{}:{}", self.stream, self.tag)
+    }
+}
+
+/// What the catalog knows of one tag.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TagState {
+    /// `spec.tags[].from.name` when `from.kind` is `DockerImage`, as the user spelled it.
+    pub source: Option<String>,
+    /// The pull spec a trigger would write now (openshift-semantics §1.3): `status.tags[]
+    /// .items[0].dockerImageReference`, or `<status.dockerImageRepository>@<image>` for a
+    /// `Local` reference policy. `None` when the tag never resolved.
+    pub resolved: Option<String>,
+}
+
+/// Read-only lookups the engine makes. Implementations answer from memory: no API call.
+pub trait Catalog {
+    /// Whether a stream `namespace/stream` is known.
+    fn has_stream(&self, namespace: &str, stream: &str) -> bool;
+    /// The tag in `namespace` whose `DockerImage` source normalises to `normalized` (the
+    /// canonical string form of `engine::image_ref`, e.g. `docker.io/library/nginx:latest`).
+    /// With several candidates the answer is deterministic (the smallest `TagRef`).
+    fn find_external(&self, namespace: &str, normalized: &str) -> Option<TagRef>;
+    /// What is known of one tag; `None` when the stream or tag is unknown.
+    fn tag_state(&self, namespace: &str, stream: &str, tag: &str) -> Option<TagState>;
+}
+
+/// A catalog that knows nothing (no cluster access, `--catalog off`, or tests).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EmptyCatalog;
+
+impl Catalog for EmptyCatalog {
+    fn has_stream(&self, _: &str, _: &str) -> bool {
+        false
+    }
+    fn find_external(&self, _: &str, _: &str) -> Option<TagRef> {
+        None
+    }
+    fn tag_state(&self, _: &str, _: &str, _: &str) -> Option<TagState> {
+        None
+    }
+}

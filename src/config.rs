@@ -1,0 +1,178 @@
+//! Typed configuration, built once from the command line (each flag also an environment
+//! variable) and validated here. Rules read [`RuleConfig`]; only the admission adapter and
+//! the CLI output step read [`Mode`]. No I/O.
+
+use globset::{GlobSet, GlobSetBuilder};
+
+/// The in-cluster registry host OpenShift 4 writes into `status.dockerImageRepository`.
+pub const DEFAULT_INTERNAL_REGISTRY: &str = "image-registry.openshift-image-registry.svc:5000";
+
+/// Usernames whose updates pass untouched: OpenShift's trigger controllers.
+pub const DEFAULT_CONTROLLER_USER_PREFIX: &str = "system:serviceaccount:openshift-infra:";
+
+/// Enforce (patch) or audit (report only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    #[default]
+    Enforce,
+    Audit,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Audit => "audit",
+        }
+    }
+}
+
+/// What to do with `imagePullPolicy` on trigger-managed containers (SPEC §1.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PullPolicyHandling {
+    /// Set `IfNotPresent` where the value is absent or the defaulted `Always`.
+    #[default]
+    IfNotPresent,
+    /// Never touch `imagePullPolicy`.
+    Keep,
+}
+
+/// Invalid configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid repository pattern {pattern:?}: {source}")]
+    Pattern {
+        pattern: String,
+        #[source]
+        source: globset::Error,
+    },
+    #[error("internal registry host must not be empty")]
+    EmptyRegistryHost,
+}
+
+/// Settings the rules read. Defaults follow SPEC §1.
+#[derive(Debug, Clone)]
+pub struct RuleConfig {
+    /// Hosts of the internal registry (`<host>/<ns>/<stream>:<tag>` binds directly).
+    pub internal_registry_hosts: Vec<String>,
+    pub pull_policy: PullPolicyHandling,
+    /// Also set `importPolicy.importMode: PreserveOriginal` (multi-arch images).
+    pub preserve_original: bool,
+    /// Which external repositories get scheduled imports: a repository (normalised, without
+    /// tag, e.g. `docker.io/library/nginx`) qualifies when it matches an include pattern (or
+    /// there are none) and no exclude pattern.
+    pub repositories: RepositoryFilter,
+    /// Double-rollout avoidance (SPEC §1.4).
+    pub avoid_double_rollout: bool,
+    /// Requests from usernames with this prefix pass untouched.
+    pub controller_user_prefix: String,
+}
+
+impl Default for RuleConfig {
+    fn default() -> Self {
+        RuleConfig {
+            internal_registry_hosts: vec![DEFAULT_INTERNAL_REGISTRY.to_string()],
+            pull_policy: PullPolicyHandling::default(),
+            preserve_original: false,
+            repositories: RepositoryFilter::default(),
+            avoid_double_rollout: true,
+            controller_user_prefix: DEFAULT_CONTROLLER_USER_PREFIX.to_string(),
+        }
+    }
+}
+
+impl RuleConfig {
+    /// Checks what the type cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self
+            .internal_registry_hosts
+            .iter()
+            .any(|h| h.trim().is_empty())
+        {
+            return Err(ConfigError::EmptyRegistryHost);
+        }
+        Ok(())
+    }
+}
+
+/// Include/exclude glob patterns over normalised repositories (`*` does not cross `/`).
+#[derive(Debug, Clone, Default)]
+pub struct RepositoryFilter {
+    include: Option<GlobSet>,
+    exclude: Option<GlobSet>,
+}
+
+impl RepositoryFilter {
+    pub fn new(include: &[String], exclude: &[String]) -> Result<Self, ConfigError> {
+        Ok(RepositoryFilter {
+            include: build_set(include)?,
+            exclude: build_set(exclude)?,
+        })
+    }
+
+    /// Whether scheduled imports apply to `repository` (normalised, no tag or digest).
+    pub fn allows(&self, repository: &str) -> bool {
+        let included = self
+            .include
+            .as_ref()
+            .is_none_or(|set| set.is_match(repository));
+        let excluded = self
+            .exclude
+            .as_ref()
+            .is_some_and(|set| set.is_match(repository));
+        included && !excluded
+    }
+}
+
+fn build_set(patterns: &[String]) -> Result<Option<GlobSet>, ConfigError> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let mut builder = GlobSetBuilder::new();
+    for pattern in patterns {
+        let glob = globset::GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .map_err(|source| ConfigError::Pattern {
+                pattern: pattern.clone(),
+                source,
+            })?;
+        builder.add(glob);
+    }
+    builder
+        .build()
+        .map(Some)
+        .map_err(|source| ConfigError::Pattern {
+            pattern: patterns.join(","),
+            source,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repository_filter_includes_and_excludes() {
+        let filter = RepositoryFilter::new(
+            &["docker.io/**".to_string()],
+            &["docker.io/library/*".to_string()],
+        )
+        .unwrap();
+        assert!(filter.allows("docker.io/org/app"));
+        assert!(!filter.allows("docker.io/library/nginx"));
+        assert!(!filter.allows("quay.io/org/app"));
+    }
+
+    #[test]
+    fn empty_filter_allows_everything() {
+        assert!(RepositoryFilter::default().allows("quay.io/x/y"));
+    }
+
+    #[test]
+    fn bad_pattern_is_named() {
+        let err = RepositoryFilter::new(&["[".to_string()], &[]).unwrap_err();
+        assert!(err.to_string().contains("\"[\""), "{err}");
+    }
+}

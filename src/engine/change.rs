@@ -1,0 +1,94 @@
+//! What the engine reports: changes it made and findings that change nothing. Codes are
+//! stable strings (metrics labels, `--output json`, tests match on them); messages are one
+//! human sentence without control characters.
+
+use serde::Serialize;
+
+/// A stable machine code for a change or finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Code {
+    // Changes
+    /// `importPolicy.scheduled: true` set on an external tag.
+    ScheduledImport,
+    /// `importPolicy.importMode: PreserveOriginal` set (config option).
+    ImportMode,
+    /// A new DeploymentConfig `ImageChange` trigger.
+    ImageChangeTrigger,
+    /// An existing DeploymentConfig `ImageChange` trigger gained container names.
+    TriggerContainerAdded,
+    /// `ConfigChange` trigger added with absent `spec.triggers` (server defaulting).
+    ConfigChangeTrigger,
+    /// An `image.openshift.io/triggers` annotation entry added.
+    AnnotationTrigger,
+    /// `imagePullPolicy` set for a trigger-managed container.
+    PullPolicy,
+    /// A CREATE got the tag's resolved digest image (double-rollout avoidance).
+    ResolvedImage,
+    /// An UPDATE kept the running digest instead of the unresolved reference.
+    KeptRunningImage,
+    // Findings (nothing changed)
+    /// An `automatic: false` trigger was kept.
+    ManualTriggerKept,
+    /// A stream with `spec.dockerImageRepository` and no tags is never re-imported on a schedule.
+    RepositoryWithoutTags,
+    /// An external image that no ImageStream tracks.
+    UntrackedImage,
+    /// A digest-pinned image or tag source: nothing to schedule or trigger.
+    DigestPinned,
+    /// A scheduled import was turned off explicitly or the tag is otherwise not importable.
+    NotImportable,
+    /// The object or a container opted out by annotation.
+    OptedOut,
+    /// An annotation or field autoredeploy needs could not be understood.
+    Unreadable,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::ScheduledImport => "scheduled-import",
+            Code::ImportMode => "import-mode",
+            Code::ImageChangeTrigger => "image-change-trigger",
+            Code::TriggerContainerAdded => "trigger-container-added",
+            Code::ConfigChangeTrigger => "config-change-trigger",
+            Code::AnnotationTrigger => "annotation-trigger",
+            Code::PullPolicy => "pull-policy",
+            Code::ResolvedImage => "resolved-image",
+            Code::KeptRunningImage => "kept-running-image",
+            Code::ManualTriggerKept => "manual-trigger-kept",
+            Code::RepositoryWithoutTags => "repository-without-tags",
+            Code::UntrackedImage => "untracked-image",
+            Code::DigestPinned => "digest-pinned",
+            Code::NotImportable => "not-importable",
+            Code::OptedOut => "opted-out",
+            Code::Unreadable => "unreadable",
+        }
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One change made to the object, or one finding about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub code: Code,
+    /// JSON Pointer (RFC 6901) of the field concerned, in the object.
+    pub path: String,
+    /// One human sentence, no control characters.
+    pub message: String,
+}
+
+impl Change {
+    pub fn new(code: Code, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Change {
+            code,
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! autoredeploy: a mutating admission webhook that makes OpenShift workloads redeploy by
+//! themselves when the external image they run changes. The engine is pure; the server, the
+//! CLI and the catalog watch are thin adapters around it.
+#![forbid(unsafe_code)]
+
+pub mod admission; // AdmissionReview in, AdmissionReview out; the only reader of Mode
+pub mod catalog; // ImageStream index (pure) and the cluster watch that feeds it
+pub mod cli; // subcommands: serve, mutate, certs
+pub mod config; // typed Config, Mode and rule settings
+pub mod engine; // PURE: the rules, per resource family
+pub mod manifests; // multi-document YAML/JSON in and out, diffs
+pub mod server; // HTTPS router, TLS load and reload, admin port, shutdown
