@@ -34,7 +34,7 @@ def test_every_documented_set_flag_renders(render, flags):
     for path, value in flags:
         parsed = {"true": True, "false": False}.get(value, int(value) if value.isdigit() else value)
         values = deep_merge(values, nested(path, parsed))
-    render(values)  # raises on unknown keys or bad values
+    assert render(values).deployment["kind"] == "Deployment"  # raises on unknown keys or bad values
 
 
 def test_docs_name_the_webhooks_the_chart_registers(render):
