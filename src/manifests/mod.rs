@@ -9,7 +9,7 @@ mod render;
 mod source;
 mod split;
 
-pub use render::unified_diff;
+pub use render::{concatenate, unified_diff};
 pub use source::{Format, Source, read_sources};
 
 use serde_json::Value;
@@ -24,7 +24,7 @@ const ITEMS: &str = "items";
 /// Why manifests could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("{path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         path: String,
         #[source]

@@ -65,3 +65,24 @@ pub fn unified_diff(name: &str, old: &str, new: &str) -> String {
         .header(name, name)
         .to_string()
 }
+
+/// Several sources' texts as one YAML stream: a `---` line between two, unless the next
+/// already starts with one; sources without content are left out.
+pub fn concatenate<'a>(texts: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    for text in texts.into_iter().filter(|t| !t.trim().is_empty()) {
+        if !out.is_empty() && !starts_with_marker(text) {
+            out.push_str("---\n");
+        }
+        out.push_str(text);
+        if !text.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn starts_with_marker(text: &str) -> bool {
+    text.strip_prefix("---")
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['\n', '\r', ' ', '\t']))
+}

@@ -147,3 +147,9 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn concatenated_sources_are_separated_once() {
+    let out = concatenate(["a: 1", "---\nb: 2\n", "  \n", "{\"c\": 3}\n"]);
+    assert_eq!(out, "a: 1\n---\nb: 2\n---\n{\"c\": 3}\n");
+}
