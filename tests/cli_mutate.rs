@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use autoredeploy::manifests::{self, Format, Source};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_autoredeploy");
@@ -238,12 +239,93 @@ fn a_file_is_required() {
 }
 
 #[test]
-fn unscheduled_stream_fixture_is_valid_input() {
-    // Kept parseable here so the change tests below can rely on it.
+fn check_exits_1_with_one_stable_line_per_change() {
+    let dir = workspace(&[("is.yaml", UNSCHEDULED_STREAM), ("job.yaml", JOB)]);
+    let output = mutate(
+        dir.path(),
+        &["-f", "is.yaml", "-f", "job.yaml", "--check"],
+        "",
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "is.yaml:2: ImageStream shop/app: scheduled-import: \
+         set importPolicy.scheduled on tag \"latest\" (docker.io/example/app:latest)\n"
+    );
+    assert!(stderr(&output).contains("1 change(s) to 1 object(s) would be made"));
+}
+
+#[test]
+fn check_reads_its_flag_from_the_environment() {
     let dir = workspace(&[("is.yaml", UNSCHEDULED_STREAM)]);
-    let output = mutate(dir.path(), &["-f", "is.yaml", "-o", "json"], "");
+    let output = Command::new(BIN)
+        .args(["mutate", "-f", "is.yaml"])
+        .current_dir(dir.path())
+        .env_clear()
+        .env("AUTOREDEPLOY_CHECK", "true")
+        .output()
+        .expect("the binary runs");
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn changed_documents_are_rewritten_and_the_others_kept() {
+    let dir = workspace(&[("all.yaml", &format!("{JOB}---\n{UNSCHEDULED_STREAM}"))]);
+    let output = mutate(dir.path(), &["-f", "all.yaml"], "");
+    assert_eq!(output.status.code(), Some(0));
+    let text = stdout(&output);
+    assert!(text.starts_with(JOB), "{text}");
+    assert!(
+        text.contains("# the stream the application runs\n"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("    importPolicy:\n      scheduled: true\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn diff_shows_the_added_lines_per_file() {
+    let dir = workspace(&[("is.yaml", UNSCHEDULED_STREAM), ("job.yaml", JOB)]);
+    let output = mutate(
+        dir.path(),
+        &["-f", "job.yaml", "-f", "is.yaml", "--diff"],
+        "",
+    );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let diff = stdout(&output);
+    assert!(diff.starts_with("--- is.yaml\n+++ is.yaml\n@@ "), "{diff}");
+    assert!(
+        diff.ends_with("+    importPolicy:\n+      scheduled: true\n"),
+        "{diff}"
+    );
+    assert!(!diff.contains("job.yaml"), "{diff}");
+
+    let check = mutate(dir.path(), &["-f", "is.yaml", "--diff", "--check"], "");
+    assert_eq!(check.status.code(), Some(1));
+}
+
+#[test]
+fn json_report_carries_changes_and_an_applicable_patch() {
+    let dir = workspace(&[("is.yaml", UNSCHEDULED_STREAM)]);
+    let output = mutate(dir.path(), &["-f", "is.yaml", "-o", "json", "--check"], "");
+    assert_eq!(output.status.code(), Some(1));
     let report: Value = serde_json::from_str(&stdout(&output)).expect("JSON report");
-    assert_eq!(report["objects"][0]["kind"], "ImageStream");
-    assert_eq!(report["objects"][0]["namespace"], "shop");
+    let stream = &report["objects"][0];
+    assert_eq!(stream["namespace"], "shop");
+    assert_eq!(stream["changes"][0]["code"], "scheduled-import");
+    assert_eq!(
+        stream["changes"][0]["path"],
+        "/spec/tags/0/importPolicy/scheduled"
+    );
+    let patch: json_patch::Patch =
+        serde_json::from_value(stream["patch"].clone()).expect("a JSON Patch");
+    let source = Source::new("is.yaml", UNSCHEDULED_STREAM, Format::Yaml);
+    let mut object = manifests::parse(source).expect("parses").documents[0]
+        .value
+        .clone();
+    json_patch::patch(&mut object, &patch).expect("the patch applies");
+    assert_eq!(object["spec"]["tags"][0]["importPolicy"]["scheduled"], true);
+    assert_eq!(report["summary"]["changes"], 1);
 }

@@ -40,8 +40,12 @@ impl Node {
     }
 }
 
+/// Keys that lead a mapping the source did not have, as Kubernetes writes them (`- type:
+/// ImageChange` before its parameters, `- name:` first in a list item); the rest is sorted.
+const LEADING_KEYS: [&str; 4] = ["apiVersion", "kind", "name", "type"];
+
 /// `value` laid out as a `Node`, keeping the key order of `template` (the document before
-/// mutation) for keys it already had; keys the engine added follow, in sorted order.
+/// mutation) for keys it already had; keys the engine added follow them.
 pub fn reorder(value: &Value, template: Option<&Node>) -> Node {
     match (value, template) {
         (Value::Object(map), Some(Node::Map(entries))) => {
@@ -55,11 +59,22 @@ pub fn reorder(value: &Value, template: Option<&Node>) -> Node {
                 .map(|(k, v)| (k.clone(), reorder(v, None)));
             Node::Map(kept.chain(added).collect())
         }
-        (Value::Object(map), _) => Node::Map(
-            map.iter()
-                .map(|(k, v)| (k.clone(), reorder(v, None)))
-                .collect(),
-        ),
+        (Value::Object(map), _) => {
+            let rank = |k: &str| {
+                LEADING_KEYS
+                    .iter()
+                    .position(|l| *l == k)
+                    .unwrap_or(LEADING_KEYS.len())
+            };
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_by_key(|(k, _)| rank(k));
+            Node::Map(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.clone(), reorder(v, None)))
+                    .collect(),
+            )
+        }
         (Value::Array(items), Some(Node::Seq(templates))) => Node::Seq(
             items
                 .iter()
@@ -176,6 +191,16 @@ mod tests {
         let text = serde_json::to_string(&node).unwrap();
         assert_eq!(text, r#"{"z":1,"a":{"y":2,"b":3,"c":4},"m":0}"#);
         assert_eq!(node.to_value(), mutated);
+    }
+
+    #[test]
+    fn new_mappings_lead_with_kubernetes_identifying_keys() {
+        let new = json!({"imageChangeParams": {"from": {"name": "a:b", "kind": "ImageStreamTag"}}, "type": "ImageChange"});
+        let text = serde_json::to_string(&reorder(&new, None)).unwrap();
+        assert_eq!(
+            text,
+            r#"{"type":"ImageChange","imageChangeParams":{"from":{"kind":"ImageStreamTag","name":"a:b"}}}"#
+        );
     }
 
     #[test]
