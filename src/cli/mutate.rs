@@ -189,7 +189,7 @@ fn mutate_manifest(
                     .collect();
                 mutated.iter().any(Option::is_some).then(|| {
                     let mut list = doc.value.clone();
-                    list["items"] = Value::Array(
+                    list[manifests::LIST_ITEMS] = Value::Array(
                         (items.iter().zip(mutated))
                             .map(|(old, new)| new.unwrap_or_else(|| old.clone()))
                             .collect(),

@@ -19,7 +19,8 @@ use node::Node;
 /// The `kind` of a list of objects (`oc get -o yaml` writes one).
 pub const LIST_KIND: &str = "List";
 const KIND: &str = "kind";
-const ITEMS: &str = "items";
+/// The field of a `List` holding its objects.
+pub const LIST_ITEMS: &str = "items";
 
 /// Why manifests could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -116,7 +117,7 @@ impl Manifest {
 
 fn list_items(value: &Value) -> Option<&[Value]> {
     (value.get(KIND)?.as_str()? == LIST_KIND)
-        .then(|| value.get(ITEMS)?.as_array().map(Vec::as_slice))
+        .then(|| value.get(LIST_ITEMS)?.as_array().map(Vec::as_slice))
         .flatten()
 }
 
