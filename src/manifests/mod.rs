@@ -175,7 +175,7 @@ fn yaml_error(
         document,
         line: segment.line + line.max(1) - 1,
         column,
-        message: message.escape_debug().to_string(),
+        message: without_control_characters(&message),
     }
 }
 
@@ -202,6 +202,14 @@ fn parse_json(source: &Source) -> Result<Vec<Document>, ManifestError> {
     let mut documents = Vec::new();
     push_document(&mut documents, 1, &segment, node);
     Ok(documents)
+}
+
+/// One line for a terminal: the parser's message may quote raw input.
+fn without_control_characters(message: &str) -> String {
+    message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// serde_json appends " at line L column C"; the error states the location itself.

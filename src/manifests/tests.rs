@@ -153,3 +153,13 @@ fn concatenated_sources_are_separated_once() {
     let out = concatenate(["a: 1", "---\nb: 2\n", "  \n", "{\"c\": 3}\n"]);
     assert_eq!(out, "a: 1\n---\nb: 2\n---\n{\"c\": 3}\n");
 }
+
+#[test]
+fn error_messages_keep_quotes_readable() {
+    let err = yaml("--- {kind: A, b: [1}\n").unwrap_err().to_string();
+    assert!(
+        err.starts_with("deploy.yaml: document 1, line 1, column 18: "),
+        "{err}"
+    );
+    assert!(err.contains("'['"), "{err}");
+}
