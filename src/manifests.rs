@@ -1,1 +1,0 @@
-//! Multi-document YAML and JSON manifests in and out, and unified diffs: the only YAML code.

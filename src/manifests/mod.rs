@@ -1,0 +1,277 @@
+//! Multi-document YAML and JSON manifests in and out, and unified diffs: the only YAML code.
+//! It reads sources (files, directories, standard input), cuts them into documents that
+//! remember their place in the text (for located errors and byte-exact reprinting), writes
+//! mutated documents back in their source's format, and diffs texts. It knows the shape of
+//! a Kubernetes object (a mapping with a `kind`, `List` items) but nothing of the rules.
+
+mod node;
+mod render;
+mod source;
+mod split;
+
+pub use render::{concatenate, unified_diff};
+pub use source::{Format, Source, read_sources};
+
+use serde_json::Value;
+
+use node::Node;
+
+/// The `kind` of a list of objects (`oc get -o yaml` writes one).
+pub const LIST_KIND: &str = "List";
+const KIND: &str = "kind";
+/// The field of a `List` holding its objects.
+pub const LIST_ITEMS: &str = "items";
+
+/// Why manifests could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("cannot read {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: no *.yaml, *.yml or *.json file in this directory")]
+    NoManifests { path: String },
+    #[error("{file}: document {document}, line {line}, column {column}: {message}")]
+    Syntax {
+        file: String,
+        document: usize,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{file}: document {document}, line {line}: {problem}")]
+    Shape {
+        file: String,
+        document: usize,
+        line: usize,
+        problem: Problem,
+    },
+    #[error("{file}: document {document}: cannot write the mutated object: {message}")]
+    Write {
+        file: String,
+        document: usize,
+        message: String,
+    },
+}
+
+/// A document that parses but is not a Kubernetes object.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    #[error("expected a mapping (a Kubernetes object), found {0}")]
+    NotMapping(&'static str),
+    #[error("the object has no `kind` (a non-empty string)")]
+    MissingKind,
+    #[error("a List must have an `items` sequence")]
+    ListWithoutItems,
+    #[error("item {0} of the List: expected a mapping (a Kubernetes object)")]
+    ItemNotMapping(usize),
+    #[error("item {0} of the List has no `kind` (a non-empty string)")]
+    ItemMissingKind(usize),
+}
+
+/// One document with content.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// 1-based, counting only documents with content.
+    pub index: usize,
+    /// 1-based line where the document's content starts.
+    pub line: usize,
+    /// The object (or `List`) as the engine reads it.
+    pub value: Value,
+    /// Where the content sits in the source text.
+    segment: split::Segment,
+    /// The same data in source key order.
+    node: Node,
+}
+
+impl Document {
+    /// The items of a `List`, each an object; `None` for a single object.
+    pub fn items(&self) -> Option<&[Value]> {
+        list_items(&self.value)
+    }
+
+    /// The original text of the document's content.
+    pub fn text<'a>(&self, manifest: &'a Manifest) -> &'a str {
+        &manifest.source.text[self.segment.start..self.segment.end]
+    }
+}
+
+/// One parsed source.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub source: Source,
+    /// Documents with content (empty ones and explicit nulls are skipped), in order.
+    pub documents: Vec<Document>,
+}
+
+impl Manifest {
+    /// Every object, List items included, in order.
+    pub fn objects(&self) -> impl Iterator<Item = &Value> {
+        self.documents
+            .iter()
+            .flat_map(|doc| doc.items().unwrap_or(std::slice::from_ref(&doc.value)))
+    }
+}
+
+fn list_items(value: &Value) -> Option<&[Value]> {
+    (value.get(KIND)?.as_str()? == LIST_KIND)
+        .then(|| value.get(LIST_ITEMS)?.as_array().map(Vec::as_slice))
+        .flatten()
+}
+
+/// Parse a source into its documents and check each is an object (or a `List` of objects).
+pub fn parse(source: Source) -> Result<Manifest, ManifestError> {
+    let documents = match source.format {
+        Format::Yaml => parse_yaml(&source)?,
+        Format::Json => parse_json(&source)?,
+    };
+    for doc in &documents {
+        check_shape(&doc.value).map_err(|problem| ManifestError::Shape {
+            file: source.name.clone(),
+            document: doc.index,
+            line: doc.line,
+            problem,
+        })?;
+    }
+    Ok(Manifest { source, documents })
+}
+
+fn yaml_options() -> serde_saphyr::Options {
+    // Kubernetes reads YAML 1.1, where `0644` (a volume's defaultMode) is octal.
+    serde_saphyr::options! { legacy_octal_numbers: true, with_snippet: false }
+}
+
+fn parse_yaml(source: &Source) -> Result<Vec<Document>, ManifestError> {
+    let mut documents = Vec::new();
+    for (i, segment) in split::split(&source.text).iter().enumerate() {
+        let text = &source.text[segment.start..segment.end];
+        let node: Node = serde_saphyr::from_str_with_options(text, yaml_options())
+            .map_err(|err| yaml_error(source, i + 1, segment, &err))?;
+        push_document(&mut documents, i + 1, segment, node);
+    }
+    Ok(documents)
+}
+
+fn yaml_error(
+    source: &Source,
+    document: usize,
+    segment: &split::Segment,
+    err: &serde_saphyr::Error,
+) -> ManifestError {
+    use serde_saphyr::MessageFormatter;
+    let (line, column) = err
+        .location()
+        .map_or((1, 1), |l| (l.line() as usize, l.column() as usize));
+    let column = if line == 1 {
+        column + segment.column - 1
+    } else {
+        column
+    };
+    let message = serde_saphyr::DefaultMessageFormatter.format_message(err);
+    ManifestError::Syntax {
+        file: source.name.clone(),
+        document,
+        line: segment.line + line.max(1) - 1,
+        column,
+        message: without_control_characters(&message),
+    }
+}
+
+fn parse_json(source: &Source) -> Result<Vec<Document>, ManifestError> {
+    let text = source.text.trim_end();
+    let start = text.len() - text.trim_start().len();
+    if start == text.len() {
+        return Ok(Vec::new());
+    }
+    let node: Node = serde_json::from_str(text).map_err(|err| ManifestError::Syntax {
+        file: source.name.clone(),
+        document: 1,
+        line: err.line(),
+        column: err.column(),
+        message: strip_json_location(&err.to_string()),
+    })?;
+    let line = 1 + text[..start].matches('\n').count();
+    let segment = split::Segment {
+        start,
+        end: text.len(),
+        line,
+        column: 1,
+    };
+    let mut documents = Vec::new();
+    push_document(&mut documents, 1, &segment, node);
+    Ok(documents)
+}
+
+/// One line for a terminal: the parser's message may quote raw input.
+fn without_control_characters(message: &str) -> String {
+    message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// serde_json appends " at line L column C"; the error states the location itself.
+fn strip_json_location(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_string(),
+        None => message.to_string(),
+    }
+}
+
+fn push_document(out: &mut Vec<Document>, index: usize, segment: &split::Segment, node: Node) {
+    if node == Node::Null {
+        return;
+    }
+    out.push(Document {
+        index,
+        line: segment.line,
+        value: node.to_value(),
+        segment: segment.clone(),
+        node,
+    });
+}
+
+fn check_shape(value: &Value) -> Result<(), Problem> {
+    let Value::Object(_) = value else {
+        return Err(Problem::NotMapping(type_name(value)));
+    };
+    if !has_kind(value) {
+        return Err(Problem::MissingKind);
+    }
+    if value[KIND] != LIST_KIND {
+        return Ok(());
+    }
+    let items = list_items(value).ok_or(Problem::ListWithoutItems)?;
+    for (i, item) in items.iter().enumerate() {
+        if !item.is_object() {
+            return Err(Problem::ItemNotMapping(i + 1));
+        }
+        if !has_kind(item) {
+            return Err(Problem::ItemMissingKind(i + 1));
+        }
+    }
+    Ok(())
+}
+
+fn has_kind(value: &Value) -> bool {
+    value
+        .get(KIND)
+        .and_then(Value::as_str)
+        .is_some_and(|k| !k.is_empty())
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a sequence",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+#[cfg(test)]
+mod tests;

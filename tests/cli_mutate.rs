@@ -1,0 +1,331 @@
+//! The `autoredeploy mutate` binary on temporary files: exit codes, located errors, inputs
+//! (files, directories, standard input, repeated `-f`) and output formats.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use autoredeploy::manifests::{self, Format, Source};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_autoredeploy");
+
+/// An external tag without a schedule: the engine adds `importPolicy.scheduled: true`.
+const UNSCHEDULED_STREAM: &str = "\
+# the stream the application runs
+apiVersion: image.openshift.io/v1
+kind: ImageStream
+metadata:
+  name: app
+  namespace: shop
+spec:
+  tags:
+  - name: latest
+    from:
+      kind: DockerImage
+      name: docker.io/example/app:latest
+";
+
+/// Nothing for the engine to do: a Job is never annotated.
+const JOB: &str = "\
+apiVersion: batch/v1
+kind: Job # not watched by the trigger controller
+metadata:
+  name: once
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: once
+        image: docker.io/example/app:latest
+";
+
+fn mutate(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .arg("mutate")
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(stdin.as_bytes())
+        .expect("stdin written");
+    child.wait_with_output().expect("the binary finishes")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("UTF-8 stdout")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("UTF-8 stderr")
+}
+
+fn workspace(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
+        fs::write(path, text).expect("file written");
+    }
+    dir
+}
+
+#[test]
+fn unchanged_manifests_are_printed_byte_for_byte_and_check_exits_0() {
+    let dir = workspace(&[("job.yaml", JOB)]);
+    let output = mutate(dir.path(), &["-f", "job.yaml"], "");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stdout(&output), JOB);
+
+    let check = mutate(dir.path(), &["-f", "job.yaml", "--check"], "");
+    assert_eq!(check.status.code(), Some(0));
+    assert_eq!(stdout(&check), "");
+    assert!(stderr(&check).contains("nothing would change"));
+}
+
+#[test]
+fn broken_yaml_exits_2_naming_file_document_line_and_column() {
+    let broken = format!("{JOB}---\nkind: Deployment\nmetadata:\n  name: web\n  bad: a: b\n");
+    let dir = workspace(&[("deploy.yaml", &broken)]);
+    let output = mutate(dir.path(), &["-f", "deploy.yaml", "--check"], "");
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains("deploy.yaml: document 2, line 16, column 9: mapping values"),
+        "{message}"
+    );
+    assert_eq!(stdout(&output), "");
+}
+
+#[test]
+fn documents_that_are_not_objects_exit_2_with_what_is_wrong() {
+    let cases = [
+        (
+            "seq.yaml",
+            "- a\n",
+            "seq.yaml: document 1, line 1: expected a mapping",
+        ),
+        ("scalar.yaml", "hello\n", "found a string"),
+        ("kindless.yaml", "metadata: {name: x}\n", "has no `kind`"),
+        (
+            "bad.json",
+            "{\"kind\": }",
+            "bad.json: document 1, line 1, column 10: ",
+        ),
+    ];
+    for (name, text, expected) in cases {
+        let dir = workspace(&[(name, text)]);
+        let output = mutate(dir.path(), &["-f", name], "");
+        assert_eq!(output.status.code(), Some(2), "{name}");
+        assert!(
+            stderr(&output).contains(expected),
+            "{name}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn missing_files_and_empty_directories_exit_2() {
+    let dir = workspace(&[("empty/notes.txt", "not a manifest")]);
+    let missing = mutate(dir.path(), &["-f", "nope.yaml"], "");
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("cannot read nope.yaml: "),
+        "{}",
+        stderr(&missing)
+    );
+
+    let empty = mutate(dir.path(), &["-f", "empty"], "");
+    assert_eq!(empty.status.code(), Some(2));
+    assert!(stderr(&empty).contains("empty: no *.yaml, *.yml or *.json file"));
+}
+
+#[test]
+fn standard_input_is_read_with_a_dash() {
+    let dir = workspace(&[]);
+    let output = mutate(dir.path(), &["-f", "-"], JOB);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stdout(&output), JOB);
+}
+
+#[test]
+fn directories_are_read_recursively_in_name_order_and_files_repeat() {
+    let dir = workspace(&[
+        ("manifests/b/job.yml", &JOB.replace("once", "second")),
+        ("manifests/a.yaml", JOB),
+        (
+            "manifests/c.json",
+            r#"{"apiVersion": "v1", "kind": "ConfigMap"}"#,
+        ),
+        ("manifests/README.md", "ignored"),
+        ("extra.yaml", &JOB.replace("once", "third")),
+    ]);
+    let output = mutate(dir.path(), &["-f", "manifests", "-f", "extra.yaml"], "");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    let names: Vec<_> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("  name: "))
+        .collect();
+    assert_eq!(names, ["once", "second", "third"]);
+    assert_eq!(text.matches("\n---\n").count(), 3, "{text}");
+    assert!(text.contains(r#"{"apiVersion": "v1", "kind": "ConfigMap"}"#));
+}
+
+#[test]
+fn json_report_has_one_entry_per_object_with_its_fields() {
+    let list = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}\n";
+    let dir = workspace(&[("all.yaml", &format!("{JOB}---\n{list}"))]);
+    let output = mutate(dir.path(), &["-f", "all.yaml", "--output", "json"], "");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report: Value = serde_json::from_str(&stdout(&output)).expect("JSON report");
+    let objects = report["objects"].as_array().expect("objects");
+    assert_eq!(objects.len(), 2);
+    let job = &objects[0];
+    assert_eq!(job["file"], "all.yaml");
+    assert_eq!(job["document"], 1);
+    assert_eq!(job["kind"], "Job");
+    assert_eq!(job["name"], "once");
+    assert_eq!(job["namespace"], Value::Null);
+    assert!(job["changes"].is_array() && job["findings"].is_array());
+    assert_eq!(job["patch"], serde_json::json!([]));
+    assert_eq!(objects[1]["document"], 2);
+    assert_eq!(objects[1]["item"], 0);
+    assert_eq!(objects[1]["kind"], "ConfigMap");
+    assert_eq!(report["summary"]["objects"], 2);
+}
+
+#[test]
+fn diff_prints_nothing_when_nothing_changes() {
+    let dir = workspace(&[("job.yaml", JOB)]);
+    let output = mutate(dir.path(), &["-f", "job.yaml", "--diff"], "");
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(stdout(&output), "");
+}
+
+#[test]
+fn diff_and_json_output_cannot_be_combined() {
+    let dir = workspace(&[("job.yaml", JOB)]);
+    let output = mutate(dir.path(), &["-f", "job.yaml", "--diff", "-o", "json"], "");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("cannot be used with"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_file_is_required() {
+    let dir = workspace(&[]);
+    let output = mutate(dir.path(), &[], "");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("--filename"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn check_exits_1_with_one_stable_line_per_change() {
+    let dir = workspace(&[("is.yaml", UNSCHEDULED_STREAM), ("job.yaml", JOB)]);
+    let output = mutate(
+        dir.path(),
+        &["-f", "is.yaml", "-f", "job.yaml", "--check"],
+        "",
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "is.yaml:2: ImageStream shop/app: scheduled-import: \
+         set importPolicy.scheduled on tag \"latest\" (docker.io/example/app:latest)\n"
+    );
+    assert!(stderr(&output).contains("1 change(s) to 1 object(s) would be made"));
+}
+
+#[test]
+fn check_reads_its_flag_from_the_environment() {
+    let dir = workspace(&[("is.yaml", UNSCHEDULED_STREAM)]);
+    let output = Command::new(BIN)
+        .args(["mutate", "-f", "is.yaml"])
+        .current_dir(dir.path())
+        .env_clear()
+        .env("AUTOREDEPLOY_CHECK", "true")
+        .output()
+        .expect("the binary runs");
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn changed_documents_are_rewritten_and_the_others_kept() {
+    let dir = workspace(&[("all.yaml", &format!("{JOB}---\n{UNSCHEDULED_STREAM}"))]);
+    let output = mutate(dir.path(), &["-f", "all.yaml"], "");
+    assert_eq!(output.status.code(), Some(0));
+    let text = stdout(&output);
+    assert!(text.starts_with(JOB), "{text}");
+    assert!(
+        text.contains("# the stream the application runs\n"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("    importPolicy:\n      scheduled: true\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn diff_shows_the_added_lines_per_file() {
+    let dir = workspace(&[("is.yaml", UNSCHEDULED_STREAM), ("job.yaml", JOB)]);
+    let output = mutate(
+        dir.path(),
+        &["-f", "job.yaml", "-f", "is.yaml", "--diff"],
+        "",
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let diff = stdout(&output);
+    assert!(diff.starts_with("--- is.yaml\n+++ is.yaml\n@@ "), "{diff}");
+    assert!(
+        diff.ends_with("+    importPolicy:\n+      scheduled: true\n"),
+        "{diff}"
+    );
+    assert!(!diff.contains("job.yaml"), "{diff}");
+
+    let check = mutate(dir.path(), &["-f", "is.yaml", "--diff", "--check"], "");
+    assert_eq!(check.status.code(), Some(1));
+}
+
+#[test]
+fn json_report_carries_changes_and_an_applicable_patch() {
+    let dir = workspace(&[("is.yaml", UNSCHEDULED_STREAM)]);
+    let output = mutate(dir.path(), &["-f", "is.yaml", "-o", "json", "--check"], "");
+    assert_eq!(output.status.code(), Some(1));
+    let report: Value = serde_json::from_str(&stdout(&output)).expect("JSON report");
+    let stream = &report["objects"][0];
+    assert_eq!(stream["namespace"], "shop");
+    assert_eq!(stream["changes"][0]["code"], "scheduled-import");
+    assert_eq!(
+        stream["changes"][0]["path"],
+        "/spec/tags/0/importPolicy/scheduled"
+    );
+    let patch: json_patch::Patch =
+        serde_json::from_value(stream["patch"].clone()).expect("a JSON Patch");
+    let source = Source::new("is.yaml", UNSCHEDULED_STREAM, Format::Yaml);
+    let mut object = manifests::parse(source).expect("parses").documents[0]
+        .value
+        .clone();
+    json_patch::patch(&mut object, &patch).expect("the patch applies");
+    assert_eq!(object["spec"]["tags"][0]["importPolicy"]["scheduled"], true);
+    assert_eq!(report["summary"]["changes"], 1);
+}
