@@ -65,6 +65,15 @@ pub fn read(pod_spec: Option<&Value>) -> Vec<Container> {
     found
 }
 
+/// A name used by two containers (init containers included), which pod validation rejects.
+pub fn duplicate_name(containers: &[Container]) -> Option<&str> {
+    let mut seen = std::collections::BTreeSet::new();
+    containers
+        .iter()
+        .map(|c| c.name.as_str())
+        .find(|name| !seen.insert(*name))
+}
+
 /// The container called `name`, preferring the same list.
 pub fn find<'a>(containers: &'a [Container], list: List, name: &str) -> Option<&'a Container> {
     containers

@@ -281,3 +281,20 @@ fn trigger_controller_updates_pass_untouched() {
     assert!(outcome.is_unchanged());
     assert!(outcome.changes.is_empty() && outcome.findings.is_empty());
 }
+
+#[test]
+fn duplicate_container_names_leave_the_workload_alone() {
+    let image = format!("{INTERNAL}/shop/app:1");
+    let object = dc(
+        json!([{"name": "web", "image": image}, {"name": "web", "image": "app"}]),
+        Some(json!([{"type": "ConfigChange"}])),
+    );
+    let outcome = run(&object);
+    assert!(outcome.is_unchanged(), "{:?}", outcome.patch);
+    assert_eq!(finding_codes(&outcome), [Code::Unreadable]);
+    assert!(
+        outcome.findings[0]
+            .message
+            .contains("\"web\" is used twice")
+    );
+}

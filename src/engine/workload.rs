@@ -41,6 +41,15 @@ pub fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut
     if containers.is_empty() {
         return;
     }
+    if let Some(name) = containers::duplicate_name(&containers) {
+        // The API server rejects such a pod spec; binding by name would be ambiguous.
+        report.finding(
+            Code::Unreadable,
+            pod_spec,
+            format!("container name {name:?} is used twice; containers left alone"),
+        );
+        return;
+    }
     let existing = match kind {
         Kind::DeploymentConfig => deploymentconfig::coverage(object, context.namespace, report),
         _ => match annotation_triggers::coverage(object, kind, &containers, context.namespace) {
