@@ -4,6 +4,8 @@
 //! Rules never look at the mode.
 
 pub mod change;
+pub mod image_ref;
+pub mod kind;
 
 pub use change::{Change, Code};
 
