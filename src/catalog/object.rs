@@ -64,8 +64,9 @@ impl WatchedImageStream {
         Some((namespace, name))
     }
 
-    /// The whole-object JSON `CatalogIndex::upsert` expects. `apiVersion` and `kind` are set
-    /// here because list items from the API server usually omit them.
+    /// The whole-object JSON `CatalogIndex::upsert` expects: type, name, namespace, `spec` and
+    /// `status` (the index reads nothing else). `apiVersion` and `kind` are set here because
+    /// list items from the API server usually omit them.
     pub fn into_index_value(self) -> Value {
         let mut metadata = Map::new();
         if let Some(name) = self.metadata.name {
@@ -73,13 +74,6 @@ impl WatchedImageStream {
         }
         if let Some(namespace) = self.metadata.namespace {
             metadata.insert("namespace".into(), Value::String(namespace));
-        }
-        if let Some(annotations) = self.metadata.annotations.filter(|a| !a.is_empty()) {
-            let annotations = annotations
-                .into_iter()
-                .map(|(key, value)| (key, Value::String(value)))
-                .collect();
-            metadata.insert("annotations".into(), Value::Object(annotations));
         }
         json!({
             "apiVersion": format!("{IMAGE_GROUP}/{IMAGE_VERSION}"),

@@ -69,7 +69,7 @@ impl CatalogShards {
     }
 
     /// Insert or replace one ImageStream. `default_namespace` is used when the object has no
-    /// `metadata.namespace` (a namespaced watch always sends one).
+    /// `metadata.namespace` (the API server always sends one), as `CatalogIndex` does.
     pub fn upsert(&mut self, object: &Value, default_namespace: &str) {
         let namespace = object_namespace(object).unwrap_or(default_namespace);
         let index = match self.namespaces.get_mut(namespace) {
@@ -162,5 +162,85 @@ fn object_namespace(object: &Value) -> Option<&str> {
     object
         .pointer("/metadata/namespace")
         .and_then(Value::as_str)
-        .filter(|namespace| !namespace.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn stream(namespace: &str, name: &str, from: &str) -> Value {
+        json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"tags": [{"name": "latest", "from": {"kind": "DockerImage", "name": from}}]}})
+    }
+
+    #[test]
+    fn a_held_snapshot_is_not_changed_by_later_updates() {
+        let mut shards = CatalogShards::new();
+        shards.upsert(&stream("shop", "web", "nginx"), "");
+        shards.upsert(&stream("tools", "cli", "quay.io/org/cli"), "");
+        let before = shards.snapshot();
+        shards.upsert(&stream("shop", "api", "quay.io/org/api"), "");
+        shards.remove("tools", "cli");
+        let after = shards.snapshot();
+        assert_eq!((before.len(), before.namespace_count()), (2, 2));
+        assert!(before.has_stream("tools", "cli") && !before.has_stream("shop", "api"));
+        assert_eq!((after.len(), after.namespace_count()), (2, 1));
+        assert!(after.has_stream("shop", "api") && !after.has_stream("tools", "cli"));
+    }
+
+    #[test]
+    fn untouched_namespaces_are_shared_not_copied() {
+        let mut shards = CatalogShards::new();
+        shards.upsert(&stream("shop", "web", "nginx"), "");
+        shards.upsert(&stream("tools", "cli", "quay.io/org/cli"), "");
+        let before = shards.snapshot();
+        shards.upsert(&stream("shop", "api", "quay.io/org/api"), "");
+        let after = shards.snapshot();
+        let shared = |ns: &str| Arc::ptr_eq(&before.namespaces[ns], &after.namespaces[ns]);
+        assert!(shared("tools"));
+        assert!(!shared("shop"));
+    }
+
+    #[test]
+    fn lookups_answer_like_one_index() {
+        let objects = [
+            stream("shop", "web", "nginx"),
+            stream("shop", "proxy", "docker.io/library/nginx:latest"),
+            stream("tools", "web", "nginx"),
+        ];
+        let mut shards = CatalogShards::new();
+        objects.iter().for_each(|object| shards.upsert(object, ""));
+        let snapshot = shards.snapshot();
+        let index = CatalogIndex::from_objects(&objects, "");
+        for namespace in ["shop", "tools", "none"] {
+            let wanted = "docker.io/library/nginx:latest";
+            assert_eq!(
+                snapshot.find_external(namespace, wanted),
+                index.find_external(namespace, wanted)
+            );
+            assert_eq!(
+                snapshot.tag_state(namespace, "web", "latest"),
+                index.tag_state(namespace, "web", "latest")
+            );
+        }
+    }
+
+    #[test]
+    fn relist_replaces_only_its_scope() {
+        let mut shards = CatalogShards::new();
+        shards.upsert(&stream("shop", "web", "nginx"), "");
+        shards.upsert(&stream("tools", "cli", "quay.io/org/cli"), "");
+        let mut relist = Relist::default();
+        relist.upsert(&stream("shop", "api", "quay.io/org/api"), "");
+        relist.upsert(&stream("elsewhere", "x", "quay.io/org/x"), "");
+        shards.replace_namespace("shop", relist);
+        let snapshot = shards.snapshot();
+        assert!(snapshot.has_stream("shop", "api") && !snapshot.has_stream("shop", "web"));
+        assert!(snapshot.has_stream("tools", "cli") && !snapshot.has_stream("elsewhere", "x"));
+        shards.replace_all(Relist::default());
+        assert!(shards.snapshot().is_empty());
+    }
 }
