@@ -109,13 +109,17 @@ fn report_memory() {
         live_bytes(&region) / STREAMS as i64
     );
 
-    for (label, mut catalog) in [("100 namespaces", shards), ("1 namespace", single)] {
+    report_write_amplification(shards, single);
+}
+
+/// Bytes copied by one upsert + publish while a reader still holds the previous snapshot.
+fn report_write_amplification(spread: CatalogShards, single: CatalogShards) {
+    for (label, namespaces, mut catalog) in
+        [("100 namespaces", 100, spread), ("1 namespace", 1, single)]
+    {
         let held = catalog.snapshot();
         let region = Region::new(GLOBAL);
-        catalog.upsert(
-            &image_stream(7, if label == "1 namespace" { 1 } else { 100 }),
-            "",
-        );
+        catalog.upsert(&image_stream(7, namespaces), "");
         let published = catalog.snapshot();
         let change = region.change();
         println!(
