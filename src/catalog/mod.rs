@@ -3,7 +3,12 @@
 //! ImageStreams found in the same manifests) and `serve` (a watch-backed cache) bind
 //! containers identically. This module owns the pure index; it must not do I/O.
 
+pub mod client;
 pub mod index;
+pub mod object;
+pub mod snapshot;
+pub mod status;
+pub mod watch;
 
 pub use index::CatalogIndex;
 
