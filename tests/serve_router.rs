@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use autoredeploy::config::{Mode, RuleConfig};
 use autoredeploy::server::admin::admin_router;
-use autoredeploy::server::{AppState, CatalogSnapshot, router};
+use autoredeploy::server::{AppState, CatalogSource, router};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
@@ -15,11 +15,7 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 fn state(mode: Mode) -> Arc<AppState> {
-    AppState::new(
-        mode,
-        RuleConfig::default(),
-        CatalogSnapshot::empty("disabled"),
-    )
+    AppState::new(mode, RuleConfig::default(), CatalogSource::Disabled)
 }
 
 async fn call(

@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the admission webhook over HTTPS.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Run the engine over YAML or JSON manifests, offline.
     Mutate(mutate::MutateArgs),
     /// Write a CA and a serving certificate for the given DNS names.
@@ -32,7 +32,7 @@ pub enum Command {
 /// Run one command and turn its result into the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Serve(args) => report(serve::run(args)),
+        Command::Serve(args) => report(serve::run(*args)),
         Command::Mutate(args) => mutate::run(args),
         Command::Certs(args) => report(certs::run(args)),
     }

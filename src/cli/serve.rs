@@ -67,6 +67,22 @@ pub struct ServeArgs {
     /// Kubeconfig for the catalog watch (in-cluster configuration otherwise).
     #[arg(long, env = "AUTOREDEPLOY_KUBECONFIG", value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
+    /// Namespaces whose ImageStreams the catalog watches (all when empty).
+    #[arg(
+        long,
+        env = "AUTOREDEPLOY_CATALOG_NAMESPACES",
+        value_delimiter = ',',
+        value_name = "NAMESPACE"
+    )]
+    pub catalog_namespaces: Vec<String>,
+    /// Seconds readiness waits for the catalog's first full list before serving without it.
+    #[arg(
+        long,
+        env = "AUTOREDEPLOY_CATALOG_SYNC_TIMEOUT",
+        default_value_t = 30,
+        value_name = "SECONDS"
+    )]
+    pub catalog_sync_timeout: u32,
     /// Seconds to finish in-flight reviews after SIGTERM.
     #[arg(
         long,
@@ -109,6 +125,8 @@ impl TryFrom<&ServeArgs> for ServerConfig {
             mode: args.mode,
             catalog: args.catalog,
             kubeconfig: args.kubeconfig.clone(),
+            catalog_namespaces: args.catalog_namespaces.clone(),
+            catalog_sync_timeout: Duration::from_secs(args.catalog_sync_timeout.into()),
             shutdown_timeout: Duration::from_secs(args.shutdown_timeout.into()),
             max_connections: usize::try_from(args.max_connections)?,
             tls_reload_interval: Duration::from_secs(args.tls_reload_interval.into()),

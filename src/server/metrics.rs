@@ -9,6 +9,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use super::catalog::{CatalogCollector, CatalogSource};
+
 /// Prefix of every metric name.
 pub const METRIC_PREFIX: &str = "autoredeploy";
 /// Review latency buckets in seconds: sub-millisecond resolution where the target is.
@@ -40,11 +42,6 @@ pub struct ReasonLabels {
     pub reason: &'static str,
 }
 
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct StateLabels {
-    pub state: &'static str,
-}
-
 /// Every metric the server updates, registered once.
 #[derive(Debug)]
 pub struct Metrics {
@@ -57,20 +54,17 @@ pub struct Metrics {
     pub tls_handshake_failures: Counter,
     pub connections_open: Gauge,
     pub requests_in_flight: Gauge,
-    pub catalog_state: Family<StateLabels, Gauge>,
 }
-
-/// Catalog states reported by `autoredeploy_catalog_state{state}` (1 for the current one).
-pub const CATALOG_STATES: [&str; 3] = ["disabled", "unavailable", "ready"];
 
 impl Default for Metrics {
     fn default() -> Self {
-        Self::new()
+        Self::new(CatalogSource::Disabled)
     }
 }
 
 impl Metrics {
-    pub fn new() -> Self {
+    /// Every metric, plus the catalog's, read from `catalog` at scrape time.
+    pub fn new(catalog: CatalogSource) -> Self {
         let mut registry = Registry::with_prefix(METRIC_PREFIX);
         let metrics = Metrics {
             reviews: Family::default(),
@@ -81,7 +75,6 @@ impl Metrics {
             tls_handshake_failures: Counter::default(),
             connections_open: Gauge::default(),
             requests_in_flight: Gauge::default(),
-            catalog_state: Family::default(),
             registry: Registry::default(),
         };
         let r = &mut registry;
@@ -127,25 +120,10 @@ impl Metrics {
             "Review requests being read or answered",
             in_flight,
         );
-        let catalog = metrics.catalog_state.clone();
-        r.register(
-            "catalog_state",
-            "ImageStream catalog state (1 = current)",
-            catalog,
-        );
+        r.register_collector(Box::new(CatalogCollector(catalog)));
         Metrics {
             registry,
             ..metrics
-        }
-    }
-
-    /// Mark `state` (one of [`CATALOG_STATES`]) as the current catalog state.
-    pub fn set_catalog_state(&self, state: &'static str) {
-        for s in CATALOG_STATES {
-            let value = i64::from(s == state);
-            self.catalog_state
-                .get_or_create(&StateLabels { state: s })
-                .set(value);
         }
     }
 

@@ -3,6 +3,7 @@
 //! adapter around [`crate::admission`]; no rule logic lives in this module.
 
 pub mod admin;
+pub mod catalog;
 pub mod certs;
 pub mod metrics;
 pub mod router;
@@ -14,13 +15,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwap;
-
-use crate::catalog::{Catalog, EmptyCatalog};
 use crate::config::{Mode, RuleConfig};
 
+pub use catalog::{CatalogSource, CatalogState};
 pub use metrics::Metrics;
 pub use router::router;
 pub use run::{ServeError, serve};
@@ -44,29 +43,16 @@ pub struct ServerConfig {
     pub tls_key: PathBuf,
     pub mode: Mode,
     pub catalog: CatalogMode,
-    /// Reserved for the catalog watch.
+    /// Kubeconfig for the catalog watch; `None` infers (default kubeconfig, then in-cluster).
     pub kubeconfig: Option<PathBuf>,
+    /// Namespaces whose ImageStreams are watched; empty means all.
+    pub catalog_namespaces: Vec<String>,
+    /// How long readiness waits for the catalog's first full list.
+    pub catalog_sync_timeout: Duration,
     pub shutdown_timeout: Duration,
     pub max_connections: usize,
     pub tls_reload_interval: Duration,
     pub rules: RuleConfig,
-}
-
-/// What the engine is given as catalog, swapped whole when the watch publishes a new one.
-pub struct CatalogSnapshot {
-    pub catalog: Box<dyn Catalog + Send + Sync>,
-    /// One of [`metrics::CATALOG_STATES`].
-    pub state: &'static str,
-}
-
-impl CatalogSnapshot {
-    /// The empty catalog, in the given state (`disabled` or `unavailable`).
-    pub fn empty(state: &'static str) -> Self {
-        CatalogSnapshot {
-            catalog: Box::new(EmptyCatalog),
-            state,
-        }
-    }
 }
 
 /// State shared by the handlers, the admin port and the background tasks.
@@ -74,27 +60,43 @@ pub struct AppState {
     /// `--mode`: `audit` makes every path audit.
     pub mode: Mode,
     pub rules: RuleConfig,
-    pub catalog: ArcSwap<CatalogSnapshot>,
+    pub catalog: CatalogSource,
     pub metrics: Metrics,
     ready: AtomicBool,
+    /// Past this instant readiness stops waiting for the catalog's first full list.
+    catalog_deadline: Instant,
 }
 
+/// Readiness waits this long for the catalog's first full list by default.
+pub const DEFAULT_CATALOG_SYNC_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl AppState {
-    pub fn new(mode: Mode, rules: RuleConfig, catalog: CatalogSnapshot) -> Arc<Self> {
-        let metrics = Metrics::new();
-        metrics.set_catalog_state(catalog.state);
+    pub fn new(mode: Mode, rules: RuleConfig, catalog: CatalogSource) -> Arc<Self> {
+        Self::with_catalog_sync_timeout(mode, rules, catalog, DEFAULT_CATALOG_SYNC_TIMEOUT)
+    }
+
+    pub fn with_catalog_sync_timeout(
+        mode: Mode,
+        rules: RuleConfig,
+        catalog: CatalogSource,
+        sync_timeout: Duration,
+    ) -> Arc<Self> {
         Arc::new(AppState {
             mode,
             rules,
-            catalog: ArcSwap::from_pointee(catalog),
-            metrics,
+            metrics: Metrics::new(catalog.clone()),
+            catalog,
             ready: AtomicBool::new(false),
+            catalog_deadline: Instant::now() + sync_timeout,
         })
     }
 
-    /// Ready once TLS is loaded and the listener bound; not ready while draining.
+    /// Ready once TLS is loaded, the listener bound and the catalog listed (or its deadline
+    /// passed: serving without ImageStreams beats not serving); not ready while draining.
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
+            && (self.catalog.state() != CatalogState::Syncing
+                || Instant::now() >= self.catalog_deadline)
     }
 
     pub fn set_ready(&self, ready: bool) {

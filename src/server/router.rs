@@ -88,13 +88,14 @@ async fn handle(state: &AppState, path_mode: Mode, headers: &HeaderMap, body: Bo
         (Mode::Enforce, Mode::Enforce) => Mode::Enforce,
         _ => Mode::Audit,
     };
-    let catalog = state.catalog.load();
-    let ctx = Context {
-        mode,
-        catalog: catalog.catalog.as_ref(),
-        config: &state.rules,
-    };
-    let (review, summary) = admission::respond(&request, &ctx);
+    let (review, summary) = state.catalog.with_snapshot(|catalog| {
+        let ctx = Context {
+            mode,
+            catalog,
+            config: &state.rules,
+        };
+        admission::respond(&request, &ctx)
+    });
     let body = serde_json::to_vec(&review).unwrap_or_default();
     record(state, &request, &summary, started.elapsed());
     tracing::debug!(response = %String::from_utf8_lossy(&body), "response");

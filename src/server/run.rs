@@ -19,7 +19,7 @@ use tokio_rustls::TlsAcceptor;
 use super::metrics::GaugeGuard;
 use super::shutdown::{Shutdown, TerminationSignals};
 use super::tls::{self, CertResolver, Reloader, TlsError};
-use super::{AppState, CatalogMode, CatalogSnapshot, ServerConfig, admin, router};
+use super::{AppState, CatalogSource, ServerConfig, admin, router};
 
 /// A client must finish the TLS handshake within this time.
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -52,7 +52,18 @@ pub async fn serve(config: ServerConfig) -> Result<(), ServeError> {
     let resolver = Arc::new(CertResolver::new(key));
     let tls_config = tls::server_config(provider.clone(), resolver.clone())?;
     let acceptor = TlsAcceptor::from(Arc::new(tls_config));
-    let state = AppState::new(config.mode, config.rules.clone(), initial_catalog(&config));
+    let catalog = CatalogSource::start(
+        config.catalog,
+        config.kubeconfig.as_deref(),
+        &config.catalog_namespaces,
+    )
+    .await;
+    let state = AppState::with_catalog_sync_timeout(
+        config.mode,
+        config.rules.clone(),
+        catalog,
+        config.catalog_sync_timeout,
+    );
     let listener = bind(config.listen).await?;
     let admin_listener = bind(config.admin_listen).await?;
     let (webhook_addr, admin_addr) = (local_addr(&listener), local_addr(&admin_listener));
@@ -85,19 +96,6 @@ pub async fn serve(config: ServerConfig) -> Result<(), ServeError> {
     let _ = tokio::time::timeout(ADMIN_STOP_TIMEOUT, admin_task).await;
     tracing::info!("stopped");
     Ok(())
-}
-
-fn initial_catalog(config: &ServerConfig) -> CatalogSnapshot {
-    match config.catalog {
-        CatalogMode::Off => {
-            tracing::info!("catalog disabled: the engine sees no ImageStreams");
-            CatalogSnapshot::empty("disabled")
-        }
-        CatalogMode::Auto => {
-            tracing::warn!("catalog unavailable: the cluster watch is not built yet");
-            CatalogSnapshot::empty("unavailable")
-        }
-    }
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {

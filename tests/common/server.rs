@@ -25,8 +25,14 @@ pub struct Server {
 }
 
 impl Server {
-    /// `serve --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --log-format json <args>`.
+    /// `serve --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --log-format json <args>`, with
+    /// `--catalog off` unless `args` choose the catalog themselves.
     pub fn start(args: &[&str]) -> Server {
+        let catalog_off: &[&str] = if args.contains(&"--catalog") {
+            &[]
+        } else {
+            &["--catalog", "off"]
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_autoredeploy"))
             .args([
                 "serve",
@@ -35,7 +41,8 @@ impl Server {
                 "--admin-listen",
                 "127.0.0.1:0",
             ])
-            .args(["--log-format", "json", "--catalog", "off"])
+            .args(["--log-format", "json"])
+            .args(catalog_off)
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
