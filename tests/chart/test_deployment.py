@@ -17,6 +17,7 @@ DEFAULT_ARGS = [
     "--mode=audit",
     "--log-format=json",
     "--catalog=auto",
+    "--catalog-sync-timeout=30",
     "--shutdown-timeout=25",
     "--max-connections=1024",
     "--internal-registry=image-registry.openshift-image-registry.svc:5000",
@@ -182,6 +183,24 @@ def test_no_rbac_and_no_token_without_the_catalog(render):
     assert not out.all("ClusterRole") and not out.all("ClusterRoleBinding")
     assert out.pod["automountServiceAccountToken"] is False
     assert "--catalog=off" in out.container["args"]
+
+
+def test_catalog_namespaces_get_namespaced_roles_and_the_flag(render):
+    out = render({"catalog": {"namespaces": ["team-a", "team-b"], "syncTimeoutSeconds": 5}})
+    args = out.container["args"]
+    assert "--catalog-namespaces=team-a,team-b" in args
+    assert "--catalog-sync-timeout=5" in args
+    assert not out.all("ClusterRole") and not out.all("ClusterRoleBinding")
+    roles = out.all("Role")
+    assert sorted(r["metadata"]["namespace"] for r in roles) == ["team-a", "team-b"]
+    for role in roles:
+        assert role["rules"] == [{"apiGroups": ["image.openshift.io"], "resources": ["imagestreams"],
+                                  "verbs": ["get", "list", "watch"]}]
+    bindings = out.all("RoleBinding")
+    assert sorted(b["metadata"]["namespace"] for b in bindings) == ["team-a", "team-b"]
+    for binding in bindings:
+        assert binding["roleRef"]["kind"] == "Role"
+        assert binding["subjects"][0]["namespace"] == NAMESPACE
 
 
 def test_existing_service_account(render):

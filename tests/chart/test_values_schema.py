@@ -58,6 +58,8 @@ def test_bad_enum_values_fail_the_render(render, values):
     {"webhook": {"objectOptOutLabel": "not a label"}},
     {"webhook": {"namespaceOptOut": {"key": "autoredeploy.io/mode", "values": []}}},
     {"catalog": {"enabled": "yes"}},
+    {"catalog": {"namespaces": ["Not_A_Namespace"]}},
+    {"catalog": {"syncTimeoutSeconds": 0}},
 ], ids=lambda v: json.dumps(v))
 def test_out_of_range_and_mistyped_values_fail_the_render(render, values):
     with pytest.raises(helm.HelmValuesError):
