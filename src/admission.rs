@@ -1,2 +1,423 @@
 //! The pure admission adapter: AdmissionReview bytes in, AdmissionReview out. The only reader
-//! of [`crate::config::Mode`].
+//! of [`crate::config::Mode`]. It decodes the review once (the object stays a raw
+//! `serde_json::Value`, never a typed `ObjectMeta`, so the patch is derived from what the API
+//! server sent), decides the mode, calls the engine and builds a response the API server
+//! accepts (admission-mechanics §1.4). It never denies, never does I/O and never blocks.
+
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use kube::core::admission::{META_API_VERSION_V1, META_KIND, Operation};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::catalog::Catalog;
+use crate::config::{Mode, RuleConfig};
+use crate::engine::{self, Change, Code};
+
+/// Object annotation that puts one object in audit mode (SPEC §2).
+pub const MODE_ANNOTATION: &str = "autoredeploy.io/mode";
+/// Audit annotation holding the compact JSON Patch audit mode would have applied. The API
+/// server prefixes it with the webhook name, so it must not contain `/`.
+pub const WOULD_PATCH_ANNOTATION: &str = "would-patch";
+/// The only patch type the API server accepts.
+pub const PATCH_TYPE_JSON_PATCH: &str = "JSONPatch";
+/// Every warning starts with this, so `oc` users know who speaks.
+pub const WARNING_PREFIX: &str = "autoredeploy: ";
+/// Prefix of warnings in audit mode: what would have changed.
+pub const AUDIT_WARNING_PREFIX: &str = "(audit) ";
+/// The API server cuts every warning to 256 runes once the budget is exceeded.
+pub const MAX_WARNING_CHARS: usize = 256;
+/// The API server keeps at most 4096 runes of warnings per request.
+pub const WARNING_BUDGET_CHARS: usize = 4096;
+/// Room kept in the budget for the "more warnings" note.
+const OMITTED_NOTE_RESERVE: usize = 64;
+
+/// The kinds the engine has rules for, as `(group, kind)`; anything else gets an empty allow.
+pub const KNOWN_KINDS: &[(&str, &str)] = &[
+    ("image.openshift.io", "ImageStream"),
+    ("image.openshift.io", "ImageStreamTag"),
+    ("image.openshift.io", "ImageStreamImport"),
+    ("apps.openshift.io", "DeploymentConfig"),
+    ("apps", "Deployment"),
+    ("apps", "StatefulSet"),
+    ("apps", "DaemonSet"),
+    ("batch", "CronJob"),
+];
+
+/// Why a body is not an AdmissionReview this webhook can answer (HTTP 400).
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    #[error("body is not a valid AdmissionReview: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("apiVersion must be {META_API_VERSION_V1:?}, got {0:?}")]
+    ApiVersion(String),
+    #[error("kind must be {META_KIND:?}, got {0:?}")]
+    Kind(String),
+    #[error("missing request")]
+    MissingRequest,
+    #[error("missing request.uid")]
+    MissingUid,
+    #[error("missing request.kind")]
+    MissingKind,
+    #[error("missing request.operation")]
+    MissingOperation,
+}
+
+impl ReviewError {
+    /// A stable label for metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ReviewError::Json(_) => "json",
+            ReviewError::ApiVersion(_) => "api-version",
+            ReviewError::Kind(_) => "kind",
+            ReviewError::MissingRequest => "missing-request",
+            ReviewError::MissingUid => "missing-uid",
+            ReviewError::MissingKind => "missing-kind",
+            ReviewError::MissingOperation => "missing-operation",
+        }
+    }
+}
+
+/// `request.kind`: the group, version and kind of the object as sent to this webhook.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct GroupVersionKind {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireReview {
+    api_version: Option<String>,
+    kind: Option<String>,
+    request: Option<WireRequest>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireRequest {
+    uid: Option<String>,
+    kind: Option<GroupVersionKind>,
+    sub_resource: Option<String>,
+    name: Option<String>,
+    namespace: Option<String>,
+    operation: Option<Operation>,
+    user_info: Option<WireUserInfo>,
+    object: Option<Value>,
+    old_object: Option<Value>,
+    dry_run: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct WireUserInfo {
+    username: Option<String>,
+}
+
+/// The parts of `request` this webhook reads.
+#[derive(Debug, Clone)]
+pub struct AdmissionRequest {
+    pub uid: String,
+    pub kind: GroupVersionKind,
+    /// Empty for the main resource.
+    pub sub_resource: String,
+    /// Empty on CREATE with `generateName`.
+    pub name: String,
+    /// Empty for cluster-scoped objects.
+    pub namespace: String,
+    pub operation: Operation,
+    pub username: Option<String>,
+    pub object: Option<Value>,
+    pub old_object: Option<Value>,
+    pub dry_run: bool,
+}
+
+/// Decode an AdmissionReview v1. serde_json's recursion limit turns absurdly nested bodies
+/// into an error instead of a stack overflow.
+pub fn decode(body: &[u8]) -> Result<AdmissionRequest, ReviewError> {
+    let review: WireReview = serde_json::from_slice(body)?;
+    let api_version = review.api_version.unwrap_or_default();
+    if api_version != META_API_VERSION_V1 {
+        return Err(ReviewError::ApiVersion(api_version));
+    }
+    let kind = review.kind.unwrap_or_default();
+    if kind != META_KIND {
+        return Err(ReviewError::Kind(kind));
+    }
+    let request = review.request.ok_or(ReviewError::MissingRequest)?;
+    let uid = request.uid.filter(|uid| !uid.is_empty());
+    Ok(AdmissionRequest {
+        uid: uid.ok_or(ReviewError::MissingUid)?,
+        kind: request.kind.ok_or(ReviewError::MissingKind)?,
+        sub_resource: request.sub_resource.unwrap_or_default(),
+        name: request.name.unwrap_or_default(),
+        namespace: request.namespace.unwrap_or_default(),
+        operation: request.operation.ok_or(ReviewError::MissingOperation)?,
+        username: request.user_info.and_then(|u| u.username),
+        object: request.object,
+        old_object: request.old_object,
+        dry_run: request.dry_run.unwrap_or(false),
+    })
+}
+
+/// The AdmissionReview sent back. kube-core's own `AdmissionResponse` is not used: it
+/// serialises `patch` as an array of numbers instead of the base64 string the API documents
+/// (kube-rs/kube#1781) and always emits `status`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReviewResponse {
+    #[serde(rename = "apiVersion")]
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub response: AdmissionResponse,
+}
+
+/// `response`: always allowed; `patchType` and `patch` only together and non-empty.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdmissionResponse {
+    pub uid: String,
+    pub allowed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patch_type: Option<&'static str>,
+    /// Standard base64 (with padding) of the JSON Patch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patch: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub audit_annotations: BTreeMap<&'static str, String>,
+}
+
+/// What happened to one review, for metrics and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Enforce mode sent a patch.
+    Patched,
+    /// Audit mode found something it would have patched.
+    Audited,
+    /// The engine had nothing to change.
+    Unchanged,
+    /// Not ours to look at: DELETE, CONNECT, a subresource or an unknown kind.
+    Skipped,
+    /// The object could not be understood (or the engine failed): allowed with a warning.
+    Unreadable,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Patched => "patched",
+            Verdict::Audited => "audited",
+            Verdict::Unchanged => "unchanged",
+            Verdict::Skipped => "skipped",
+            Verdict::Unreadable => "unreadable",
+        }
+    }
+}
+
+/// A short account of one review for the log line and the metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub mode: Mode,
+    pub verdict: Verdict,
+    pub changes: Vec<Code>,
+    pub findings: Vec<Code>,
+}
+
+/// Where the mode comes from: the path (`/audit`) or `--mode audit`, then the object.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub mode: Mode,
+    pub catalog: &'a dyn Catalog,
+    pub config: &'a RuleConfig,
+}
+
+/// Answer one decoded request. Never fails: anything odd is an allow with a warning.
+pub fn respond(request: &AdmissionRequest, ctx: &Context<'_>) -> (ReviewResponse, Summary) {
+    let mode = effective_mode(ctx.mode, request.object.as_ref());
+    let Some(operation) = engine_operation(request) else {
+        return finish(request, mode, Verdict::Skipped, Vec::new());
+    };
+    let Some(object) = request.object.as_ref().filter(|o| o.is_object()) else {
+        let warning = "request.object is not a JSON object; nothing changed";
+        return finish(request, mode, Verdict::Unreadable, vec![warning]);
+    };
+    let input = engine::Input {
+        object,
+        old_object: request.old_object.as_ref().filter(|o| o.is_object()),
+        operation,
+        namespace: Some(request.namespace.as_str()).filter(|ns| !ns.is_empty()),
+        username: request.username.as_deref(),
+    };
+    // The engine is pure and must not panic; if it ever does, fail open with a warning
+    // rather than dropping the connection.
+    match catch_unwind(AssertUnwindSafe(|| {
+        engine::mutate(&input, ctx.catalog, ctx.config)
+    })) {
+        Ok(outcome) => respond_with_outcome(request, mode, &outcome),
+        Err(_) => {
+            let warning = "internal error while reviewing this object; nothing changed";
+            finish(request, mode, Verdict::Unreadable, vec![warning])
+        }
+    }
+}
+
+/// Decode and answer in one step.
+pub fn review(body: &[u8], ctx: &Context<'_>) -> Result<(ReviewResponse, Summary), ReviewError> {
+    decode(body).map(|request| respond(&request, ctx))
+}
+
+/// Build the response for an engine outcome in the given (already decided) mode.
+pub fn respond_with_outcome(
+    request: &AdmissionRequest,
+    mode: Mode,
+    outcome: &engine::Outcome,
+) -> (ReviewResponse, Summary) {
+    let prefix = match mode {
+        Mode::Enforce => "",
+        Mode::Audit => AUDIT_WARNING_PREFIX,
+    };
+    let mut response = allow(request);
+    response.warnings = warnings(prefix, outcome.changes.iter().chain(&outcome.findings));
+    let verdict = if outcome.is_unchanged() {
+        Verdict::Unchanged
+    } else {
+        // Serialising a `Patch` (plain strings and `Value`s) cannot fail.
+        let patch_json = serde_json::to_vec(&outcome.patch).unwrap_or_default();
+        match mode {
+            Mode::Enforce => {
+                response.patch_type = Some(PATCH_TYPE_JSON_PATCH);
+                response.patch = Some(BASE64.encode(&patch_json));
+                Verdict::Patched
+            }
+            Mode::Audit => {
+                let compact = String::from_utf8(patch_json).unwrap_or_default();
+                response
+                    .audit_annotations
+                    .insert(WOULD_PATCH_ANNOTATION, compact);
+                Verdict::Audited
+            }
+        }
+    };
+    let summary = Summary {
+        mode,
+        verdict,
+        changes: outcome.changes.iter().map(|c| c.code).collect(),
+        findings: outcome.findings.iter().map(|c| c.code).collect(),
+    };
+    (wrap(response), summary)
+}
+
+/// An allow without patch, with the given warnings (already sanitised constants).
+fn finish(
+    request: &AdmissionRequest,
+    mode: Mode,
+    verdict: Verdict,
+    warnings: Vec<&str>,
+) -> (ReviewResponse, Summary) {
+    let mut response = allow(request);
+    response.warnings = warnings
+        .into_iter()
+        .map(|w| format!("{WARNING_PREFIX}{w}"))
+        .collect();
+    let summary = Summary {
+        mode,
+        verdict,
+        changes: Vec::new(),
+        findings: Vec::new(),
+    };
+    (wrap(response), summary)
+}
+
+fn allow(request: &AdmissionRequest) -> AdmissionResponse {
+    AdmissionResponse {
+        uid: request.uid.clone(),
+        allowed: true,
+        patch_type: None,
+        patch: None,
+        warnings: Vec::new(),
+        audit_annotations: BTreeMap::new(),
+    }
+}
+
+fn wrap(response: AdmissionResponse) -> ReviewResponse {
+    ReviewResponse {
+        api_version: META_API_VERSION_V1,
+        kind: META_KIND,
+        response,
+    }
+}
+
+/// The engine's operation, or `None` when the request is not ours to look at.
+fn engine_operation(request: &AdmissionRequest) -> Option<engine::Operation> {
+    if !request.sub_resource.is_empty() || !is_known_kind(&request.kind) {
+        return None;
+    }
+    match request.operation {
+        Operation::Create => Some(engine::Operation::Create),
+        Operation::Update => Some(engine::Operation::Update),
+        Operation::Delete | Operation::Connect => None,
+    }
+}
+
+fn is_known_kind(gvk: &GroupVersionKind) -> bool {
+    KNOWN_KINDS
+        .iter()
+        .any(|(group, kind)| gvk.group == *group && gvk.kind == *kind)
+}
+
+/// Audit when the path or the flag says so, or the object asks for it by annotation.
+fn effective_mode(mode: Mode, object: Option<&Value>) -> Mode {
+    let annotated_audit = object
+        .and_then(|o| o.pointer("/metadata/annotations"))
+        .and_then(|a| a.get(MODE_ANNOTATION))
+        .and_then(Value::as_str)
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case(Mode::Audit.as_str()));
+    if annotated_audit { Mode::Audit } else { mode }
+}
+
+/// One warning per change and finding: no control characters (the API server drops such
+/// warnings), each at most [`MAX_WARNING_CHARS`], all within [`WARNING_BUDGET_CHARS`].
+pub fn warnings<'a>(prefix: &str, items: impl Iterator<Item = &'a Change>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut used = 0;
+    let mut omitted = 0usize;
+    for item in items {
+        let text = warning_text(prefix, &item.message);
+        let len = text.chars().count();
+        if out.contains(&text) {
+            continue;
+        }
+        if omitted > 0 || used + len > WARNING_BUDGET_CHARS - OMITTED_NOTE_RESERVE {
+            omitted += 1;
+            continue;
+        }
+        used += len;
+        out.push(text);
+    }
+    if omitted > 0 {
+        out.push(format!(
+            "{prefix}{WARNING_PREFIX}{omitted} more warnings not shown"
+        ));
+    }
+    out
+}
+
+fn warning_text(prefix: &str, message: &str) -> String {
+    const ELLIPSIS: &str = "...";
+    let full = prefix
+        .chars()
+        .chain(WARNING_PREFIX.chars())
+        .chain(message.chars())
+        .filter(|c| !c.is_control());
+    let mut text: String = full.clone().take(MAX_WARNING_CHARS + 1).collect();
+    if text.chars().count() > MAX_WARNING_CHARS {
+        text = full.take(MAX_WARNING_CHARS - ELLIPSIS.len()).collect();
+        text.push_str(ELLIPSIS);
+    }
+    text
+}

@@ -38,6 +38,8 @@ pub enum Code {
     DigestPinned,
     /// A scheduled import was turned off explicitly or the tag is otherwise not importable.
     NotImportable,
+    /// A DeploymentConfig with `spec.triggers: []` (no automatic deployments): nothing added.
+    TriggersDisabled,
     /// The object or a container opted out by annotation.
     OptedOut,
     /// An annotation or field autoredeploy needs could not be understood.
@@ -61,6 +63,7 @@ impl Code {
             Code::UntrackedImage => "untracked-image",
             Code::DigestPinned => "digest-pinned",
             Code::NotImportable => "not-importable",
+            Code::TriggersDisabled => "triggers-disabled",
             Code::OptedOut => "opted-out",
             Code::Unreadable => "unreadable",
         }
@@ -91,4 +94,38 @@ impl Change {
             message: message.into(),
         }
     }
+}
+
+/// Changes and findings collected while the rules run, in the order they were made.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub changes: Vec<Change>,
+    pub findings: Vec<Change>,
+}
+
+impl Report {
+    pub fn change(&mut self, code: Code, path: impl Into<String>, message: impl Into<String>) {
+        self.changes
+            .push(Change::new(code, path, clean(message.into())));
+    }
+
+    pub fn finding(&mut self, code: Code, path: impl Into<String>, message: impl Into<String>) {
+        self.findings
+            .push(Change::new(code, path, clean(message.into())));
+    }
+}
+
+/// Messages quote user data (names, images): strip control characters so a warning stays
+/// one line in `oc apply` output.
+fn clean(message: String) -> String {
+    if message.chars().any(char::is_control) {
+        message.chars().filter(|c| !c.is_control()).collect()
+    } else {
+        message
+    }
+}
+
+/// One JSON Pointer token (RFC 6901): `~` and `/` escaped.
+pub fn pointer_token(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
 }

@@ -3,9 +3,25 @@
 //! no clock, no environment; outside data (the ImageStream catalog) arrives as an argument.
 //! Rules never look at the mode.
 
+mod annotation_triggers;
+pub mod annotations;
+mod binding;
 pub mod change;
+mod containers;
+mod deploymentconfig;
+pub mod image_ref;
+mod imagestream;
+pub mod kind;
+mod pull_policy;
+mod rollout;
+mod workload;
 
+#[cfg(test)]
+mod test_support;
+
+use change::Report;
 pub use change::{Change, Code};
+use kind::Kind;
 
 use serde_json::Value;
 
@@ -64,15 +80,70 @@ impl Outcome {
     }
 }
 
+/// What every rule may read besides the object: where it lives and what is known.
+pub(crate) struct Context<'a> {
+    /// The object's namespace, else the request's, else `""` (offline).
+    pub namespace: &'a str,
+    pub catalog: &'a dyn Catalog,
+    pub config: &'a RuleConfig,
+    pub operation: Operation,
+    pub old_object: Option<&'a Value>,
+}
+
 /// Apply every rule of SPEC §1 to one object.
 pub fn mutate(input: &Input<'_>, catalog: &dyn Catalog, config: &RuleConfig) -> Outcome {
-    // Placeholder until the rules land: nothing changes.
-    let _ = (catalog, config);
-    let object = input.object.clone();
+    let mut object = input.object.clone();
+    let mut report = Report::default();
+    if !from_trigger_controller(input, config)
+        && let Some(kind) = Kind::of(input.object)
+    {
+        let context = Context {
+            namespace: namespace_of(input),
+            catalog,
+            config,
+            operation: input.operation,
+            old_object: input.old_object,
+        };
+        apply(kind, &mut object, &context, &mut report);
+    }
     Outcome {
         patch: json_patch::diff(input.object, &object),
         object,
-        changes: Vec::new(),
-        findings: Vec::new(),
+        changes: report.changes,
+        findings: report.findings,
     }
+}
+
+fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut Report) {
+    if annotations::skips(object.pointer("/metadata/annotations")) {
+        report.finding(
+            Code::OptedOut,
+            annotations::pointer(annotations::SKIP),
+            format!("object opted out with {}", annotations::SKIP),
+        );
+        return;
+    }
+    match kind {
+        Kind::ImageStream | Kind::ImageStreamTag | Kind::ImageStreamImport => {
+            imagestream::apply(kind, object, context.config, report)
+        }
+        _ => workload::apply(kind, object, context, report),
+    }
+}
+
+/// The trigger controller writes resolved images with full updates; rewriting them would
+/// fight it (openshift-semantics §7).
+fn from_trigger_controller(input: &Input<'_>, config: &RuleConfig) -> bool {
+    let prefix = config.controller_user_prefix.as_str();
+    !prefix.is_empty() && input.username.is_some_and(|u| u.starts_with(prefix))
+}
+
+fn namespace_of<'a>(input: &Input<'a>) -> &'a str {
+    input
+        .object
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .filter(|ns| !ns.is_empty())
+        .or(input.namespace)
+        .unwrap_or("")
 }

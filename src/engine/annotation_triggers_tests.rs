@@ -1,0 +1,228 @@
+use serde_json::{Value, json};
+
+use crate::catalog::CatalogIndex;
+use crate::config::RuleConfig;
+use crate::engine::test_support::{change_codes, finding_codes, run, run_input, run_with_streams};
+use crate::engine::{Code, Input, Operation};
+
+const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+fn workload(kind: &str, containers: Value, annotations: Option<Value>) -> Value {
+    let (api, spec) = match kind {
+        "CronJob" => (
+            "batch/v1",
+            json!({"jobTemplate": {"spec": {"template": {"spec": {"containers": containers}}}}}),
+        ),
+        _ => (
+            "apps/v1",
+            json!({"template": {"spec": {"containers": containers}}}),
+        ),
+    };
+    let mut object = json!({"apiVersion": api, "kind": kind, "metadata": {"name": "web", "namespace": "shop"}, "spec": spec});
+    if let Some(annotations) = annotations {
+        object["metadata"]["annotations"] = annotations;
+    }
+    object
+}
+
+fn stream(resolved: Option<&str>) -> Value {
+    let mut object = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+        "metadata": {"name": "app", "namespace": "shop"},
+        "spec": {"tags": [{"name": "1", "from": {"kind": "DockerImage", "name": "org/app:1"}}]}});
+    if let Some(resolved) = resolved {
+        object["status"] = json!({"tags": [{"tag": "1", "items": [{"dockerImageReference": resolved, "image": DIGEST}]}]});
+    }
+    object
+}
+
+fn triggers(outcome: &crate::engine::Outcome) -> &str {
+    outcome.object["metadata"]["annotations"]["image.openshift.io/triggers"]
+        .as_str()
+        .unwrap()
+}
+
+#[test]
+fn deployment_gets_the_triggers_annotation_in_go_json_form() {
+    let object = workload(
+        "Deployment",
+        json!([{"name": "web", "image": "org/app:1", "imagePullPolicy": "IfNotPresent"}]),
+        None,
+    );
+    let outcome = run_with_streams(&object, &[stream(None)]);
+    assert_eq!(
+        triggers(&outcome),
+        r#"[{"from":{"kind":"ImageStreamTag","name":"app:1"},"fieldPath":"spec.template.spec.containers[?(@.name==\"web\")].image"}]"#
+    );
+    assert_eq!(change_codes(&outcome), [Code::AnnotationTrigger]);
+    assert_eq!(
+        outcome.changes[0].path,
+        "/metadata/annotations/image.openshift.io~1triggers"
+    );
+    assert_eq!(
+        outcome.changes[0].message,
+        "added image trigger for container \"web\" (app:1)"
+    );
+    assert!(
+        outcome.object["spec"]["template"]["metadata"].is_null(),
+        "never on the pod template"
+    );
+}
+
+#[test]
+fn statefulset_and_daemonset_are_annotated_too() {
+    for kind in ["StatefulSet", "DaemonSet"] {
+        let object = workload(kind, json!([{"name": "web", "image": "app:1"}]), None);
+        let outcome = run_with_streams(&object, &[stream(None)]);
+        assert!(
+            triggers(&outcome).contains("spec.template.spec.containers"),
+            "{kind}"
+        );
+    }
+}
+
+#[test]
+fn cronjob_uses_the_job_template_prefix_and_init_containers_their_list() {
+    let mut object = workload("CronJob", json!([{"name": "run", "image": "app:1"}]), None);
+    object["spec"]["jobTemplate"]["spec"]["template"]["spec"]["initContainers"] = json!([{"name": "prep", "image": "image-registry.openshift-image-registry.svc:5000/tools/prep:1"}]);
+    let outcome = run_with_streams(&object, &[stream(None)]);
+    assert_eq!(
+        triggers(&outcome),
+        concat!(
+            r#"[{"from":{"kind":"ImageStreamTag","name":"app:1"},"fieldPath":"spec.jobTemplate.spec.template.spec.containers[?(@.name==\"run\")].image"},"#,
+            r#"{"from":{"kind":"ImageStreamTag","name":"prep:1","namespace":"tools"},"fieldPath":"spec.jobTemplate.spec.template.spec.initContainers[?(@.name==\"prep\")].image"}]"#
+        )
+    );
+}
+
+#[test]
+fn existing_entries_are_kept_and_covered_containers_not_added_twice() {
+    let existing = r#"[{"from":{"kind":"ImageStreamTag","name":"app:1"},"fieldPath":"spec.template.spec.containers[?(@.name==\"a\")].image","paused":true},{"fieldPath":"spec.template.spec.containers[1].image","from":{"name":"app:1","kind":"ImageStreamTag"},"x":1}]"#;
+    let object = workload(
+        "Deployment",
+        json!([{"name": "a", "image": "app:1"}, {"name": "b", "image": "app:1"},
+                                               {"name": "c", "image": "app:1", "imagePullPolicy": "IfNotPresent"}]),
+        Some(json!({"image.openshift.io/triggers": existing})),
+    );
+    let outcome = run_with_streams(&object, &[stream(None)]);
+    let entries: Vec<Value> = serde_json::from_str(triggers(&outcome)).unwrap();
+    let before: Vec<Value> = serde_json::from_str(existing).unwrap();
+    assert_eq!(entries.len(), 3);
+    assert_eq!(entries[..2], before[..], "existing entries kept in meaning");
+    assert!(entries[2]["fieldPath"].as_str().unwrap().contains("\"c\""));
+    // "a" is paused: the controller does not write its image, so its pull policy stays.
+    assert!(
+        outcome.object["spec"]["template"]["spec"]["containers"][0]
+            .get("imagePullPolicy")
+            .is_none()
+    );
+}
+
+#[test]
+fn covered_annotation_is_not_rewritten() {
+    let existing = r#"[ {"from": {"kind": "ImageStreamTag", "name": "app:1"}, "fieldPath": "spec.template.spec.containers[?(@.name==\"web\")].image"} ]"#;
+    let object = workload(
+        "Deployment",
+        json!([{"name": "web", "image": "app:1", "imagePullPolicy": "IfNotPresent"}]),
+        Some(json!({"image.openshift.io/triggers": existing})),
+    );
+    let outcome = run_with_streams(&object, &[stream(None)]);
+    assert!(outcome.is_unchanged());
+}
+
+#[test]
+fn unreadable_annotation_is_left_alone_and_reported() {
+    for bad in [
+        json!("not json"),
+        json!("{}"),
+        json!(r#"[{"paused":"false"}]"#),
+        json!(3),
+    ] {
+        let object = workload(
+            "Deployment",
+            json!([{"name": "web", "image": "app:1"}]),
+            Some(json!({"image.openshift.io/triggers": bad})),
+        );
+        let outcome = run_with_streams(&object, &[stream(None)]);
+        assert!(outcome.is_unchanged(), "{bad}");
+        assert_eq!(finding_codes(&outcome), [Code::Unreadable], "{bad}");
+    }
+}
+
+#[test]
+fn jobs_pods_and_replicasets_are_never_annotated() {
+    for (api, kind) in [
+        ("batch/v1", "Job"),
+        ("v1", "Pod"),
+        ("apps/v1", "ReplicaSet"),
+    ] {
+        let object = json!({"apiVersion": api, "kind": kind, "metadata": {"name": "x"},
+            "spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx"}]}},
+                     "containers": [{"name": "web", "image": "nginx"}]}});
+        let outcome = run(&object);
+        assert!(
+            outcome.is_unchanged() && outcome.changes.is_empty() && outcome.findings.is_empty(),
+            "{kind}"
+        );
+    }
+}
+
+#[test]
+fn create_with_blank_image_gets_the_resolved_image() {
+    let resolved = format!("org/app@{DIGEST}");
+    let annotations = json!({"autoredeploy.io/image-stream-tags": "web=app:1"});
+    let object = workload(
+        "Deployment",
+        json!([{"name": "web", "image": " "}]),
+        Some(annotations),
+    );
+    let outcome = run_with_streams(&object, &[stream(Some(&resolved))]);
+    let container = &outcome.object["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["image"], json!(resolved));
+    assert_eq!(
+        change_codes(&outcome),
+        [
+            Code::AnnotationTrigger,
+            Code::ResolvedImage,
+            Code::PullPolicy
+        ]
+    );
+}
+
+#[test]
+fn update_with_the_source_reference_keeps_the_running_digest() {
+    let running = format!("docker.io/org/app@{DIGEST}");
+    let catalog = CatalogIndex::from_objects([&stream(Some(&format!("org/app@{DIGEST}")))], "");
+    let annotation = r#"[{"from":{"kind":"ImageStreamTag","name":"app:1"},"fieldPath":"spec.template.spec.containers[?(@.name==\"web\")].image"}]"#;
+    let old = workload(
+        "Deployment",
+        json!([{"name": "web", "image": running, "imagePullPolicy": "IfNotPresent"}]),
+        Some(json!({"image.openshift.io/triggers": annotation})),
+    );
+    let new = workload(
+        "Deployment",
+        json!([{"name": "web", "image": "org/app:1", "imagePullPolicy": "IfNotPresent"}]),
+        Some(json!({"image.openshift.io/triggers": annotation})),
+    );
+    let input = Input {
+        old_object: Some(&old),
+        operation: Operation::Update,
+        ..Input::create(&new)
+    };
+    let outcome = run_input(&input, &catalog, &RuleConfig::default());
+    assert_eq!(
+        outcome.object["spec"]["template"]["spec"]["containers"][0]["image"],
+        json!(running)
+    );
+    assert_eq!(change_codes(&outcome), [Code::KeptRunningImage]);
+    // A different tag the user asked for is not an unresolved reference: it goes through.
+    let other = workload(
+        "Deployment",
+        json!([{"name": "web", "image": "org/app:2", "imagePullPolicy": "IfNotPresent"}]),
+        Some(json!({"image.openshift.io/triggers": annotation})),
+    );
+    let input = Input {
+        object: &other,
+        ..input
+    };
+    assert!(run_input(&input, &catalog, &RuleConfig::default()).is_unchanged());
+}

@@ -1,0 +1,152 @@
+//! The annotations users write to steer autoredeploy (SPEC §1.5): object opt-out,
+//! per-container opt-out and explicit container-to-tag bindings. Owns their keys and parsing;
+//! it must not change the object.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::change::{Code, Report, pointer_token};
+use crate::catalog::TagRef;
+
+/// `"true"` on an object (or on an ImageStream spec tag): leave it alone.
+pub const SKIP: &str = "autoredeploy.io/skip";
+/// Comma-separated container names that must not get triggers.
+pub const SKIP_CONTAINERS: &str = "autoredeploy.io/skip-containers";
+/// Explicit bindings: `container=stream:tag` or `container=namespace/stream:tag`, comma-separated.
+pub const IMAGE_STREAM_TAGS: &str = "autoredeploy.io/image-stream-tags";
+
+/// The string value of `metadata.annotations[key]` (a map of other JSON types is ignored).
+pub fn get<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
+    object
+        .get("metadata")?
+        .get("annotations")?
+        .get(key)?
+        .as_str()
+}
+
+/// JSON pointer of an object annotation.
+pub fn pointer(key: &str) -> String {
+    format!("/metadata/annotations/{}", pointer_token(key))
+}
+
+/// Whether an annotation map (object or spec tag) says `autoredeploy.io/skip: "true"`.
+pub fn skips(annotations: Option<&Value>) -> bool {
+    annotations
+        .and_then(|a| a.get(SKIP))
+        .and_then(Value::as_str)
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+/// Container names listed in `autoredeploy.io/skip-containers`.
+pub fn skipped_containers(object: &Value) -> BTreeSet<String> {
+    get(object, SKIP_CONTAINERS)
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Container name -> tag from `autoredeploy.io/image-stream-tags`. Entries that do not read
+/// as `name=stream:tag` are reported `unreadable` and ignored.
+pub fn explicit_bindings(
+    object: &Value,
+    namespace: &str,
+    report: &mut Report,
+) -> BTreeMap<String, TagRef> {
+    let mut bindings = BTreeMap::new();
+    let Some(value) = get(object, IMAGE_STREAM_TAGS) else {
+        return bindings;
+    };
+    for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let parsed = entry
+            .split_once('=')
+            .and_then(|(container, tag)| {
+                Some((container.trim(), parse_tag_ref(tag.trim(), namespace)?))
+            })
+            .filter(|(container, _)| !container.is_empty());
+        match parsed {
+            Some((container, tag)) => {
+                bindings.insert(container.to_string(), tag);
+            }
+            None => report.finding(
+                Code::Unreadable,
+                pointer(IMAGE_STREAM_TAGS),
+                format!(
+                    "ignored {IMAGE_STREAM_TAGS} entry {entry:?}: expected container=stream:tag"
+                ),
+            ),
+        }
+    }
+    bindings
+}
+
+/// `stream:tag` or `namespace/stream:tag`; both parts non-empty, no registry, no digest.
+pub fn parse_tag_ref(text: &str, default_namespace: &str) -> Option<TagRef> {
+    let (namespace, stream_tag) = match text.split_once('/') {
+        Some((ns, rest)) => (ns, rest),
+        None => (default_namespace, text),
+    };
+    let (stream, tag) = stream_tag.split_once(':')?;
+    let valid = |s: &str| !s.is_empty() && !s.contains(['/', ':', '@', ' ', '"']);
+    if !valid(stream) || !valid(tag) || (namespace != default_namespace && !valid(namespace)) {
+        return None;
+    }
+    Some(TagRef {
+        namespace: namespace.to_string(),
+        stream: stream.to_string(),
+        tag: tag.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn annotated(key: &str, value: &str) -> Value {
+        json!({"metadata": {"annotations": {key: value}}})
+    }
+
+    #[test]
+    fn explicit_bindings_accept_same_and_other_namespace_tags() {
+        let object = annotated(IMAGE_STREAM_TAGS, "web=app:latest, init = other/tools:1");
+        let mut report = Report::default();
+        let bindings = explicit_bindings(&object, "shop", &mut report);
+        assert_eq!(
+            bindings["web"],
+            parse_tag_ref("app:latest", "shop").unwrap()
+        );
+        assert_eq!(bindings["init"].namespace, "other");
+        assert_eq!(bindings["init"].stream_tag(), "tools:1");
+        assert!(report.findings.is_empty());
+    }
+
+    #[test]
+    fn malformed_explicit_bindings_are_reported_unreadable() {
+        let object = annotated(IMAGE_STREAM_TAGS, "web=app,=x:1,db=quay.io/a/b:1,ok=s:t");
+        let mut report = Report::default();
+        let bindings = explicit_bindings(&object, "", &mut report);
+        assert_eq!(bindings.keys().collect::<Vec<_>>(), ["ok"]);
+        assert_eq!(report.findings.len(), 3);
+        assert!(report.findings.iter().all(|f| f.code == Code::Unreadable));
+    }
+
+    #[test]
+    fn skip_and_skip_containers_are_read() {
+        assert!(skips(
+            annotated(SKIP, "true").pointer("/metadata/annotations")
+        ));
+        assert!(!skips(
+            annotated(SKIP, "false").pointer("/metadata/annotations")
+        ));
+        let names = skipped_containers(&annotated(SKIP_CONTAINERS, "a, b,,"));
+        assert_eq!(names.into_iter().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(pointer(SKIP), "/metadata/annotations/autoredeploy.io~1skip");
+    }
+}

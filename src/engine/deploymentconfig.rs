@@ -1,0 +1,260 @@
+//! DeploymentConfig `ImageChange` triggers (SPEC §1.3, openshift-semantics §2). Owns
+//! `spec.triggers`: adds one automatic trigger per bound tag, or container names to the
+//! existing trigger of that tag, and `ConfigChange` where the server's defaulting would.
+//! It never flips `automatic` (rollback sets `false` on purpose) and never adds anything
+//! to an explicit empty list (`[]` means "no automatic deployments").
+
+use serde_json::{Value, json};
+
+use super::annotations::parse_tag_ref;
+use super::change::{Code, Report};
+use super::workload::{Coverage, Covered, Wanted};
+use crate::catalog::TagRef;
+
+const TRIGGERS: &str = "/spec/triggers";
+const IMAGE_CHANGE: &str = "ImageChange";
+const CONFIG_CHANGE: &str = "ConfigChange";
+const IMAGE_STREAM_TAG: &str = "ImageStreamTag";
+
+/// Containers named by existing `ImageChange` triggers; manual ones are reported.
+pub fn coverage(object: &Value, namespace: &str, report: &mut Report) -> Coverage {
+    let mut coverage = Coverage::new();
+    for (i, trigger) in image_change_triggers(object) {
+        let Some(params) = trigger.get("imageChangeParams") else {
+            continue;
+        };
+        let tag = trigger_tag(params, namespace);
+        // `automatic` is omitempty: absent means false (openshift-semantics §2.1).
+        let automatic = params.get("automatic").and_then(Value::as_bool) == Some(true);
+        if !automatic {
+            report.finding(
+                Code::ManualTriggerKept,
+                format!("{TRIGGERS}/{i}/imageChangeParams/automatic"),
+                format!(
+                    "kept manual ImageChange trigger for {} (automatic is false)",
+                    tag.stream_tag()
+                ),
+            );
+        }
+        for name in container_names(params) {
+            coverage.entry(name.to_string()).or_insert_with(|| Covered {
+                tag: tag.clone(),
+                automatic,
+            });
+        }
+    }
+    coverage
+}
+
+/// `lastTriggeredImage` of the trigger naming `container` (what the controller last wrote).
+pub fn last_triggered_image<'a>(object: &'a Value, container: &str) -> Option<&'a str> {
+    image_change_triggers(object)
+        .filter_map(|(_, trigger)| trigger.get("imageChangeParams"))
+        .find(|params| container_names(params).any(|n| n == container))?
+        .get("lastTriggeredImage")?
+        .as_str()
+        .filter(|image| !image.is_empty())
+}
+
+/// Add triggers for `wanted`, grouped by tag; returns what now covers those containers.
+pub fn ensure_triggers(
+    object: &mut Value,
+    wanted: &[Wanted<'_>],
+    namespace: &str,
+    report: &mut Report,
+) -> Coverage {
+    let mut coverage = Coverage::new();
+    if wanted.is_empty() {
+        return coverage;
+    }
+    let Some(triggers) = triggers_to_extend(object, report) else {
+        return coverage;
+    };
+    for (tag, names) in group_by_tag(wanted) {
+        let existing = triggers.iter().position(|t| {
+            t.get("type").and_then(Value::as_str) == Some(IMAGE_CHANGE)
+                && t.get("imageChangeParams")
+                    .is_some_and(|p| trigger_tag(p, namespace) == tag)
+        });
+        let automatic = match existing {
+            Some(i) => add_names(&mut triggers[i], i, &names, &tag, report),
+            None => {
+                let message = format!(
+                    "added ImageChange trigger for {} ({})",
+                    quoted(&names),
+                    tag.stream_tag()
+                );
+                report.change(
+                    Code::ImageChangeTrigger,
+                    format!("{TRIGGERS}/{}", triggers.len()),
+                    message,
+                );
+                triggers.push(new_trigger(&tag, &names, namespace));
+                true
+            }
+        };
+        for name in names {
+            coverage.insert(
+                name,
+                Covered {
+                    tag: tag.clone(),
+                    automatic,
+                },
+            );
+        }
+    }
+    coverage
+}
+
+/// The trigger list to append to, created with `ConfigChange` when absent or null (the
+/// server's defaulting); `None` for `[]` (reported) or a value that is not a list.
+fn triggers_to_extend<'v>(
+    object: &'v mut Value,
+    report: &mut Report,
+) -> Option<&'v mut Vec<Value>> {
+    let spec = object.get_mut("spec")?.as_object_mut()?;
+    match spec.get("triggers") {
+        None | Some(Value::Null) => {
+            report.change(
+                Code::ConfigChangeTrigger,
+                TRIGGERS,
+                "added ConfigChange trigger, as the server defaults absent triggers",
+            );
+            spec.insert("triggers".into(), json!([{"type": CONFIG_CHANGE}]));
+        }
+        Some(Value::Array(list)) if list.is_empty() => {
+            report.finding(
+                Code::TriggersDisabled,
+                TRIGGERS,
+                "spec.triggers is an explicit empty list (no automatic deployments); no trigger added",
+            );
+            return None;
+        }
+        Some(Value::Array(_)) => {}
+        Some(_) => {
+            report.finding(
+                Code::Unreadable,
+                TRIGGERS,
+                "spec.triggers is not a list; no trigger added",
+            );
+            return None;
+        }
+    }
+    spec.get_mut("triggers")?.as_array_mut()
+}
+
+/// Add missing names to an existing trigger of the same tag; returns its `automatic`.
+fn add_names(
+    trigger: &mut Value,
+    i: usize,
+    names: &[String],
+    tag: &TagRef,
+    report: &mut Report,
+) -> bool {
+    let Some(params) = trigger
+        .get_mut("imageChangeParams")
+        .and_then(Value::as_object_mut)
+    else {
+        return false;
+    };
+    let automatic = params.get("automatic").and_then(Value::as_bool) == Some(true);
+    if matches!(params.get("containerNames"), None | Some(Value::Null)) {
+        params.insert("containerNames".into(), json!([]));
+    }
+    let Some(list) = params
+        .get_mut("containerNames")
+        .and_then(Value::as_array_mut)
+    else {
+        report.finding(
+            Code::Unreadable,
+            format!("{TRIGGERS}/{i}/imageChangeParams/containerNames"),
+            "containerNames is not a list",
+        );
+        return false;
+    };
+    for name in names {
+        if !list.iter().any(|n| n.as_str() == Some(name)) {
+            list.push(Value::String(name.clone()));
+            report.change(
+                Code::TriggerContainerAdded,
+                format!("{TRIGGERS}/{i}/imageChangeParams/containerNames"),
+                format!(
+                    "added container {name:?} to the ImageChange trigger for {}",
+                    tag.stream_tag()
+                ),
+            );
+        }
+    }
+    automatic
+}
+
+fn new_trigger(tag: &TagRef, names: &[String], namespace: &str) -> Value {
+    let mut from = json!({"kind": IMAGE_STREAM_TAG, "name": tag.stream_tag()});
+    // Written only when it differs, as `oc set triggers` does; the server defaults it.
+    if tag.namespace != namespace {
+        from["namespace"] = Value::String(tag.namespace.clone());
+    }
+    json!({"type": IMAGE_CHANGE, "imageChangeParams": {"automatic": true, "containerNames": names, "from": from}})
+}
+
+/// Tags in order of first use, each with its container names.
+fn group_by_tag(wanted: &[Wanted<'_>]) -> Vec<(TagRef, Vec<String>)> {
+    let mut groups: Vec<(TagRef, Vec<String>)> = Vec::new();
+    for w in wanted {
+        match groups.iter_mut().find(|(tag, _)| *tag == w.tag) {
+            Some((_, names)) => names.push(w.container.name.clone()),
+            None => groups.push((w.tag.clone(), vec![w.container.name.clone()])),
+        }
+    }
+    groups
+}
+
+fn image_change_triggers(object: &Value) -> impl Iterator<Item = (usize, &Value)> {
+    object
+        .pointer(TRIGGERS)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter(|(_, t)| t.get("type").and_then(Value::as_str) == Some(IMAGE_CHANGE))
+}
+
+fn container_names(params: &Value) -> impl Iterator<Item = &str> {
+    params
+        .get("containerNames")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+}
+
+/// The tag a trigger follows; `from.namespace` empty means the DC's namespace.
+fn trigger_tag(params: &Value, namespace: &str) -> TagRef {
+    let from = params.get("from");
+    let name = from
+        .and_then(|f| f.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let ns = from
+        .and_then(|f| f.get("namespace"))
+        .and_then(Value::as_str)
+        .filter(|ns| !ns.is_empty())
+        .unwrap_or(namespace);
+    parse_tag_ref(name, ns).unwrap_or_else(|| TagRef {
+        namespace: ns.to_string(),
+        stream: name.to_string(),
+        tag: String::new(),
+    })
+}
+
+fn quoted(names: &[String]) -> String {
+    let list: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
+    match list.len() {
+        1 => format!("container {}", list[0]),
+        _ => format!("containers {}", list.join(", ")),
+    }
+}
+
+#[cfg(test)]
+#[path = "deploymentconfig_tests.rs"]
+mod tests;

@@ -1,0 +1,139 @@
+//! The rules shared by every workload kind (DeploymentConfig and the four kinds OpenShift's
+//! annotation trigger controller watches): bind each container to a tag, let the kind's
+//! module add the triggers, then avoid the double rollout and fix the pull policy of the
+//! containers a trigger now manages. It must not know how a kind stores its triggers.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::Context;
+use super::annotations;
+use super::binding::{self, Binding};
+use super::change::{Code, Report};
+use super::containers::{self, Container};
+use super::kind::Kind;
+use super::{annotation_triggers, deploymentconfig, pull_policy, rollout};
+use crate::catalog::TagRef;
+
+/// The trigger that manages a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Covered {
+    pub tag: TagRef,
+    /// `automatic: true` (DC) or not `paused` (annotation): the controller writes the image.
+    pub automatic: bool,
+}
+
+/// Container name -> the trigger that names it.
+pub type Coverage = BTreeMap<String, Covered>;
+
+/// A container to give a new trigger.
+pub struct Wanted<'a> {
+    pub container: &'a Container,
+    pub tag: TagRef,
+}
+
+pub fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut Report) {
+    let Some(pod_spec) = kind.pod_spec_pointer() else {
+        return;
+    };
+    let containers = containers::read(object.pointer(pod_spec));
+    if containers.is_empty() {
+        return;
+    }
+    let existing = match kind {
+        Kind::DeploymentConfig => deploymentconfig::coverage(object, context.namespace, report),
+        _ => match annotation_triggers::coverage(object, kind, &containers, context.namespace) {
+            Ok(coverage) => coverage,
+            Err(why) => {
+                // Rewriting an annotation we cannot read would lose the user's triggers.
+                report.finding(Code::Unreadable, annotation_triggers::pointer(), why);
+                return;
+            }
+        },
+    };
+    let skipped = annotations::skipped_containers(object);
+    let explicit = annotations::explicit_bindings(object, context.namespace, report);
+    let mut wanted = Vec::new();
+    for container in &containers {
+        if skipped.contains(&container.name) {
+            report.finding(
+                Code::OptedOut,
+                annotations::pointer(annotations::SKIP_CONTAINERS),
+                format!(
+                    "container {:?} opted out with {}",
+                    container.name,
+                    annotations::SKIP_CONTAINERS
+                ),
+            );
+        } else if !existing.contains_key(&container.name) {
+            let explicit = explicit.get(&container.name).cloned();
+            if let Some(tag) = explicit.or_else(|| bind(container, pod_spec, context, report)) {
+                wanted.push(Wanted { container, tag });
+            }
+        }
+    }
+    let added = match kind {
+        Kind::DeploymentConfig => {
+            deploymentconfig::ensure_triggers(object, &wanted, context.namespace, report)
+        }
+        _ => annotation_triggers::ensure(object, kind, &wanted, context.namespace, report),
+    };
+    for container in containers.iter().filter(|c| !skipped.contains(&c.name)) {
+        let covered = existing
+            .get(&container.name)
+            .or_else(|| added.get(&container.name));
+        let Some(covered) = covered.filter(|c| c.automatic) else {
+            continue;
+        };
+        if context.config.avoid_double_rollout {
+            rollout::avoid_double_rollout(
+                object,
+                kind,
+                pod_spec,
+                container,
+                &covered.tag,
+                context,
+                report,
+            );
+        }
+        pull_policy::ensure(object, pod_spec, container, context.config, report);
+    }
+}
+
+/// Catalog binding for one container, reporting why an image stays unbound.
+fn bind(
+    container: &Container,
+    pod_spec: &str,
+    context: &Context<'_>,
+    report: &mut Report,
+) -> Option<TagRef> {
+    let image = container.image.as_deref()?;
+    let path = format!("{}/image", container.pointer(pod_spec));
+    match binding::bind(image, context) {
+        Binding::Tag(tag) => Some(tag),
+        Binding::DigestPinned => {
+            report.finding(
+                Code::DigestPinned,
+                path,
+                format!(
+                    "container {:?} runs a digest-pinned image; no trigger added",
+                    container.name
+                ),
+            );
+            None
+        }
+        Binding::Untracked(image) => {
+            report.finding(
+                Code::UntrackedImage,
+                path,
+                format!(
+                    "no ImageStream tracks {image}; run: {}",
+                    binding::import_hint(&image)
+                ),
+            );
+            None
+        }
+        Binding::Nothing => None,
+    }
+}

@@ -1,0 +1,199 @@
+//! The review endpoints: `POST /mutate` (enforce) and `POST /audit` (audit). A handler checks
+//! the content type, reads the body under a size and time limit, hands the bytes to the pure
+//! admission adapter and writes its answer; every other outcome is a JSON error with the
+//! right status code. A request that is an AdmissionReview is always answered 200.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use kube::core::admission::Operation;
+
+use super::AppState;
+use super::metrics::{ChangeLabels, ReviewLabels};
+use crate::admission::{self, AdmissionRequest, Context, KNOWN_KINDS, Summary};
+use crate::config::Mode;
+
+pub const MUTATE_PATH: &str = "/mutate";
+pub const AUDIT_PATH: &str = "/audit";
+/// An UPDATE carries object and oldObject of up to 3 MiB each (admission-mechanics §1.6).
+pub const MAX_BODY_BYTES: usize = 7 * 1024 * 1024;
+/// A client that takes longer than this to send its body is cut off.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+const JSON: &str = "application/json";
+
+/// The webhook router; tests drive it with `tower::ServiceExt::oneshot`.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route(MUTATE_PATH, post(mutate))
+        .route(AUDIT_PATH, post(audit))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+async fn mutate(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    handle(&state, Mode::Enforce, &headers, body).await
+}
+
+async fn audit(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    handle(&state, Mode::Audit, &headers, body).await
+}
+
+async fn not_found(State(state): State<Arc<AppState>>) -> Response {
+    error(&state, StatusCode::NOT_FOUND, "not-found", "no such path")
+}
+
+async fn method_not_allowed(State(state): State<Arc<AppState>>) -> Response {
+    let message = "only POST is allowed";
+    error(&state, StatusCode::METHOD_NOT_ALLOWED, "method", message)
+}
+
+async fn handle(state: &AppState, path_mode: Mode, headers: &HeaderMap, body: Body) -> Response {
+    let started = Instant::now();
+    if !is_json(headers) {
+        let message = "Content-Type must be application/json";
+        return error(
+            state,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "content-type",
+            message,
+        );
+    }
+    let bytes = match read_body(headers, body).await {
+        Ok(bytes) => bytes,
+        Err((status, reason, message)) => return error(state, status, reason, message),
+    };
+    let request = match admission::decode(&bytes) {
+        Ok(request) => request,
+        Err(err) => {
+            tracing::debug!(body = %String::from_utf8_lossy(&bytes), "rejected body");
+            return error(
+                state,
+                StatusCode::BAD_REQUEST,
+                err.reason(),
+                &err.to_string(),
+            );
+        }
+    };
+    drop(bytes);
+    let mode = match (state.mode, path_mode) {
+        (Mode::Enforce, Mode::Enforce) => Mode::Enforce,
+        _ => Mode::Audit,
+    };
+    let catalog = state.catalog.load();
+    let ctx = Context {
+        mode,
+        catalog: catalog.catalog.as_ref(),
+        config: &state.rules,
+    };
+    let (review, summary) = admission::respond(&request, &ctx);
+    let body = serde_json::to_vec(&review).unwrap_or_default();
+    record(state, &request, &summary, started.elapsed());
+    tracing::debug!(response = %String::from_utf8_lossy(&body), "response");
+    ([(header::CONTENT_TYPE, JSON)], body).into_response()
+}
+
+type BodyError = (StatusCode, &'static str, &'static str);
+
+/// Read the whole body, at most [`MAX_BODY_BYTES`], within [`BODY_READ_TIMEOUT`].
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, BodyError> {
+    const TOO_LARGE: BodyError = (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too-large",
+        "body larger than 7 MiB",
+    );
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+        return Err(TOO_LARGE);
+    }
+    let collect = Limited::new(body, MAX_BODY_BYTES).collect();
+    match tokio::time::timeout(BODY_READ_TIMEOUT, collect).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(err)) if err.downcast_ref::<LengthLimitError>().is_some() => Err(TOO_LARGE),
+        Ok(Err(_)) => Err((StatusCode::BAD_REQUEST, "body", "could not read the body")),
+        Err(_) => Err((
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            "body read timed out",
+        )),
+    }
+}
+
+/// `application/json`, with or without parameters (`; charset=utf-8`).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case(JSON))
+}
+
+/// A JSON error body `{"error": "..."}`, counted by reason.
+fn error(state: &AppState, status: StatusCode, reason: &'static str, message: &str) -> Response {
+    state.metrics.bad_request(reason);
+    tracing::warn!(status = status.as_u16(), reason, message, "bad request");
+    let body = serde_json::json!({ "error": message }).to_string();
+    (status, [(header::CONTENT_TYPE, JSON)], body).into_response()
+}
+
+/// The metrics and the one log line of a review.
+fn record(state: &AppState, request: &AdmissionRequest, summary: &Summary, elapsed: Duration) {
+    let metrics = &state.metrics;
+    let mode = summary.mode.as_str();
+    let labels = ReviewLabels {
+        kind: kind_label(request),
+        operation: operation_label(&request.operation),
+        mode,
+        outcome: summary.verdict.as_str(),
+    };
+    metrics.reviews.get_or_create(&labels).inc();
+    metrics.review_duration.observe(elapsed.as_secs_f64());
+    for code in &summary.changes {
+        let code = code.as_str();
+        metrics
+            .changes
+            .get_or_create(&ChangeLabels { code, mode })
+            .inc();
+    }
+    let changes: Vec<&str> = summary.changes.iter().map(|c| c.as_str()).collect();
+    tracing::info!(
+        uid = %request.uid,
+        kind = %request.kind.kind,
+        namespace = %request.namespace,
+        name = %request.name,
+        operation = labels.operation,
+        mode,
+        outcome = labels.outcome,
+        changes = ?changes,
+        findings = summary.findings.len(),
+        dry_run = request.dry_run,
+        duration_us = elapsed.as_micros() as u64,
+        "reviewed"
+    );
+}
+
+fn kind_label(request: &AdmissionRequest) -> &'static str {
+    KNOWN_KINDS
+        .iter()
+        .find(|(group, kind)| request.kind.group == *group && request.kind.kind == *kind)
+        .map_or("other", |(_, kind)| kind)
+}
+
+fn operation_label(operation: &Operation) -> &'static str {
+    match operation {
+        Operation::Create => "CREATE",
+        Operation::Update => "UPDATE",
+        Operation::Delete => "DELETE",
+        Operation::Connect => "CONNECT",
+    }
+}

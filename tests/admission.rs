@@ -1,0 +1,275 @@
+//! The pure admission adapter against the recorded API-server requests: every response must
+//! pass the API server's own checks, audit mode never patches, odd requests get an empty
+//! allow, and malformed bodies are typed errors.
+
+mod common;
+
+use autoredeploy::admission::{
+    self, AUDIT_WARNING_PREFIX, Context, MAX_WARNING_CHARS, ReviewError, Verdict,
+    WARNING_BUDGET_CHARS, WARNING_PREFIX, WOULD_PATCH_ANNOTATION,
+};
+use autoredeploy::catalog::EmptyCatalog;
+use autoredeploy::config::{Mode, RuleConfig};
+use autoredeploy::engine::{Change, Code, Outcome};
+use common::{assert_accepted_by_apiserver, fixture, fixtures, nested_arrays};
+use serde_json::{Value, json};
+
+fn answer(request: &Value, mode: Mode) -> (Value, admission::Summary) {
+    let config = RuleConfig::default();
+    let ctx = Context {
+        mode,
+        catalog: &EmptyCatalog,
+        config: &config,
+    };
+    let body = serde_json::to_vec(request).unwrap();
+    let (review, summary) = admission::review(&body, &ctx).expect("a valid review");
+    (serde_json::to_value(review).unwrap(), summary)
+}
+
+/// An outcome that adds a label and an annotation whose key needs pointer escaping.
+fn outcome_for(request: &Value) -> Outcome {
+    let object = request["request"]["object"].clone();
+    let mut mutated = object.clone();
+    mutated["metadata"]["labels"]["autoredeploy.io/test"] = json!("yes");
+    mutated["metadata"]["annotations"] = json!({"image.openshift.io/triggers": "[]"});
+    Outcome {
+        patch: json_patch::diff(&object, &mutated),
+        object: mutated,
+        changes: vec![Change::new(
+            Code::AnnotationTrigger,
+            "/metadata",
+            "added a trigger",
+        )],
+        findings: vec![Change::new(
+            Code::UntrackedImage,
+            "/spec",
+            "nginx is untracked",
+        )],
+    }
+}
+
+fn synthetic(request: &Value, mode: Mode) -> (Value, admission::Summary) {
+    let decoded = admission::decode(&serde_json::to_vec(request).unwrap()).unwrap();
+    let (review, summary) = admission::respond_with_outcome(&decoded, mode, &outcome_for(request));
+    (serde_json::to_value(review).unwrap(), summary)
+}
+
+#[test]
+fn every_fixture_is_accepted_in_both_modes() {
+    for (name, bytes) in fixtures() {
+        let request: Value = serde_json::from_slice(&bytes).unwrap();
+        for mode in [Mode::Enforce, Mode::Audit] {
+            let (response, summary) = answer(&request, mode);
+            assert_accepted_by_apiserver(&request, &response);
+            assert_eq!(summary.mode, mode, "{name}");
+        }
+    }
+}
+
+#[test]
+fn enforce_sends_a_base64_patch_that_applies_with_one_warning_per_change() {
+    for (name, bytes) in fixtures() {
+        let request: Value = serde_json::from_slice(&bytes).unwrap();
+        let (response, summary) = synthetic(&request, Mode::Enforce);
+        assert_accepted_by_apiserver(&request, &response);
+        assert_eq!(response["response"]["patchType"], "JSONPatch", "{name}");
+        assert_eq!(summary.verdict, Verdict::Patched);
+        assert_eq!(summary.changes, vec![Code::AnnotationTrigger]);
+        let warnings = response["response"]["warnings"].as_array().unwrap();
+        assert_eq!(warnings[0], format!("{WARNING_PREFIX}added a trigger"));
+        assert_eq!(warnings[1], format!("{WARNING_PREFIX}nginx is untracked"));
+        assert!(response["response"].get("auditAnnotations").is_none());
+    }
+}
+
+#[test]
+fn audit_mode_returns_warnings_and_would_patch_but_no_patch() {
+    let request = fixture("deployment-create.json");
+    let (response, summary) = synthetic(&request, Mode::Audit);
+    assert_accepted_by_apiserver(&request, &response);
+    let inner = &response["response"];
+    assert!(inner.get("patch").is_none() && inner.get("patchType").is_none());
+    assert_eq!(summary.verdict, Verdict::Audited);
+    for warning in inner["warnings"].as_array().unwrap() {
+        let expected = format!("{AUDIT_WARNING_PREFIX}{WARNING_PREFIX}");
+        assert!(
+            warning.as_str().unwrap().starts_with(&expected),
+            "{warning}"
+        );
+    }
+    let would_patch = inner["auditAnnotations"][WOULD_PATCH_ANNOTATION]
+        .as_str()
+        .unwrap();
+    let expected = serde_json::to_string(&outcome_for(&request).patch).unwrap();
+    assert_eq!(would_patch, expected);
+    assert!(!would_patch.contains('\n'), "compact JSON");
+}
+
+#[test]
+fn unchanged_outcome_in_audit_mode_has_no_would_patch() {
+    let (response, summary) = answer(&fixture("imagestream-create.json"), Mode::Audit);
+    assert!(response["response"].get("auditAnnotations").is_none());
+    assert_eq!(summary.verdict, Verdict::Unchanged);
+}
+
+fn assert_empty_allow(request: &Value) {
+    let (response, summary) = answer(request, Mode::Enforce);
+    assert_accepted_by_apiserver(request, &response);
+    let inner = response["response"].as_object().unwrap();
+    let keys: Vec<&str> = inner.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["allowed", "uid"], "{response}");
+    assert_eq!(summary.verdict, Verdict::Skipped);
+}
+
+#[test]
+fn delete_connect_subresources_and_unknown_kinds_get_an_empty_allow() {
+    let base = fixture("deploymentconfig-update-kubectl-apply.json");
+    let mut delete = base.clone();
+    delete["request"]["operation"] = json!("DELETE");
+    delete["request"]["object"] = Value::Null;
+    assert_empty_allow(&delete);
+    let mut connect = base.clone();
+    connect["request"]["operation"] = json!("CONNECT");
+    assert_empty_allow(&connect);
+    let mut status = base.clone();
+    status["request"]["subResource"] = json!("status");
+    assert_empty_allow(&status);
+    let mut pod = fixture("deployment-create.json");
+    pod["request"]["kind"] = json!({"group": "", "version": "v1", "kind": "Pod"});
+    assert_empty_allow(&pod);
+}
+
+#[test]
+fn dry_run_is_answered_like_a_real_request() {
+    let dry = fixture("deploymentconfig-update-dry-run.json");
+    assert_eq!(dry["request"]["dryRun"], true);
+    let (response, summary) = answer(&dry, Mode::Enforce);
+    assert_accepted_by_apiserver(&dry, &response);
+    assert_eq!(summary.verdict, Verdict::Unchanged);
+    let (response, _) = synthetic(&dry, Mode::Enforce);
+    assert_accepted_by_apiserver(&dry, &response);
+    assert_eq!(response["response"]["patchType"], "JSONPatch");
+}
+
+#[test]
+fn object_annotation_selects_audit_mode() {
+    let mut request = fixture("deployment-create.json");
+    request["request"]["object"]["metadata"]["annotations"] =
+        json!({"autoredeploy.io/mode": "audit"});
+    let (response, summary) = answer(&request, Mode::Enforce);
+    assert_accepted_by_apiserver(&request, &response);
+    assert_eq!(summary.mode, Mode::Audit);
+    let (_, plain) = answer(&fixture("deployment-create.json"), Mode::Enforce);
+    assert_eq!(plain.mode, Mode::Enforce);
+}
+
+#[test]
+fn an_object_that_is_not_an_object_gets_an_allow_with_a_warning() {
+    let mut request = fixture("deployment-create.json");
+    request["request"]["object"] = json!("not an object");
+    let (response, summary) = answer(&request, Mode::Enforce);
+    assert_accepted_by_apiserver(&request, &response);
+    assert_eq!(summary.verdict, Verdict::Unreadable);
+    let warning = response["response"]["warnings"][0].as_str().unwrap();
+    assert!(warning.starts_with(WARNING_PREFIX), "{warning}");
+}
+
+#[test]
+fn warnings_are_sanitised_truncated_and_within_budget() {
+    let mut changes = vec![Change::new(
+        Code::PullPolicy,
+        "/",
+        "line\none\ttab\u{7}bell",
+    )];
+    changes.push(Change::new(Code::PullPolicy, "/", "é".repeat(1000)));
+    for i in 0..200 {
+        changes.push(Change::new(
+            Code::PullPolicy,
+            "/",
+            format!("change {i} {}", "x".repeat(90)),
+        ));
+    }
+    changes.push(Change::new(
+        Code::PullPolicy,
+        "/",
+        "line\none\ttab\u{7}bell",
+    ));
+    let warnings = admission::warnings(AUDIT_WARNING_PREFIX, changes.iter());
+    assert_eq!(warnings[0], "(audit) autoredeploy: lineonetabbell");
+    assert_eq!(warnings[1].chars().count(), MAX_WARNING_CHARS);
+    assert!(warnings[1].ends_with("..."));
+    let total: usize = warnings.iter().map(|w| w.chars().count()).sum();
+    assert!(total <= WARNING_BUDGET_CHARS, "{total}");
+    assert!(
+        warnings
+            .last()
+            .unwrap()
+            .ends_with("more warnings not shown")
+    );
+    assert!(warnings.iter().all(|w| !w.chars().any(char::is_control)));
+}
+
+fn decode_err(body: &[u8]) -> ReviewError {
+    admission::decode(body).expect_err("must be rejected")
+}
+
+#[test]
+fn malformed_bodies_are_typed_errors() {
+    assert!(matches!(decode_err(b"garbage"), ReviewError::Json(_)));
+    assert!(matches!(decode_err(b""), ReviewError::Json(_)));
+    assert!(matches!(decode_err(b"[]"), ReviewError::Json(_)));
+    assert!(matches!(decode_err(b"{}"), ReviewError::ApiVersion(_)));
+    let v1 = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview"});
+    assert!(matches!(
+        decode_err(v1.to_string().as_bytes()),
+        ReviewError::MissingRequest
+    ));
+    let mut wrong_kind = v1.clone();
+    wrong_kind["kind"] = json!("Pod");
+    assert!(matches!(
+        decode_err(wrong_kind.to_string().as_bytes()),
+        ReviewError::Kind(_)
+    ));
+    let mut no_uid = fixture("deployment-create.json");
+    no_uid["request"].as_object_mut().unwrap().remove("uid");
+    let err = decode_err(no_uid.to_string().as_bytes());
+    assert!(matches!(err, ReviewError::MissingUid));
+    assert!(err.to_string().contains("request.uid"), "{err}");
+    let mut bad_type = fixture("deployment-create.json");
+    bad_type["request"]["uid"] = json!(5);
+    assert!(matches!(
+        decode_err(bad_type.to_string().as_bytes()),
+        ReviewError::Json(_)
+    ));
+    let mut bad_op = fixture("deployment-create.json");
+    bad_op["request"]["operation"] = json!("PATCH");
+    assert!(matches!(
+        decode_err(bad_op.to_string().as_bytes()),
+        ReviewError::Json(_)
+    ));
+}
+
+/// `fixture` with `"field": [[[...]]]` (100k deep) spliced into `request`.
+fn with_nested_field(field: &str) -> Vec<u8> {
+    let mut review = fixture("deployment-create.json");
+    review["request"].as_object_mut().unwrap().remove(field);
+    let mut request = review.to_string().into_bytes();
+    let tail = request.split_off(request.len() - 2); // "}}"
+    request.extend_from_slice(format!(",\"{field}\":").as_bytes());
+    request.extend(nested_arrays(100_000));
+    request.extend(tail);
+    request
+}
+
+#[test]
+fn deeply_nested_json_is_an_error_not_a_stack_overflow() {
+    assert!(matches!(
+        decode_err(&nested_arrays(100_000)),
+        ReviewError::Json(_)
+    ));
+    // A parsed field hits serde_json's recursion limit...
+    let err = decode_err(&with_nested_field("oldObject"));
+    assert!(err.to_string().contains("recursion limit"), "{err}");
+    // ...and an ignored one is skipped without recursing at all.
+    assert!(admission::decode(&with_nested_field("options")).is_ok());
+}

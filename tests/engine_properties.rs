@@ -1,0 +1,360 @@
+//! Properties of the engine over generated objects: it never panics, the patch applies to the
+//! input and gives the output, a second pass changes nothing, and only fields autoredeploy
+//! owns change. Case counts are modest so the suite runs in seconds in debug.
+
+use autoredeploy::catalog::CatalogIndex;
+use autoredeploy::config::RuleConfig;
+use autoredeploy::engine::{Input, Operation, mutate};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const INTERNAL: &str = "image-registry.openshift-image-registry.svc:5000";
+
+fn image() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(json!("nginx")),
+        Just(json!("app:1")),
+        Just(json!("app")),
+        Just(json!("docker.io/org/app:1")),
+        Just(json!("org/app:latest")),
+        Just(json!(format!("org/app@{DIGEST}"))),
+        Just(json!(format!("{INTERNAL}/shop/app:1"))),
+        Just(json!(format!("{INTERNAL}/other/tools:2"))),
+        Just(json!(format!("{INTERNAL}/shop/app@{DIGEST}"))),
+        Just(json!(" ")),
+        Just(json!("")),
+        Just(json!("Bad Image")),
+        Just(json!(7)),
+        "[a-z:/@.]{0,12}".prop_map(Value::from),
+    ]
+}
+
+fn container() -> impl Strategy<Value = Value> {
+    let name = prop_oneof![
+        Just(json!("web")),
+        Just(json!("side")),
+        Just(json!("init")),
+        Just(json!(3))
+    ];
+    let policy = prop_oneof![
+        Just(None),
+        Just(Some(json!("Always"))),
+        Just(Some(json!("IfNotPresent"))),
+        Just(Some(json!("Never")))
+    ];
+    (name, image(), policy).prop_map(|(name, image, policy)| {
+        let mut c = json!({"name": name, "image": image});
+        if let Some(policy) = policy {
+            c["imagePullPolicy"] = policy;
+        }
+        c
+    })
+}
+
+fn annotations() -> impl Strategy<Value = Value> {
+    let triggers = prop_oneof![
+        Just(None),
+        Just(Some(
+            r#"[{"from":{"kind":"ImageStreamTag","name":"app:1"},"fieldPath":"spec.template.spec.containers[?(@.name==\"web\")].image","paused":true}]"#
+        )),
+        Just(Some(
+            r#"[{"from":{"kind":"ImageStreamTag","name":"app:1"},"fieldPath":"spec.template.spec.containers[0].image"}]"#
+        )),
+        Just(Some("not json")),
+        Just(Some(r#"[{"paused":"false"}]"#)),
+    ];
+    let skip = prop_oneof![Just(None), Just(Some("true")), Just(Some("false"))];
+    let skip_containers = prop_oneof![Just(None), Just(Some("side")), Just(Some("web,init"))];
+    let explicit = prop_oneof![
+        Just(None),
+        Just(Some("web=app:1")),
+        Just(Some("init=other/tools:2,x")),
+        Just(Some("=="))
+    ];
+    (triggers, skip, skip_containers, explicit).prop_map(|(t, s, sc, e)| {
+        let mut map = serde_json::Map::new();
+        for (key, value) in [
+            ("image.openshift.io/triggers", t),
+            ("autoredeploy.io/skip", s),
+            ("autoredeploy.io/skip-containers", sc),
+            ("autoredeploy.io/image-stream-tags", e),
+        ] {
+            if let Some(value) = value {
+                map.insert(key.into(), value.into());
+            }
+        }
+        Value::Object(map)
+    })
+}
+
+fn dc_triggers() -> impl Strategy<Value = Option<Value>> {
+    let trigger = (
+        prop_oneof![
+            Just(json!("app:1")),
+            Just(json!("tools:2")),
+            Just(json!("bad"))
+        ],
+        prop::option::of(any::<bool>()),
+        prop::collection::vec(
+            prop_oneof![Just(json!("web")), Just(json!("init")), Just(json!(1))],
+            0..3,
+        ),
+    )
+        .prop_map(|(name, automatic, names)| {
+            let mut params =
+                json!({"containerNames": names, "from": {"kind": "ImageStreamTag", "name": name}});
+            if let Some(automatic) = automatic {
+                params["automatic"] = json!(automatic);
+                params["lastTriggeredImage"] = json!(format!("org/app@{DIGEST}"));
+            }
+            json!({"type": "ImageChange", "imageChangeParams": params})
+        });
+    prop_oneof![
+        Just(None),
+        Just(Some(Value::Null)),
+        Just(Some(json!([]))),
+        Just(Some(json!("junk"))),
+        prop::collection::vec(
+            prop_oneof![Just(json!({"type": "ConfigChange"})), trigger],
+            1..3
+        )
+        .prop_map(|t| Some(Value::Array(t))),
+    ]
+}
+
+fn workload() -> impl Strategy<Value = Value> {
+    let kind = prop_oneof![
+        Just(("apps.openshift.io/v1", "DeploymentConfig")),
+        Just(("v1", "DeploymentConfig")),
+        Just(("apps/v1", "Deployment")),
+        Just(("apps/v1", "StatefulSet")),
+        Just(("apps/v1", "DaemonSet")),
+        Just(("batch/v1", "CronJob")),
+        Just(("batch/v1", "Job"))
+    ];
+    let containers = prop::collection::vec(container(), 0..3);
+    let init = prop::option::of(prop::collection::vec(container(), 0..2));
+    (kind, containers, init, annotations(), dc_triggers(), any::<bool>()).prop_map(
+        |((api, kind), containers, init, annotations, triggers, namespaced)| {
+            let mut pod = json!({"containers": containers});
+            if let Some(init) = init {
+                pod["initContainers"] = Value::Array(init);
+            }
+            let template = json!({"metadata": {"labels": {"app": "x"}}, "spec": pod});
+            let spec = if kind == "CronJob" { json!({"jobTemplate": {"spec": {"template": template}}}) } else { json!({"template": template, "extra": [1, {"a": null}]}) };
+            let mut object = json!({"apiVersion": api, "kind": kind, "metadata": {"name": "w", "annotations": annotations}, "spec": spec});
+            if namespaced {
+                object["metadata"]["namespace"] = json!("shop");
+            }
+            if let (Some(triggers), "DeploymentConfig") = (triggers, kind) {
+                object["spec"]["triggers"] = triggers;
+            }
+            object
+        },
+    )
+}
+
+fn image_stream() -> impl Strategy<Value = Value> {
+    let from_kind = prop_oneof![
+        Just(json!("DockerImage")),
+        Just(json!("ImageStreamTag")),
+        Just(json!("ImageStreamImage")),
+        Just(json!(1))
+    ];
+    let policy = prop_oneof![
+        Just(None),
+        Just(Some(Value::Null)),
+        Just(Some(json!({"importMode": "Legacy"}))),
+        Just(Some(json!({"scheduled": true}))),
+        Just(Some(json!({"scheduled": false, "insecure": true}))),
+        Just(Some(json!("x")))
+    ];
+    let tag = (
+        "[a-z0-9]{1,3}",
+        from_kind,
+        image(),
+        prop::option::of(any::<bool>()),
+        policy,
+        any::<bool>(),
+    )
+        .prop_map(|(name, kind, from, reference, policy, skip)| {
+            let mut tag =
+                json!({"name": name, "from": {"kind": kind, "name": from}, "annotations": null});
+            if let Some(reference) = reference {
+                tag["reference"] = json!(reference);
+            }
+            if let Some(policy) = policy {
+                tag["importPolicy"] = policy;
+            }
+            if skip {
+                tag["annotations"] = json!({"autoredeploy.io/skip": "true"});
+            }
+            tag
+        });
+    let kind = prop_oneof![
+        Just("ImageStream"),
+        Just("ImageStreamTag"),
+        Just("ImageStreamImport")
+    ];
+    (kind, prop::collection::vec(tag, 0..5), prop::option::of(Just(json!("docker.io/org/app")))).prop_map(|(kind, tags, repo)| {
+        match kind {
+            "ImageStream" => {
+                let mut spec = json!({"tags": tags});
+                if let Some(repo) = repo { spec["dockerImageRepository"] = repo; }
+                json!({"apiVersion": "image.openshift.io/v1", "kind": kind, "metadata": {"name": "s"}, "spec": spec})
+            }
+            "ImageStreamTag" => json!({"apiVersion": "image.openshift.io/v1", "kind": kind, "metadata": {"name": "s:t"}, "tag": tags.first()}),
+            _ => json!({"apiVersion": "v1", "kind": kind, "metadata": {"name": "s"}, "spec": {"images": tags, "repository": tags.last()}}),
+        }
+    })
+}
+
+fn junk() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        "[a-z:/ ]{0,6}".prop_map(Value::from)
+    ];
+    let tree = leaf.prop_recursive(4, 32, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map(
+                prop_oneof![
+                    Just("spec".to_string()),
+                    Just("tags".to_string()),
+                    Just("template".to_string()),
+                    Just("containers".to_string()),
+                    Just("triggers".to_string()),
+                    Just("metadata".to_string()),
+                    Just("annotations".to_string()),
+                    Just("from".to_string()),
+                    Just("importPolicy".to_string()),
+                    "[a-z]{1,4}"
+                ],
+                inner,
+                0..4
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    });
+    let kind = prop_oneof![
+        Just(("image.openshift.io/v1", "ImageStream")),
+        Just(("apps.openshift.io/v1", "DeploymentConfig")),
+        Just(("apps/v1", "Deployment")),
+        Just(("batch/v1", "CronJob")),
+        Just(("v1", "ImageStreamImport"))
+    ];
+    (kind, tree.clone(), tree.clone(), tree).prop_map(|((api, kind), spec, metadata, status)| {
+        json!({"apiVersion": api, "kind": kind, "spec": spec, "metadata": metadata, "status": status, "tag": status})
+    })
+}
+
+fn catalog() -> CatalogIndex {
+    let resolved = format!("org/app@{DIGEST}");
+    let streams = [
+        json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream", "metadata": {"name": "app", "namespace": "shop"},
+        "spec": {"tags": [{"name": "1", "from": {"kind": "DockerImage", "name": "org/app:1"}},
+                          {"name": "latest", "from": {"kind": "DockerImage", "name": "org/app"}}]},
+        "status": {"tags": [{"tag": "1", "items": [{"dockerImageReference": resolved, "image": DIGEST}]}]}}),
+    ];
+    CatalogIndex::from_objects(&streams, "shop")
+}
+
+/// Whether a patch path is a field autoredeploy owns.
+fn owned(path: &str) -> bool {
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let s = |i: usize| segments.get(i).copied().unwrap_or("");
+    let is_index = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+    let container_field = segments.windows(3).any(|w| {
+        matches!(w[0], "containers" | "initContainers")
+            && is_index(w[1])
+            && matches!(w[2], "image" | "imagePullPolicy")
+    });
+    match segments.as_slice() {
+        ["metadata"]
+        | ["metadata", "annotations"]
+        | ["metadata", "annotations", "image.openshift.io~1triggers"] => true,
+        ["spec", "triggers", ..]
+        | ["tag", "importPolicy", ..]
+        | ["spec", "repository", "importPolicy", ..] => true,
+        ["spec", "tags" | "images", i, "importPolicy", ..] => is_index(i),
+        _ => container_field && s(0) == "spec",
+    }
+}
+
+fn check(object: &Value, old: Option<&Value>) -> Result<(), TestCaseError> {
+    let catalog = catalog();
+    let config = RuleConfig::default();
+    let operation = if old.is_some() {
+        Operation::Update
+    } else {
+        Operation::Create
+    };
+    let input = Input {
+        object,
+        old_object: old,
+        operation,
+        namespace: Some("shop"),
+        username: Some("alice"),
+    };
+    let outcome = mutate(&input, &catalog, &config);
+    let mut patched = object.clone();
+    json_patch::patch(&mut patched, &outcome.patch)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    prop_assert_eq!(&patched, &outcome.object);
+    prop_assert_eq!(
+        outcome.patch.0.is_empty(),
+        outcome.changes.is_empty(),
+        "changes iff patch: {:?}",
+        outcome.changes
+    );
+    for op in &outcome.patch.0 {
+        let path = op.path().to_string();
+        prop_assert!(owned(&path), "unowned path {} in {:?}", path, outcome.patch);
+    }
+    for change in outcome.changes.iter().chain(&outcome.findings) {
+        prop_assert!(!change.message.chars().any(char::is_control));
+    }
+    let again = mutate(
+        &Input {
+            object: &outcome.object,
+            ..input
+        },
+        &catalog,
+        &config,
+    );
+    prop_assert!(again.is_unchanged(), "second pass patch {:?}", again.patch);
+    prop_assert!(
+        again.changes.is_empty(),
+        "second pass changes {:?}",
+        again.changes
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 192, ..ProptestConfig::default() })]
+
+    #[test]
+    fn workloads_hold_the_invariants(object in workload()) {
+        check(&object, None)?;
+    }
+
+    #[test]
+    fn workload_updates_hold_the_invariants(object in workload(), old in workload()) {
+        check(&object, Some(&old))?;
+    }
+
+    #[test]
+    fn image_streams_hold_the_invariants(object in image_stream()) {
+        check(&object, None)?;
+    }
+
+    #[test]
+    fn junk_never_panics_and_holds_the_invariants(object in junk(), old in junk()) {
+        check(&object, None)?;
+        check(&object, Some(&old))?;
+    }
+}
