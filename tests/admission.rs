@@ -107,9 +107,37 @@ fn audit_mode_returns_warnings_and_would_patch_but_no_patch() {
 
 #[test]
 fn unchanged_outcome_in_audit_mode_has_no_would_patch() {
-    let (response, summary) = answer(&fixture("imagestream-create.json"), Mode::Audit);
+    let request = fixture("imagestream-create.json");
+    let decoded = admission::decode(&serde_json::to_vec(&request).unwrap()).unwrap();
+    let object = request["request"]["object"].clone();
+    let outcome = Outcome {
+        patch: json_patch::diff(&object, &object),
+        object,
+        changes: vec![],
+        findings: vec![],
+    };
+    let (review, summary) = admission::respond_with_outcome(&decoded, Mode::Audit, &outcome);
+    let response = serde_json::to_value(review).unwrap();
     assert!(response["response"].get("auditAnnotations").is_none());
+    assert!(response["response"].get("warnings").is_none());
     assert_eq!(summary.verdict, Verdict::Unchanged);
+}
+
+#[test]
+fn the_engine_schedules_imports_on_a_recorded_imagestream() {
+    let request = fixture("imagestream-create.json");
+    let (response, summary) = answer(&request, Mode::Enforce);
+    assert_accepted_by_apiserver(&request, &response);
+    assert_eq!(summary.verdict, Verdict::Patched);
+    assert!(
+        summary.changes.contains(&Code::ScheduledImport),
+        "{summary:?}"
+    );
+    let (response, summary) = answer(&request, Mode::Audit);
+    assert_accepted_by_apiserver(&request, &response);
+    assert_eq!(summary.verdict, Verdict::Audited);
+    assert!(response["response"]["auditAnnotations"][WOULD_PATCH_ANNOTATION].is_string());
+    assert!(response["response"].get("patch").is_none());
 }
 
 fn assert_empty_allow(request: &Value) {
@@ -145,7 +173,14 @@ fn dry_run_is_answered_like_a_real_request() {
     assert_eq!(dry["request"]["dryRun"], true);
     let (response, summary) = answer(&dry, Mode::Enforce);
     assert_accepted_by_apiserver(&dry, &response);
-    assert_eq!(summary.verdict, Verdict::Unchanged);
+    let mut real = dry.clone();
+    real["request"]["dryRun"] = json!(false);
+    let (real_response, real_summary) = answer(&real, Mode::Enforce);
+    assert_eq!(summary, real_summary);
+    assert_eq!(
+        response["response"]["patch"],
+        real_response["response"]["patch"]
+    );
     let (response, _) = synthetic(&dry, Mode::Enforce);
     assert_accepted_by_apiserver(&dry, &response);
     assert_eq!(response["response"]["patchType"], "JSONPatch");

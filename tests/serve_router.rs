@@ -15,7 +15,11 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 fn state(mode: Mode) -> Arc<AppState> {
-    AppState::new(mode, RuleConfig::default(), CatalogSnapshot::empty("disabled"))
+    AppState::new(
+        mode,
+        RuleConfig::default(),
+        CatalogSnapshot::empty("disabled"),
+    )
 }
 
 async fn call(
@@ -106,10 +110,26 @@ async fn global_audit_mode_makes_mutate_audit() {
 #[tokio::test]
 async fn admin_endpoints_report_health_readiness_and_metrics() {
     let shared = state(Mode::Enforce);
-    let bytes = common::fixture("deployment-create.json").to_string().into_bytes();
-    let (status, _) = call(router(shared.clone()), "POST", "/mutate", "application/json", bytes).await;
+    let bytes = common::fixture("deployment-create.json")
+        .to_string()
+        .into_bytes();
+    let (status, _) = call(
+        router(shared.clone()),
+        "POST",
+        "/mutate",
+        "application/json",
+        bytes,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = call(router(shared.clone()), "POST", "/mutate", "text/plain", vec![]).await;
+    let (status, _) = call(
+        router(shared.clone()),
+        "POST",
+        "/mutate",
+        "text/plain",
+        vec![],
+    )
+    .await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let admin = |path: &'static str| call(admin_router(shared.clone()), "GET", path, "", vec![]);
     assert_eq!(admin("/healthz").await.0, StatusCode::OK);

@@ -56,6 +56,7 @@ pub struct Metrics {
     pub bad_requests: Family<ReasonLabels, Counter>,
     pub tls_handshake_failures: Counter,
     pub connections_open: Gauge,
+    pub requests_in_flight: Gauge,
     pub catalog_state: Family<StateLabels, Gauge>,
 }
 
@@ -79,6 +80,7 @@ impl Metrics {
             bad_requests: Family::default(),
             tls_handshake_failures: Counter::default(),
             connections_open: Gauge::default(),
+            requests_in_flight: Gauge::default(),
             catalog_state: Family::default(),
             registry: Registry::default(),
         };
@@ -119,6 +121,12 @@ impl Metrics {
         );
         let open = metrics.connections_open.clone();
         r.register("connections_open", "HTTPS connections open", open);
+        let in_flight = metrics.requests_in_flight.clone();
+        r.register(
+            "requests_in_flight",
+            "Review requests being read or answered",
+            in_flight,
+        );
         let catalog = metrics.catalog_state.clone();
         r.register(
             "catalog_state",
@@ -164,17 +172,17 @@ impl Metrics {
     }
 }
 
-/// Keeps `connections_open` up to date for the lifetime of one connection.
-pub struct ConnectionGuard<'a>(&'a Gauge);
+/// Holds a gauge one higher for its own lifetime (open connections, requests in flight).
+pub struct GaugeGuard<'a>(&'a Gauge);
 
-impl<'a> ConnectionGuard<'a> {
+impl<'a> GaugeGuard<'a> {
     pub fn new(gauge: &'a Gauge) -> Self {
         gauge.inc();
-        ConnectionGuard(gauge)
+        GaugeGuard(gauge)
     }
 }
 
-impl Drop for ConnectionGuard<'_> {
+impl Drop for GaugeGuard<'_> {
     fn drop(&mut self) {
         self.0.dec();
     }

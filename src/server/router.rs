@@ -16,7 +16,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use kube::core::admission::Operation;
 
 use super::AppState;
-use super::metrics::{ChangeLabels, ReviewLabels};
+use super::metrics::{ChangeLabels, GaugeGuard, ReviewLabels};
 use crate::admission::{self, AdmissionRequest, Context, KNOWN_KINDS, Summary};
 use crate::config::Mode;
 
@@ -57,6 +57,7 @@ async fn method_not_allowed(State(state): State<Arc<AppState>>) -> Response {
 
 async fn handle(state: &AppState, path_mode: Mode, headers: &HeaderMap, body: Body) -> Response {
     let started = Instant::now();
+    let _in_flight = GaugeGuard::new(&state.metrics.requests_in_flight);
     if !is_json(headers) {
         let message = "Content-Type must be application/json";
         return error(

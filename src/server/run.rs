@@ -16,7 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 
-use super::metrics::ConnectionGuard;
+use super::metrics::GaugeGuard;
 use super::shutdown::{Shutdown, TerminationSignals};
 use super::tls::{self, CertResolver, Reloader, TlsError};
 use super::{AppState, CatalogMode, CatalogSnapshot, ServerConfig, admin, router};
@@ -221,7 +221,7 @@ impl Connection {
     async fn serve(self, stream: TcpStream) {
         let _ = stream.set_nodelay(true);
         let metrics = &self.state.metrics;
-        let _open = ConnectionGuard::new(&metrics.connections_open);
+        let _open = GaugeGuard::new(&metrics.connections_open);
         let handshake = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, self.acceptor.accept(stream));
         let tls = match handshake.await {
             Ok(Ok(tls)) => tls,

@@ -4,6 +4,8 @@
 #![allow(dead_code)] // each test crate uses a different subset
 
 pub mod apiserver;
+pub mod client;
+pub mod server;
 
 use std::path::PathBuf;
 
