@@ -113,24 +113,26 @@ fn floor_command(certs: &DevCerts) -> anyhow::Result<Command> {
     Ok(command)
 }
 
-/// Read stdout up to the "listening" line, then drain the rest on a thread so the server
-/// never blocks on a full pipe.
+/// Read stdout up to the "listening" line (within [`READY_DEADLINE`]), then keep draining
+/// it on the same thread so the server never blocks on a full pipe.
 fn read_listening_line(child: &mut Child) -> anyhow::Result<Value> {
-    let mut reader = BufReader::new(child.stdout.take().context("stdout")?);
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            bail!("server exited before listening");
+    let reader = BufReader::new(child.stdout.take().context("stdout")?);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = reader.lines().map_while(Result::ok);
+        for line in lines.by_ref() {
+            let Ok(value) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
+            if value["message"] == "listening" {
+                let _ = tx.send(value);
+                break;
+            }
         }
-        let Ok(value) = serde_json::from_str::<Value>(&line) else {
-            continue;
-        };
-        if value["message"] == "listening" || value["fields"]["message"] == "listening" {
-            std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-            return Ok(value);
-        }
-    }
+        lines.for_each(drop);
+    });
+    rx.recv_timeout(READY_DEADLINE)
+        .context("no \"listening\" log line (is RUST_LOG hiding info?)")
 }
 
 fn address(line: &Value, field: &str) -> anyhow::Result<SocketAddr> {

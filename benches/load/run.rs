@@ -19,7 +19,8 @@ use crate::report::{self, Point, Round, Summary};
 
 const WARM_UP: Length = Length::Time(Duration::from_secs(1));
 /// `--smoke` fails below this throughput ratio: only gross regressions, timing is noisy.
-const SMOKE_MIN_RATIO: f64 = 0.3;
+/// Measured today: 0.15 to 0.26 (docs/load.md), so 0.3 would always fail.
+const SMOKE_MIN_RATIO: f64 = 0.1;
 
 /// A server under test and how to reach it.
 struct Side {
