@@ -56,10 +56,11 @@ fn build_shards(namespaces: usize) -> CatalogShards {
     shards
 }
 
+/// `stats_alloc` already counts a realloc's growth in `bytes_allocated` (and its shrink in
+/// `bytes_deallocated`); `bytes_reallocated` is the same growth again, so it is not added.
 fn live_bytes(region: &Region<'_, System>) -> i64 {
     let change = region.change();
     change.bytes_allocated as i64 - change.bytes_deallocated as i64
-        + change.bytes_reallocated as i64
 }
 
 fn resident_bytes() -> Option<u64> {

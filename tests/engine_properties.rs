@@ -1,6 +1,7 @@
 //! Properties of the engine over generated objects: it never panics, the patch applies to the
-//! input and gives the output, a second pass changes nothing, and only fields autoredeploy
-//! owns change. Case counts are modest so the suite runs in seconds in debug.
+//! input, gives the output and equals the full diff, a second pass changes nothing, and only
+//! fields autoredeploy owns change. Case counts are modest so the suite runs in seconds in
+//! debug.
 
 use autoredeploy::catalog::CatalogIndex;
 use autoredeploy::config::RuleConfig;
@@ -304,6 +305,8 @@ fn check(object: &Value, old: Option<&Value>) -> Result<(), TestCaseError> {
     json_patch::patch(&mut patched, &outcome.patch)
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
     prop_assert_eq!(&patched, &outcome.object);
+    // The engine diffs only the members rules write; that must be the whole diff.
+    prop_assert_eq!(&outcome.patch, &json_patch::diff(object, &outcome.object));
     prop_assert_eq!(
         outcome.patch.0.is_empty(),
         outcome.changes.is_empty(),

@@ -1,9 +1,10 @@
 //! Copy-on-write catalog storage for the cluster watch: one `CatalogIndex` per namespace,
 //! each behind its own `Arc`. A published [`CatalogSnapshot`] is immutable and shares every
 //! namespace with the writer's [`CatalogShards`]; an update clones only the namespace it
-//! touches (once per published batch), never the whole catalog. Every `Catalog` lookup is
-//! scoped to one namespace, so a per-namespace split answers exactly like one big index. This
-//! module owns no I/O and no clock; it must not know how objects arrive.
+//! touches (once per published batch), never the whole catalog, and that clone copies
+//! pointers to the index's shared, immutable stream entries, not strings. Every `Catalog`
+//! lookup is scoped to one namespace, so a per-namespace split answers exactly like one big
+//! index. This module owns no I/O and no clock; it must not know how objects arrive.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -76,7 +77,8 @@ impl CatalogShards {
             Some(index) => index,
             None => self.namespaces.entry(Arc::from(namespace)).or_default(),
         };
-        // Clones this namespace only when a published snapshot still shares it.
+        // Clones this namespace only when a published snapshot still shares it (pointers
+        // to the unchanged streams, so the cost is one refcount per stream and reference).
         let index = Arc::make_mut(index);
         index.upsert(object, namespace);
         if index.is_empty() {

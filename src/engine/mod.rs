@@ -12,6 +12,7 @@ mod deploymentconfig;
 pub mod image_ref;
 mod imagestream;
 pub mod kind;
+mod patch;
 mod pull_policy;
 mod rollout;
 mod workload;
@@ -107,25 +108,11 @@ pub fn mutate(input: &Input<'_>, catalog: &dyn Catalog, config: &RuleConfig) -> 
         apply(kind, &mut object, &context, &mut report);
     }
     Outcome {
-        patch: derive_patch(input.object, &object, !report.changes.is_empty()),
+        patch: patch::derive(input.object, &object, !report.changes.is_empty()),
         object,
         changes: report.changes,
         findings: report.findings,
     }
-}
-
-/// `json_patch::diff(original, mutated)`. Every rule records a change for each edit it
-/// makes, so with no change there is nothing to diff; skipping the walk matters for large
-/// streams re-applied unchanged (debug builds still check the claim).
-fn derive_patch(original: &Value, mutated: &Value, changed: bool) -> json_patch::Patch {
-    if changed {
-        return json_patch::diff(original, mutated);
-    }
-    debug_assert!(
-        json_patch::diff(original, mutated).0.is_empty(),
-        "edit without a change"
-    );
-    json_patch::Patch(Vec::new())
 }
 
 fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut Report) {
