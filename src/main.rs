@@ -4,7 +4,7 @@
 use clap::Parser;
 
 // A review allocates and frees many small JSON nodes; glibc malloc took a fifth of the
-// server's CPU under load (docs/load.md), mimalloc much less.
+// server's CPU under load (docs/benchmarks.md), mimalloc much less.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

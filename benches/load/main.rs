@@ -37,7 +37,7 @@ pub struct Args {
     key: Option<PathBuf>,
     #[arg(long, hide = true)]
     bench: bool,
-    /// A few seconds, small counts; fails on any error or a throughput ratio under 0.3.
+    /// A few seconds, small counts; fails on any error or a throughput ratio under 0.1.
     #[arg(long)]
     smoke: bool,
     /// Keep-alive connections, like the API server's pool to one replica.
