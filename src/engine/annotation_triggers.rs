@@ -6,12 +6,11 @@
 
 use serde_json::{Map, Value};
 
-use super::annotations::{parse_tag_ref, pointer as annotation_pointer};
+use super::annotations::{pointer as annotation_pointer, trigger_source};
 use super::change::{Code, Report};
 use super::containers::{Container, List};
 use super::kind::Kind;
 use super::workload::{Coverage, Covered, Wanted};
-use crate::catalog::TagRef;
 
 /// The annotation key, on the workload's metadata (not the pod template).
 pub const TRIGGERS: &str = "image.openshift.io/triggers";
@@ -40,29 +39,16 @@ pub fn coverage(
         else {
             continue;
         };
-        let from = entry.get("from");
-        let text = from
-            .and_then(|f| f.get("name"))
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let ns = from
-            .and_then(|f| f.get("namespace"))
-            .and_then(Value::as_str)
-            .filter(|ns| !ns.is_empty())
-            .unwrap_or(namespace);
-        let Some(tag) = parse_tag_ref(text, ns) else {
-            // A `from.name` without `:tag` never resolves, but the container is still the
-            // user's: do not add a second trigger for it.
-            let tag = TagRef {
-                namespace: ns.to_string(),
-                stream: text.to_string(),
-                tag: String::new(),
-            };
-            coverage.entry(name).or_insert(Covered {
-                tag,
-                automatic: false,
-            });
-            continue;
+        let tag = match trigger_source(entry.get("from"), namespace) {
+            Ok(tag) => tag,
+            Err(tagless) => {
+                // Never resolves, but the container is still the user's: no second trigger.
+                coverage.entry(name).or_insert(Covered {
+                    tag: tagless,
+                    automatic: false,
+                });
+                continue;
+            }
         };
         let automatic = entry.get("paused").and_then(Value::as_bool) != Some(true);
         coverage.entry(name).or_insert(Covered { tag, automatic });

@@ -85,6 +85,22 @@ pub fn explicit_bindings(
     bindings
 }
 
+/// The ImageStreamTag a trigger's `from` (an ObjectReference) names; an empty or absent
+/// `from.namespace` means `default_namespace`. A `from.name` without `:tag` never resolves,
+/// but the container it names is still the user's: `Err` carries that tag-less reference.
+pub fn trigger_source(from: Option<&Value>, default_namespace: &str) -> Result<TagRef, TagRef> {
+    let field = |key: &str| from.and_then(|f| f.get(key)).and_then(Value::as_str);
+    let name = field("name").unwrap_or("");
+    let namespace = field("namespace")
+        .filter(|ns| !ns.is_empty())
+        .unwrap_or(default_namespace);
+    parse_tag_ref(name, namespace).ok_or_else(|| TagRef {
+        namespace: namespace.to_string(),
+        stream: name.to_string(),
+        tag: String::new(),
+    })
+}
+
 /// `stream:tag` or `namespace/stream:tag`; both parts non-empty, no registry, no digest.
 pub fn parse_tag_ref(text: &str, default_namespace: &str) -> Option<TagRef> {
     let (namespace, stream_tag) = match text.split_once('/') {

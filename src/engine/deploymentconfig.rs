@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use super::annotations::parse_tag_ref;
+use super::annotations::trigger_source;
 use super::change::{Code, Report};
 use super::workload::{Coverage, Covered, Wanted};
 use crate::catalog::TagRef;
@@ -230,21 +230,7 @@ fn container_names(params: &Value) -> impl Iterator<Item = &str> {
 
 /// The tag a trigger follows; `from.namespace` empty means the DC's namespace.
 fn trigger_tag(params: &Value, namespace: &str) -> TagRef {
-    let from = params.get("from");
-    let name = from
-        .and_then(|f| f.get("name"))
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let ns = from
-        .and_then(|f| f.get("namespace"))
-        .and_then(Value::as_str)
-        .filter(|ns| !ns.is_empty())
-        .unwrap_or(namespace);
-    parse_tag_ref(name, ns).unwrap_or_else(|| TagRef {
-        namespace: ns.to_string(),
-        stream: name.to_string(),
-        tag: String::new(),
-    })
+    trigger_source(params.get("from"), namespace).unwrap_or_else(|tagless| tagless)
 }
 
 fn quoted(names: &[String]) -> String {
