@@ -1,21 +1,20 @@
 //! The FLOOR server: what any Rust TLS webhook costs before doing any work. It uses the same
 //! TLS configuration as autoredeploy (built by the same library functions: ring, TLS 1.2 and
 //! 1.3, ALPN h2 + http/1.1, the same certificate), the same hyper-util connection builder
-//! settings and the same two runtime workers, reads each request body to the end (keep-alive
-//! needs it) and answers one constant allow review without parsing anything.
+//! (`server::run::http_builder`) and the same two runtime workers, reads each request body to
+//! the end (keep-alive needs it) and answers one constant allow review without parsing anything.
 
 use std::convert::Infallible;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use autoredeploy::server::run::HEADER_READ_TIMEOUT;
+use autoredeploy::server::run::http_builder;
 use autoredeploy::server::tls;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
@@ -46,7 +45,7 @@ async fn serve(acceptor: TlsAcceptor) -> anyhow::Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     println!(r#"{{"message":"listening","webhook":"{addr}"}}"#);
-    let builder = Arc::new(builder());
+    let builder = Arc::new(http_builder());
     loop {
         let (stream, _) = listener.accept().await?;
         let (acceptor, builder) = (acceptor.clone(), builder.clone());
@@ -59,16 +58,6 @@ async fn serve(acceptor: TlsAcceptor) -> anyhow::Result<()> {
             let _ = builder.serve_connection(TokioIo::new(tls), service).await;
         });
     }
-}
-
-fn builder() -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .keep_alive(true);
-    builder
 }
 
 async fn answer(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {

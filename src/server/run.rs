@@ -191,7 +191,9 @@ async fn accept_loop(
     graceful
 }
 
-fn http_builder() -> auto::Builder<TokioExecutor> {
+/// The HTTP/1.1 + h2 connection builder every accepted connection is served with (public so
+/// the load tool's floor server runs the very same settings).
+pub fn http_builder() -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
