@@ -75,14 +75,18 @@ def test_dependencies_build_in_their_own_layer_before_the_source():
 
 @pytest.mark.skipif(shutil.which("cargo") is None, reason="cargo not installed")
 def test_dependency_stub_step_loads_the_real_manifest(tmp_path):
-    """Runs the Dockerfile's own stub step with `cargo build` replaced by a manifest check."""
+    """Runs the Dockerfile's own stub step with `cargo build` replaced by cargo's unit graph of
+    the same build: it loads the manifest and every declared target the way a real build does
+    (a missing target file fails it, which `cargo metadata` would not notice), compiling
+    nothing."""
     step = [args for ins, args in BUILDER if ins == "RUN"][0]
     for name in ("Cargo.toml", "Cargo.lock"):
         shutil.copy(REPO / name, tmp_path / name)
     shim = tmp_path / "bin"
     shim.mkdir()
     (shim / "cargo").write_text(
-        "#!/bin/sh\nexec %s metadata --format-version 1 --locked --offline --no-deps >/dev/null\n"
+        "#!/bin/sh\nRUSTC_BOOTSTRAP=1 exec %s build --release --locked --offline --bin autoredeploy"
+        " --unit-graph -Z unstable-options >/dev/null\n"
         % shutil.which("cargo")
     )
     (shim / "cargo").chmod(0o755)
