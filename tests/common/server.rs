@@ -25,27 +25,10 @@ pub struct Server {
 }
 
 impl Server {
-    /// `serve --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --log-format json <args>`, with
-    /// `--catalog off` unless `args` choose the catalog themselves.
+    /// The server of [`serve_command`], its log read from stdout.
     pub fn start(args: &[&str]) -> Server {
-        let catalog_off: &[&str] = if args.contains(&"--catalog") {
-            &[]
-        } else {
-            &["--catalog", "off"]
-        };
-        let mut child = Command::new(env!("CARGO_BIN_EXE_autoredeploy"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--admin-listen",
-                "127.0.0.1:0",
-            ])
-            .args(["--log-format", "json"])
-            .args(catalog_off)
-            .args(args)
+        let mut child = serve_command(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn autoredeploy serve");
         let stdout = child.stdout.take().unwrap();
@@ -103,23 +86,58 @@ impl Server {
 
     /// Send SIGTERM.
     pub fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
+        terminate(&self.child);
     }
 
     /// The exit status, waiting at most `deadline`.
     pub fn wait_exit(&mut self, deadline: Duration) -> ExitStatus {
-        let end = Instant::now() + deadline;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(Instant::now() < end, "server did not exit in {deadline:?}");
-            std::thread::sleep(POLL);
+        wait_exit(&mut self.child, deadline)
+    }
+}
+
+/// `autoredeploy serve --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --log-format json
+/// <args>`, with `--catalog off` unless `args` choose the catalog themselves; stderr is
+/// inherited, stdout is the caller's to set.
+pub fn serve_command(args: &[&str]) -> Command {
+    let catalog_off: &[&str] = if args.contains(&"--catalog") {
+        &[]
+    } else {
+        &["--catalog", "off"]
+    };
+    let mut command = Command::new(env!("CARGO_BIN_EXE_autoredeploy"));
+    command
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--log-format", "json"])
+        .args(catalog_off)
+        .args(args)
+        .stderr(Stdio::inherit());
+    command
+}
+
+/// Send SIGTERM to `child`.
+pub fn terminate(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+/// The exit status of `child`, waiting at most `deadline`.
+pub fn wait_exit(child: &mut Child, deadline: Duration) -> ExitStatus {
+    let end = Instant::now() + deadline;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
         }
+        assert!(Instant::now() < end, "server did not exit in {deadline:?}");
+        std::thread::sleep(POLL);
     }
 }
 

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -44,18 +44,8 @@ pub struct ServerProcess {
 impl ServerProcess {
     pub fn start(dir: &Path, args: &[&str]) -> ServerProcess {
         let log = dir.join("server.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_autoredeploy"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--admin-listen",
-                "127.0.0.1:0",
-            ])
-            .args(["--log-format", "json", "--catalog", "off"])
-            .args(args)
+        let child = crate::common::server::serve_command(args)
             .stdout(Stdio::from(File::create(&log).expect("log file")))
-            .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn autoredeploy serve");
         let mut server = ServerProcess {
@@ -110,23 +100,12 @@ impl ServerProcess {
     }
 
     pub fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
+        crate::common::server::terminate(&self.child);
     }
 
     /// The exit status, waiting at most `deadline`.
     pub fn wait_exit(&mut self, deadline: Duration) -> ExitStatus {
-        let end = Instant::now() + deadline;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(Instant::now() < end, "server did not exit in {deadline:?}");
-            std::thread::sleep(POLL);
-        }
+        crate::common::server::wait_exit(&mut self.child, deadline)
     }
 
     /// A field of /proc/PID/status in KiB (`VmRSS`, `VmHWM`).
