@@ -1,11 +1,14 @@
 //! Engine micro-benchmarks: a typical DeploymentConfig (bound through the catalog, trigger,
 //! pull policy, resolved image) and ImageStreams with 1, 100 and 10,000 tags to show cost
-//! grows linearly with object size. Results are recorded in docs/benchmarks.md.
+//! grows linearly with object size, and the whole per-review CPU path short of TLS and HTTP
+//! (decode, engine, response, encode) on each recorded review. Results are recorded in
+//! docs/benchmarks.md.
 
 use std::hint::black_box;
 
+use autoredeploy::admission;
 use autoredeploy::catalog::CatalogIndex;
-use autoredeploy::config::RuleConfig;
+use autoredeploy::config::{Mode, RuleConfig};
 use autoredeploy::engine::{Input, mutate};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
@@ -63,6 +66,40 @@ fn benches(c: &mut Criterion) {
         b.iter(|| json_patch::diff(black_box(&big), &mutated))
     });
     parts.finish();
+    reviews(c, &catalog, &config);
+}
+
+/// What the server does with a request body besides TLS and HTTP: decode the review, run
+/// the engine, build the response and encode it, as `server::router` does.
+fn reviews(c: &mut Criterion, catalog: &CatalogIndex, config: &RuleConfig) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/apiserver-1.36");
+    let mut fixtures: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .expect("recorded reviews")
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .map(|path| {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&path).expect("readable fixture"))
+        })
+        .collect();
+    fixtures.sort();
+    let ctx = admission::Context {
+        mode: Mode::Enforce,
+        catalog,
+        config,
+    };
+    let mut group = c.benchmark_group("review");
+    for (name, body) in &fixtures {
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(name), body, |b, body| {
+            b.iter(|| {
+                let (response, _) = admission::review(black_box(body), &ctx).expect("a review");
+                serde_json::to_vec(&response).expect("encodable")
+            })
+        });
+    }
+    group.finish();
 }
 
 criterion_group!(engine, benches);
