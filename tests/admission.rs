@@ -4,13 +4,16 @@
 
 mod common;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
 use autoredeploy::admission::{
     self, AUDIT_WARNING_PREFIX, Context, MAX_WARNING_CHARS, ReviewError, Verdict,
     WARNING_BUDGET_CHARS, WARNING_PREFIX, WOULD_PATCH_ANNOTATION,
 };
-use autoredeploy::catalog::EmptyCatalog;
+use autoredeploy::catalog::{CatalogIndex, EmptyCatalog};
 use autoredeploy::config::{Mode, RuleConfig};
-use autoredeploy::engine::{Change, Code, Outcome};
+use autoredeploy::engine::{self, Change, Code, Outcome};
 use common::{assert_accepted_by_apiserver, fixture, fixtures, nested_arrays};
 use serde_json::{Value, json};
 
@@ -138,6 +141,70 @@ fn the_engine_schedules_imports_on_a_recorded_imagestream() {
     assert_eq!(summary.verdict, Verdict::Audited);
     assert!(response["response"]["auditAnnotations"][WOULD_PATCH_ANNOTATION].is_string());
     assert!(response["response"].get("patch").is_none());
+}
+
+/// The decoder leaves out `status` and `metadata.managedFields`; the engine, run on the
+/// whole objects the API server sent, must give exactly the same patch.
+#[test]
+fn leaving_out_status_and_managed_fields_never_changes_a_patch() {
+    let web = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+        "metadata": {"name": "web", "namespace": "whtest"},
+        "spec": {"tags": [{"name": "1.0", "from": {"kind": "DockerImage", "name": "registry.example/web:1.0"}}]},
+        "status": {"tags": [{"tag": "1.0", "items": [{"dockerImageReference": "registry.example/web@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}]}]}});
+    let frontend = fixture("imagestream-create.json")["request"]["object"].clone();
+    let catalog = CatalogIndex::from_objects([&web, &frontend], "");
+    let config = RuleConfig::default();
+    let ctx = Context {
+        mode: Mode::Enforce,
+        catalog: &catalog,
+        config: &config,
+    };
+    let mut left_out = 0;
+    let mut patched = 0;
+    for (name, bytes) in fixtures() {
+        let whole: Value = serde_json::from_slice(&bytes).unwrap();
+        let request = &whole["request"];
+        let decoded = admission::decode(&bytes).unwrap();
+        for (sent, kept) in [
+            (&request["object"], &decoded.object),
+            (&request["oldObject"], &decoded.old_object),
+        ] {
+            let Some(kept) = kept else { continue };
+            assert!(kept.get("status").is_none(), "{name}");
+            assert!(kept["metadata"].get("managedFields").is_none(), "{name}");
+            let mut expected = sent.clone();
+            let members = expected.as_object_mut().unwrap();
+            left_out += usize::from(members.remove("status").is_some());
+            let metadata = members["metadata"].as_object_mut().unwrap();
+            left_out += usize::from(metadata.remove("managedFields").is_some());
+            assert_eq!(kept, &expected, "{name}: only those two are left out");
+        }
+        let operation = match request["operation"].as_str().unwrap() {
+            "CREATE" => engine::Operation::Create,
+            _ => engine::Operation::Update,
+        };
+        let input = engine::Input {
+            object: &request["object"],
+            old_object: request.get("oldObject").filter(|o| o.is_object()),
+            operation,
+            namespace: request["namespace"].as_str(),
+            username: request["userInfo"]["username"].as_str(),
+        };
+        let from_whole = engine::mutate(&input, &catalog, &config).patch;
+        let (review, _) = admission::respond(&decoded, &ctx);
+        let response = serde_json::to_value(review).unwrap();
+        let from_kept: json_patch::Patch = match response["response"]["patch"].as_str() {
+            Some(patch) => serde_json::from_slice(&BASE64.decode(patch).unwrap()).unwrap(),
+            None => json_patch::Patch(Vec::new()),
+        };
+        assert_eq!(from_kept, from_whole, "{name}");
+        patched += usize::from(!from_whole.0.is_empty());
+    }
+    assert!(
+        left_out >= 8,
+        "the fixtures carry status and managedFields: {left_out}"
+    );
+    assert!(patched >= 2, "some fixtures are patched: {patched}");
 }
 
 fn assert_empty_allow(request: &Value) {

@@ -17,6 +17,8 @@ use crate::catalog::Catalog;
 use crate::config::{Mode, RuleConfig};
 use crate::engine::{self, Change, Code};
 
+mod trimmed;
+
 /// Object annotation that puts one object in audit mode (SPEC §2).
 pub const MODE_ANNOTATION: &str = "autoredeploy.io/mode";
 /// Audit annotation holding the compact JSON Patch audit mode would have applied. The API
@@ -108,7 +110,9 @@ struct WireRequest {
     namespace: Option<String>,
     operation: Option<Operation>,
     user_info: Option<WireUserInfo>,
+    #[serde(default, deserialize_with = "trimmed::deserialize")]
     object: Option<Value>,
+    #[serde(default, deserialize_with = "trimmed::deserialize")]
     old_object: Option<Value>,
     dry_run: Option<bool>,
 }
