@@ -84,12 +84,25 @@ fn reviews(c: &mut Criterion, catalog: &CatalogIndex, config: &RuleConfig) {
         })
         .collect();
     fixtures.sort();
+    // A 10,000-tag ImageStream as the API server sends it on UPDATE: object and oldObject
+    // both with their status (every tag imported), the tags not yet scheduled.
+    let big = stream(10_000);
+    let update = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": "b", "kind": {"group": "image.openshift.io", "version": "v1", "kind": "ImageStream"},
+                    "resource": {"group": "image.openshift.io", "version": "v1", "resource": "imagestreams"},
+                    "name": "app", "namespace": "shop", "operation": "UPDATE",
+                    "userInfo": {"username": "alice"}, "object": big, "oldObject": big}});
+    fixtures.push((
+        "imagestream-10000-tags-update".into(),
+        serde_json::to_vec(&update).unwrap(),
+    ));
     let ctx = admission::Context {
         mode: Mode::Enforce,
         catalog,
         config,
     };
     let mut group = c.benchmark_group("review");
+    group.sample_size(20);
     for (name, body) in &fixtures {
         group.throughput(Throughput::Bytes(body.len() as u64));
         group.bench_with_input(BenchmarkId::from_parameter(name), body, |b, body| {
