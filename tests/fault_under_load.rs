@@ -20,8 +20,9 @@ use fault_support::{
 use rustls_pki_types::pem::PemObject;
 
 /// Accepted = the server logged "reviewed" for the uid. Every accepted request got its 200;
-/// every request without a 200 was refused (no connection) or closed before any response
-/// byte AND never reviewed; nothing sent before the signal failed at all.
+/// every request without a 200 was refused (no connection) or never written (the server had
+/// asked for a new connection) AND never reviewed; no request written on an open connection
+/// went unanswered; nothing sent before the signal failed at all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_loses_no_accepted_request() {
     let dir = tempfile::tempdir().unwrap();
@@ -73,11 +74,23 @@ async fn sigterm_under_load_loses_no_accepted_request() {
         .iter()
         .filter(|(_, e, at)| *e == Ending::Answered && *at > signalled);
     eprintln!(
-        "answered {} ({} after the signal), closed unanswered {}, refused {}",
+        "answered {} ({} after the signal), not sent {}, closed unanswered {}, refused {}",
         answered.len(),
         after.count(),
+        tally.count(&Ending::NotSent),
         tally.count(&Ending::ClosedUnanswered),
         tally.count(&Ending::Refused)
+    );
+    // The drain answers what arrives on open connections with `Connection: close` before
+    // it closes any: no request that was written goes unanswered.
+    assert_eq!(
+        tally.count(&Ending::ClosedUnanswered),
+        0,
+        "requests written into a closing connection"
+    );
+    assert!(
+        tally.count(&Ending::NotSent) > 0,
+        "the drain asked the kept-alive clients to reconnect"
     );
 }
 

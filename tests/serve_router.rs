@@ -145,3 +145,39 @@ async fn admin_endpoints_report_health_readiness_and_metrics() {
         assert!(text.contains(expected), "missing {expected} in\n{text}");
     }
 }
+
+/// Draining: HTTP/1 answers (reviews and errors alike) ask the client to reconnect; HTTP/2
+/// answers never carry the connection-specific header; before the drain nothing does.
+#[tokio::test]
+async fn draining_answers_ask_http1_clients_to_reconnect() {
+    let state = state(Mode::Enforce);
+    let app = router(state.clone());
+    let body = serde_json::to_vec(&common::fixture("deployment-create.json")).unwrap();
+    let send = |version, path: &str| {
+        Request::builder()
+            .method("POST")
+            .uri(path)
+            .version(version)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.clone()))
+            .unwrap()
+    };
+    let http1 = axum::http::Version::HTTP_11;
+    let before = app.clone().oneshot(send(http1, "/mutate")).await.unwrap();
+    assert_eq!(before.status(), StatusCode::OK);
+    assert!(before.headers().get(header::CONNECTION).is_none());
+
+    state.start_draining();
+    assert!(!state.is_ready(), "not ready while draining");
+    for path in ["/mutate", "/audit", "/nowhere"] {
+        let during = app.clone().oneshot(send(http1, path)).await.unwrap();
+        assert_eq!(during.headers()[header::CONNECTION], "close", "{path}");
+    }
+    let during = app
+        .clone()
+        .oneshot(send(axum::http::Version::HTTP_2, "/mutate"))
+        .await;
+    let during = during.unwrap();
+    assert_eq!(during.status(), StatusCode::OK);
+    assert!(during.headers().get(header::CONNECTION).is_none());
+}

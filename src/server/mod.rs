@@ -63,6 +63,8 @@ pub struct AppState {
     pub catalog: CatalogSource,
     pub metrics: Metrics,
     ready: AtomicBool,
+    /// Set once SIGTERM or SIGINT arrived: HTTP/1 answers then ask the client to reconnect.
+    draining: AtomicBool,
     /// Past this instant readiness stops waiting for the catalog's first full list.
     catalog_deadline: Instant,
 }
@@ -87,6 +89,7 @@ impl AppState {
             metrics: Metrics::new(catalog.clone()),
             catalog,
             ready: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
             catalog_deadline: Instant::now() + sync_timeout,
         })
     }
@@ -101,5 +104,15 @@ impl AppState {
 
     pub fn set_ready(&self, ready: bool) {
         self.ready.store(ready, Ordering::Release);
+    }
+
+    /// Not ready any more, and every HTTP/1 answer from now on carries `Connection: close`.
+    pub fn start_draining(&self) {
+        self.set_ready(false);
+        self.draining.store(true, Ordering::Release);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
     }
 }

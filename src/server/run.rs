@@ -29,6 +29,11 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_H2_STREAMS: u32 = 256;
 /// Pause after a failed accept (e.g. out of file descriptors) before trying again.
 const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
+/// How long a drain keeps serving open connections (each HTTP/1 answer asking the client to
+/// reconnect) before it closes the idle ones.
+const DRAIN_LINGER: Duration = Duration::from_secs(2);
+/// How often the linger checks whether every connection has closed.
+const DRAIN_POLL: Duration = Duration::from_millis(20);
 /// How long the admin port may take to close once the webhook has drained.
 const ADMIN_STOP_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -112,7 +117,7 @@ fn local_addr(listener: &TcpListener) -> String {
 
 async fn drain_on_signal(signals: TerminationSignals, state: Arc<AppState>, shutdown: Shutdown) {
     let signal = signals.recv().await;
-    state.set_ready(false);
+    state.start_draining();
     tracing::info!(signal, "draining");
     shutdown.trigger();
 }
@@ -136,11 +141,23 @@ async fn serve_admin(listener: TcpListener, state: Arc<AppState>, stop: Shutdown
     }
 }
 
-/// Finish in-flight requests, closing idle connections, within `timeout`.
+/// Drain within `timeout`. First, for up to [`DRAIN_LINGER`], open connections keep being
+/// served and every HTTP/1 answer carries `Connection: close`, so a client that already sent
+/// its next request on a kept-alive connection gets it answered and then reconnects (to
+/// another replica, once the endpoints are updated). Closing a connection the moment it
+/// looks idle would drop a request already on its way: the API server does not retry a
+/// POST, it applies `failurePolicy`. Then in-flight requests finish and idle connections
+/// close.
 async fn drain(graceful: GracefulShutdown, timeout: Duration) {
     let open = graceful.count();
-    match tokio::time::timeout(timeout, graceful.shutdown()).await {
-        Ok(()) => tracing::info!(connections = open, "drained"),
+    let deadline = tokio::time::Instant::now() + timeout;
+    let linger_end = tokio::time::Instant::now() + DRAIN_LINGER.min(timeout);
+    while graceful.count() > 0 && tokio::time::Instant::now() < linger_end {
+        tokio::time::sleep(DRAIN_POLL).await;
+    }
+    let lingering = graceful.count();
+    match tokio::time::timeout_at(deadline, graceful.shutdown()).await {
+        Ok(()) => tracing::info!(connections = open, idle_closed = lingering, "drained"),
         Err(_) => tracing::warn!(?timeout, "shutdown timeout: closing remaining connections"),
     }
 }

@@ -133,7 +133,12 @@ pub enum Ending {
     Answered,
     /// No TCP connection or no TLS session: the server never saw the request.
     Refused,
-    /// The connection closed before any response byte: the request may not have been read.
+    /// The client knew the connection was closed before writing the request (the server
+    /// had asked it to with `Connection: close`, or closed it): a client reconnects and
+    /// sends again, as Go's transport does for a request it never wrote.
+    NotSent,
+    /// The request was written, then the connection closed before any response byte: a
+    /// client cannot know whether it was read (the API server applies `failurePolicy`).
     ClosedUnanswered,
     /// Anything else (non-200, bad JSON, wrong uid, a response cut short): a lost request.
     Lost(String),
@@ -173,7 +178,7 @@ impl Client {
     /// Send `review` (whose uid is `uid`) and classify the ending.
     pub async fn review(&mut self, uid: &str, review: Vec<u8>) -> Ending {
         if self.sender.ready().await.is_err() {
-            return Ending::ClosedUnanswered;
+            return Ending::NotSent;
         }
         let request = hyper::Request::post("/mutate")
             .header("host", "localhost")
@@ -182,6 +187,8 @@ impl Client {
             .unwrap();
         let response = match self.sender.send_request(request).await {
             Ok(response) => response,
+            // Handed back unwritten: the connection was already closing.
+            Err(err) if err.is_canceled() => return Ending::NotSent,
             // No response head: the connection was closed or reset under the request.
             Err(_) => return Ending::ClosedUnanswered,
         };
