@@ -375,3 +375,28 @@ fn deeply_nested_json_is_an_error_not_a_stack_overflow() {
     // ...and an ignored one is skipped without recursing at all.
     assert!(admission::decode(&with_nested_field("options")).is_ok());
 }
+
+/// `imagetags` is the third door into a stream that bypasses an `imagestreams` webhook
+/// (openshift-semantics §1.6): an ImageTag review gets the scheduled import.
+#[test]
+fn an_image_tag_review_gets_a_scheduled_import() {
+    let mut request = fixture("imagestream-create.json");
+    request["request"]["kind"]["kind"] = json!("ImageTag");
+    request["request"]["resource"]["resource"] = json!("imagetags");
+    request["request"]["object"] = json!({
+        "apiVersion": "image.openshift.io/v1", "kind": "ImageTag",
+        "metadata": {"name": "web:stable", "namespace": "whtest"},
+        "spec": {"name": "stable", "from": {"kind": "DockerImage", "name": "quay.io/org/web:stable"}}});
+    let (response, summary) = answer(&request, Mode::Enforce);
+    assert_accepted_by_apiserver(&request, &response);
+    assert_eq!(summary.verdict, Verdict::Patched);
+    assert_eq!(summary.changes, vec![Code::ScheduledImport]);
+    let patch = BASE64
+        .decode(response["response"]["patch"].as_str().unwrap())
+        .unwrap();
+    let patch: Value = serde_json::from_slice(&patch).unwrap();
+    assert_eq!(
+        patch,
+        json!([{"op": "add", "path": "/spec/importPolicy", "value": {"scheduled": true}}])
+    );
+}

@@ -196,7 +196,8 @@ fn image_stream() -> impl Strategy<Value = Value> {
     let kind = prop_oneof![
         Just("ImageStream"),
         Just("ImageStreamTag"),
-        Just("ImageStreamImport")
+        Just("ImageStreamImport"),
+        Just("ImageTag")
     ];
     (kind, prop::collection::vec(tag, 0..5), prop::option::of(Just(json!("docker.io/org/app")))).prop_map(|(kind, tags, repo)| {
         match kind {
@@ -206,6 +207,7 @@ fn image_stream() -> impl Strategy<Value = Value> {
                 json!({"apiVersion": "image.openshift.io/v1", "kind": kind, "metadata": {"name": "s"}, "spec": spec})
             }
             "ImageStreamTag" => json!({"apiVersion": "image.openshift.io/v1", "kind": kind, "metadata": {"name": "s:t"}, "tag": tags.first()}),
+            "ImageTag" => json!({"apiVersion": "image.openshift.io/v1", "kind": kind, "metadata": {"name": "s:t"}, "spec": tags.first()}),
             _ => json!({"apiVersion": "v1", "kind": kind, "metadata": {"name": "s"}, "spec": {"images": tags, "repository": tags.last()}}),
         }
     })
@@ -245,7 +247,8 @@ fn junk() -> impl Strategy<Value = Value> {
         Just(("apps.openshift.io/v1", "DeploymentConfig")),
         Just(("apps/v1", "Deployment")),
         Just(("batch/v1", "CronJob")),
-        Just(("v1", "ImageStreamImport"))
+        Just(("v1", "ImageStreamImport")),
+        Just(("image.openshift.io/v1", "ImageTag"))
     ];
     (kind, tree.clone(), tree.clone(), tree).prop_map(|((api, kind), spec, metadata, status)| {
         json!({"apiVersion": api, "kind": kind, "spec": spec, "metadata": metadata, "status": status, "tag": status})
@@ -263,8 +266,8 @@ fn catalog() -> CatalogIndex {
     CatalogIndex::from_objects(&streams, "shop")
 }
 
-/// Whether a patch path is a field autoredeploy owns.
-fn owned(path: &str) -> bool {
+/// Whether a patch path is a field autoredeploy owns in an object of `kind`.
+fn owned(kind: &str, path: &str) -> bool {
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     let s = |i: usize| segments.get(i).copied().unwrap_or("");
     let is_index = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
@@ -281,6 +284,8 @@ fn owned(path: &str) -> bool {
         | ["tag", "importPolicy", ..]
         | ["spec", "repository", "importPolicy", ..] => true,
         ["spec", "tags" | "images", i, "importPolicy", ..] => is_index(i),
+        // An ImageTag's spec is the TagReference itself.
+        ["spec", "importPolicy", ..] => kind == "ImageTag",
         _ => container_field && s(0) == "spec",
     }
 }
@@ -315,7 +320,13 @@ fn check(object: &Value, old: Option<&Value>) -> Result<(), TestCaseError> {
     );
     for op in &outcome.patch.0 {
         let path = op.path().to_string();
-        prop_assert!(owned(&path), "unowned path {} in {:?}", path, outcome.patch);
+        let kind = object["kind"].as_str().unwrap_or("");
+        prop_assert!(
+            owned(kind, &path),
+            "unowned path {} in {:?}",
+            path,
+            outcome.patch
+        );
     }
     for change in outcome.changes.iter().chain(&outcome.findings) {
         prop_assert!(!change.message.chars().any(char::is_control));

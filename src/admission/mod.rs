@@ -42,6 +42,7 @@ pub const KNOWN_KINDS: &[(&str, &str)] = &[
     ("image.openshift.io", "ImageStream"),
     ("image.openshift.io", "ImageStreamTag"),
     ("image.openshift.io", "ImageStreamImport"),
+    ("image.openshift.io", "ImageTag"),
     ("apps.openshift.io", "DeploymentConfig"),
     ("apps", "Deployment"),
     ("apps", "StatefulSet"),

@@ -1,6 +1,6 @@
-//! Scheduled import on ImageStream tags (SPEC §1.1) and on the two side doors that bypass an
-//! `imagestreams` webhook: `ImageStreamTag.tag` (`oc tag`) and `ImageStreamImport.spec`
-//! (`oc import-image`, openshift-semantics §1.6). Owns `importPolicy.scheduled` and
+//! Scheduled import on ImageStream tags (SPEC §1.1) and on the side doors that bypass an
+//! `imagestreams` webhook: `ImageStreamTag.tag` (`oc tag`), `ImageStreamImport.spec`
+//! (`oc import-image`) and `ImageTag.spec` (openshift-semantics §1.6). Owns `importPolicy.scheduled` and
 //! `importPolicy.importMode`; it must not touch any other field.
 
 use serde_json::{Map, Value};
@@ -29,22 +29,26 @@ struct Site<'a> {
 pub fn apply(kind: Kind, object: &mut Value, config: &RuleConfig, report: &mut Report) {
     match kind {
         Kind::ImageStream => image_stream(object, config, report),
-        Kind::ImageStreamTag => {
-            let label = object
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .map_or_else(|| "tag".to_string(), |n| format!("tag {n:?}"));
-            if let Some(entry) = object.get_mut("tag") {
-                let site = Site {
-                    path: "/tag".into(),
-                    label,
-                    entry,
-                };
-                ensure_scheduled(site, config, report);
-            }
-        }
+        Kind::ImageStreamTag => single_tag(object, "tag", config, report),
+        Kind::ImageTag => single_tag(object, "spec", config, report),
         Kind::ImageStreamImport => image_stream_import(object, config, report),
         _ => {}
+    }
+}
+
+/// An object holding one TagReference under `member` and named `stream:tag`.
+fn single_tag(object: &mut Value, member: &str, config: &RuleConfig, report: &mut Report) {
+    let label = object
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .map_or_else(|| "tag".to_string(), |n| format!("tag {n:?}"));
+    if let Some(entry) = object.get_mut(member) {
+        let site = Site {
+            path: format!("/{member}"),
+            label,
+            entry,
+        };
+        ensure_scheduled(site, config, report);
     }
 }
 

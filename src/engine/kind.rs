@@ -10,6 +10,9 @@ pub enum Kind {
     ImageStream,
     ImageStreamTag,
     ImageStreamImport,
+    /// `image.openshift.io/v1` ImageTag (OpenShift 4.10+): one stream tag, `spec` a
+    /// TagReference.
+    ImageTag,
     DeploymentConfig,
     Deployment,
     StatefulSet,
@@ -39,6 +42,8 @@ impl Kind {
             "ImageStream" if openshift(IMAGE_GROUP) => Some(Kind::ImageStream),
             "ImageStreamTag" if openshift(IMAGE_GROUP) => Some(Kind::ImageStreamTag),
             "ImageStreamImport" if openshift(IMAGE_GROUP) => Some(Kind::ImageStreamImport),
+            // A newer API: never served under the legacy un-grouped version.
+            "ImageTag" if group == IMAGE_GROUP => Some(Kind::ImageTag),
             "DeploymentConfig" if openshift(APPS_OPENSHIFT_GROUP) => Some(Kind::DeploymentConfig),
             "Deployment" if group == "apps" => Some(Kind::Deployment),
             "StatefulSet" if group == "apps" => Some(Kind::StatefulSet),
@@ -90,6 +95,11 @@ mod tests {
             kind("v1", "ImageStreamImport"),
             Some(Kind::ImageStreamImport)
         );
+        assert_eq!(
+            kind("image.openshift.io/v1", "ImageTag"),
+            Some(Kind::ImageTag)
+        );
+        assert_eq!(kind("v1", "ImageTag"), None);
         assert_eq!(
             kind("apps.openshift.io/v1", "DeploymentConfig"),
             Some(Kind::DeploymentConfig)

@@ -125,7 +125,7 @@ fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut Rep
         return;
     }
     match kind {
-        Kind::ImageStream | Kind::ImageStreamTag | Kind::ImageStreamImport => {
+        Kind::ImageStream | Kind::ImageStreamTag | Kind::ImageStreamImport | Kind::ImageTag => {
             imagestream::apply(kind, object, context.config, report)
         }
         _ => workload::apply(kind, object, context, report),

@@ -11,6 +11,7 @@ EXPECTED_RESOURCES = {
     ("image.openshift.io", "v1", "imagestreams"),
     ("image.openshift.io", "v1", "imagestreamtags"),
     ("image.openshift.io", "v1", "imagestreamimports"),
+    ("image.openshift.io", "v1", "imagetags"),
     ("apps.openshift.io", "v1", "deploymentconfigs"),
     ("apps", "v1", "deployments"),
     ("apps", "v1", "statefulsets"),
