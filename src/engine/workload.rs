@@ -3,7 +3,7 @@
 //! module add the triggers, then avoid the double rollout and fix the pull policy of the
 //! containers a trigger now manages. It must not know how a kind stores its triggers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -50,21 +50,74 @@ pub fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut
         );
         return;
     }
-    let existing = match kind {
-        Kind::DeploymentConfig => deploymentconfig::coverage(object, context.namespace, report),
-        _ => match annotation_triggers::coverage(object, kind, &containers, context.namespace) {
-            Ok(coverage) => coverage,
-            Err(why) => {
-                // Rewriting an annotation we cannot read would lose the user's triggers.
-                report.finding(Code::Unreadable, annotation_triggers::pointer(), why);
-                return;
-            }
-        },
+    let Some(existing) = existing_coverage(kind, object, &containers, context, report) else {
+        return;
     };
     let skipped = annotations::skipped_containers(object);
+    let wanted = wanted_triggers(
+        object,
+        pod_spec,
+        &containers,
+        &existing,
+        &skipped,
+        context,
+        report,
+    );
+    let added = match kind {
+        Kind::DeploymentConfig => {
+            deploymentconfig::ensure_triggers(object, &wanted, context.namespace, report)
+        }
+        _ => annotation_triggers::ensure(object, kind, &wanted, context.namespace, report),
+    };
+    for container in containers.iter().filter(|c| !skipped.contains(&c.name)) {
+        let covered = existing
+            .get(&container.name)
+            .or_else(|| added.get(&container.name));
+        if let Some(covered) = covered.filter(|c| c.automatic) {
+            manage(object, kind, pod_spec, container, covered, context, report);
+        }
+    }
+}
+
+/// The triggers already there, or `None` when they cannot be read (rewriting an annotation
+/// we cannot read would lose the user's triggers).
+fn existing_coverage(
+    kind: Kind,
+    object: &Value,
+    containers: &[Container],
+    context: &Context<'_>,
+    report: &mut Report,
+) -> Option<Coverage> {
+    match kind {
+        Kind::DeploymentConfig => Some(deploymentconfig::coverage(
+            object,
+            context.namespace,
+            report,
+        )),
+        _ => match annotation_triggers::coverage(object, kind, containers, context.namespace) {
+            Ok(coverage) => Some(coverage),
+            Err(why) => {
+                report.finding(Code::Unreadable, annotation_triggers::pointer(), why);
+                None
+            }
+        },
+    }
+}
+
+/// The containers no trigger names yet, each with the tag it binds to (explicit annotation
+/// first, then the catalog); opted-out containers are reported and left out.
+fn wanted_triggers<'c>(
+    object: &Value,
+    pod_spec: &str,
+    containers: &'c [Container],
+    existing: &Coverage,
+    skipped: &BTreeSet<String>,
+    context: &Context<'_>,
+    report: &mut Report,
+) -> Vec<Wanted<'c>> {
     let explicit = annotations::explicit_bindings(object, context.namespace, report);
     let mut wanted = Vec::new();
-    for container in &containers {
+    for container in containers {
         if skipped.contains(&container.name) {
             report.finding(
                 Code::OptedOut,
@@ -82,32 +135,32 @@ pub fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut
             }
         }
     }
-    let added = match kind {
-        Kind::DeploymentConfig => {
-            deploymentconfig::ensure_triggers(object, &wanted, context.namespace, report)
-        }
-        _ => annotation_triggers::ensure(object, kind, &wanted, context.namespace, report),
-    };
-    for container in containers.iter().filter(|c| !skipped.contains(&c.name)) {
-        let covered = existing
-            .get(&container.name)
-            .or_else(|| added.get(&container.name));
-        let Some(covered) = covered.filter(|c| c.automatic) else {
-            continue;
-        };
-        if context.config.avoid_double_rollout {
-            rollout::avoid_double_rollout(
-                object,
-                kind,
-                pod_spec,
-                container,
-                &covered.tag,
-                context,
-                report,
-            );
-        }
-        pull_policy::ensure(object, pod_spec, container, context.config, report);
+    wanted
+}
+
+/// What a container whose image an automatic trigger writes needs: its running or resolved
+/// image kept (double rollout) and a pull policy that suits digests.
+fn manage(
+    object: &mut Value,
+    kind: Kind,
+    pod_spec: &str,
+    container: &Container,
+    covered: &Covered,
+    context: &Context<'_>,
+    report: &mut Report,
+) {
+    if context.config.avoid_double_rollout {
+        rollout::avoid_double_rollout(
+            object,
+            kind,
+            pod_spec,
+            container,
+            &covered.tag,
+            context,
+            report,
+        );
     }
+    pull_policy::ensure(object, pod_spec, container, context.config, report);
 }
 
 /// Catalog binding for one container, reporting why an image stays unbound.
