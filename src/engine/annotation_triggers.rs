@@ -56,6 +56,26 @@ pub fn coverage(
     Ok(coverage)
 }
 
+/// One trigger entry: `from` the wanted tag (its namespace only when it is not the
+/// object's), `fieldPath` selecting the container by name.
+fn entry(wanted: &Wanted<'_>, prefix: &str, namespace: &str) -> Value {
+    let mut from = Map::new();
+    from.insert("kind".into(), "ImageStreamTag".into());
+    from.insert("name".into(), wanted.tag.stream_tag().into());
+    if wanted.tag.namespace != namespace {
+        from.insert("namespace".into(), wanted.tag.namespace.clone().into());
+    }
+    let field_path = format!(
+        "{prefix}.{}[?(@.name==\"{}\")].image",
+        wanted.container.list.key(),
+        wanted.container.name
+    );
+    let mut entry = Map::new();
+    entry.insert("from".into(), Value::Object(from));
+    entry.insert("fieldPath".into(), field_path.into());
+    Value::Object(entry)
+}
+
 /// Append one entry per wanted container; returns their coverage.
 pub fn ensure(
     object: &mut Value,
@@ -78,23 +98,7 @@ pub fn ensure(
     if wanted.is_empty() {
         return coverage;
     }
-    for w in &wanted {
-        let mut from = Map::new();
-        from.insert("kind".into(), "ImageStreamTag".into());
-        from.insert("name".into(), w.tag.stream_tag().into());
-        if w.tag.namespace != namespace {
-            from.insert("namespace".into(), w.tag.namespace.clone().into());
-        }
-        let field_path = format!(
-            "{prefix}.{}[?(@.name==\"{}\")].image",
-            w.container.list.key(),
-            w.container.name
-        );
-        let mut entry = Map::new();
-        entry.insert("from".into(), Value::Object(from));
-        entry.insert("fieldPath".into(), field_path.into());
-        entries.push(Value::Object(entry));
-    }
+    entries.extend(wanted.iter().map(|w| entry(w, prefix, namespace)));
     let Some(annotations) = annotations_mut(object) else {
         report.finding(
             Code::Unreadable,
