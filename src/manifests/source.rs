@@ -29,7 +29,7 @@ pub enum Format {
 /// The text of one input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
-    /// The path as given (or found in a directory), or [`STDIN_NAME`].
+    /// The path as given (or found in a directory), or `<stdin>`.
     pub name: String,
     pub text: String,
     pub format: Format,
@@ -50,7 +50,7 @@ impl Source {
 }
 
 /// Read every path in order: a file, a directory (its `*.yaml`, `*.yml` and `*.json` files,
-/// recursively, sorted by name) or [`STDIN_PATH`].
+/// recursively, sorted by name) or `-` (standard input).
 pub fn read_sources(paths: &[PathBuf], stdin: &mut dyn Read) -> Result<Vec<Source>, ManifestError> {
     let mut sources = Vec::new();
     for path in paths {
