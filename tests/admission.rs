@@ -14,7 +14,7 @@ use autoredeploy::admission::{
 use autoredeploy::catalog::{CatalogIndex, EmptyCatalog};
 use autoredeploy::config::{Mode, RuleConfig};
 use autoredeploy::engine::{self, Change, Code, Outcome};
-use common::{assert_accepted_by_apiserver, fixture, fixtures, nested_arrays};
+use common::{assert_accepted_by_apiserver, engine_input, fixture, fixtures, nested_arrays};
 use serde_json::{Value, json};
 
 fn answer(request: &Value, mode: Mode) -> (Value, admission::Summary) {
@@ -179,18 +179,7 @@ fn leaving_out_status_and_managed_fields_never_changes_a_patch() {
             left_out += usize::from(metadata.remove("managedFields").is_some());
             assert_eq!(kept, &expected, "{name}: only those two are left out");
         }
-        let operation = match request["operation"].as_str().unwrap() {
-            "CREATE" => engine::Operation::Create,
-            _ => engine::Operation::Update,
-        };
-        let input = engine::Input {
-            object: &request["object"],
-            old_object: request.get("oldObject").filter(|o| o.is_object()),
-            operation,
-            namespace: request["namespace"].as_str(),
-            username: request["userInfo"]["username"].as_str(),
-        };
-        let from_whole = engine::mutate(&input, &catalog, &config).patch;
+        let from_whole = engine::mutate(&engine_input(request), &catalog, &config).patch;
         let (review, _) = admission::respond(&decoded, &ctx);
         let response = serde_json::to_value(review).unwrap();
         let from_kept: json_patch::Patch = match response["response"]["patch"].as_str() {

@@ -2,35 +2,17 @@
 //! the engine: the patch reproduces the output, a second pass changes nothing, and each
 //! fixture gets the changes the rules promise.
 
+mod common;
+
 use autoredeploy::catalog::{CatalogIndex, EmptyCatalog};
 use autoredeploy::config::RuleConfig;
-use autoredeploy::engine::{Code, Input, Operation, Outcome, mutate};
+use autoredeploy::engine::{Code, Input, Outcome, mutate};
+use common::engine_input;
 use serde_json::{Value, json};
 
+/// The `request` of a recorded review, by file stem.
 fn request(name: &str) -> Value {
-    let path = format!(
-        "{}/tests/fixtures/apiserver-1.36/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).expect("fixture exists");
-    let review: Value = serde_json::from_str(&text).expect("fixture is JSON");
-    review["request"].clone()
-}
-
-fn input(request: &Value) -> Input<'_> {
-    let operation = match request["operation"].as_str() {
-        Some("UPDATE") => Operation::Update,
-        _ => Operation::Create,
-    };
-    Input {
-        object: &request["object"],
-        old_object: request.get("oldObject").filter(|o| !o.is_null()),
-        operation,
-        namespace: request["namespace"].as_str(),
-        username: request
-            .pointer("/userInfo/username")
-            .and_then(Value::as_str),
-    }
+    common::fixture(&format!("{name}.json"))["request"].clone()
 }
 
 fn catalog() -> CatalogIndex {
@@ -67,7 +49,7 @@ fn codes(changes: &[autoredeploy::engine::Change]) -> Vec<Code> {
 #[test]
 fn recorded_imagestream_create_gets_scheduled_import() {
     let request = request("imagestream-create");
-    let outcome = checked(&input(&request), &CatalogIndex::new());
+    let outcome = checked(&engine_input(&request), &CatalogIndex::new());
     assert_eq!(codes(&outcome.changes), [Code::ScheduledImport]);
     assert_eq!(
         outcome.object.pointer("/spec/tags/0/importPolicy"),
@@ -85,7 +67,7 @@ fn recorded_deploymentconfig_requests_keep_their_trigger_and_get_pull_policy() {
         "deploymentconfig-update-dry-run",
     ] {
         let request = request(name);
-        let outcome = checked(&input(&request), &catalog);
+        let outcome = checked(&engine_input(&request), &catalog);
         // The existing ImageChange trigger covers "frontend": nothing is added to triggers.
         assert_eq!(
             outcome.object["spec"]["triggers"], request["object"]["spec"]["triggers"],
@@ -102,7 +84,7 @@ fn recorded_deploymentconfig_update_keeps_the_digest_the_trigger_wrote() {
     request["oldObject"]["spec"]["template"]["spec"]["containers"][0]["image"] = json!(running);
     request["oldObject"]["spec"]["triggers"][1]["imageChangeParams"]["lastTriggeredImage"] =
         json!(running);
-    let outcome = checked(&input(&request), &CatalogIndex::new());
+    let outcome = checked(&engine_input(&request), &CatalogIndex::new());
     assert_eq!(
         outcome
             .object
@@ -115,7 +97,7 @@ fn recorded_deploymentconfig_update_keeps_the_digest_the_trigger_wrote() {
 #[test]
 fn recorded_deployment_create_reports_its_untracked_image() {
     let request = request("deployment-create");
-    let outcome = checked(&input(&request), &catalog());
+    let outcome = checked(&engine_input(&request), &catalog());
     assert!(outcome.is_unchanged());
     assert_eq!(codes(&outcome.findings), [Code::UntrackedImage]);
     assert!(
@@ -130,6 +112,10 @@ fn recorded_requests_from_the_trigger_controller_pass_untouched() {
     let mut request = request("deploymentconfig-create");
     request["userInfo"]["username"] =
         json!("system:serviceaccount:openshift-infra:image-trigger-controller");
-    let outcome = mutate(&input(&request), &EmptyCatalog, &RuleConfig::default());
+    let outcome = mutate(
+        &engine_input(&request),
+        &EmptyCatalog,
+        &RuleConfig::default(),
+    );
     assert!(outcome.is_unchanged() && outcome.changes.is_empty() && outcome.findings.is_empty());
 }

@@ -9,8 +9,10 @@ pub mod server;
 
 use std::path::PathBuf;
 
+use autoredeploy::engine::{Input, Operation};
 use serde_json::Value;
 
+#[allow(unused_imports)] // engine-only test crates never check a response
 pub use apiserver::assert_accepted_by_apiserver;
 
 /// Directory of the AdmissionReviews recorded from kube-apiserver 1.36.
@@ -39,6 +41,24 @@ pub fn fixture(name: &str) -> Value {
         .join(FIXTURE_DIR)
         .join(name);
     serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("fixture json")
+}
+
+/// The engine's input for a recorded `request`, read straight from its JSON (no admission
+/// decoding).
+pub fn engine_input(request: &Value) -> Input<'_> {
+    let operation = match request["operation"].as_str() {
+        Some("UPDATE") => Operation::Update,
+        _ => Operation::Create,
+    };
+    Input {
+        object: &request["object"],
+        old_object: request.get("oldObject").filter(|o| !o.is_null()),
+        operation,
+        namespace: request["namespace"].as_str(),
+        username: request
+            .pointer("/userInfo/username")
+            .and_then(Value::as_str),
+    }
 }
 
 /// `depth` nested arrays: `[[[...]]]`.
