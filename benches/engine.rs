@@ -13,6 +13,8 @@ use autoredeploy::engine::{Input, mutate};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
 
+#[path = "support/recorded.rs"]
+mod recorded;
 #[path = "support/stream.rs"]
 mod support;
 use support::stream;
@@ -72,18 +74,7 @@ fn benches(c: &mut Criterion) {
 /// What the server does with a request body besides TLS and HTTP: decode the review, run
 /// the engine, build the response and encode it, as `server::router` does.
 fn reviews(c: &mut Criterion, catalog: &CatalogIndex, config: &RuleConfig) {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/apiserver-1.36");
-    let mut fixtures: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .expect("recorded reviews")
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .map(|path| {
-            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read(&path).expect("readable fixture"))
-        })
-        .collect();
-    fixtures.sort();
+    let mut fixtures = recorded::recorded_reviews().expect("recorded reviews");
     // A 10,000-tag ImageStream as the API server sends it on UPDATE: object and oldObject
     // both with their status (every tag imported), the tags not yet scheduled.
     let big = stream(10_000);

@@ -11,6 +11,8 @@ mod drive;
 mod floor;
 mod payloads;
 mod plot;
+#[path = "../support/recorded.rs"]
+mod recorded;
 mod report;
 mod run;
 

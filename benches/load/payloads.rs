@@ -3,13 +3,10 @@
 //! containers bound through internal-registry pull specs), each with its `request.uid` so
 //! every answer can be checked against the request it answers.
 
-use std::path::PathBuf;
-
 use anyhow::Context as _;
 use hyper::body::Bytes;
 use serde_json::{Value, json};
 
-const FIXTURE_DIR: &str = "tests/fixtures/apiserver-1.36";
 const REGISTRY: &str = "image-registry.openshift-image-registry.svc:5000";
 
 /// Which requests a run cycles through.
@@ -48,19 +45,11 @@ pub fn load(set: Set) -> anyhow::Result<Vec<Payload>> {
 }
 
 fn fixtures() -> anyhow::Result<Vec<Payload>> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(FIXTURE_DIR);
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .with_context(|| format!("reading {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|p| {
-            let name = p.file_stem().unwrap_or_default().to_string_lossy();
-            let bytes = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
-            payload(&name, serde_json::from_slice(&bytes)?)
+    crate::recorded::recorded_reviews()?
+        .into_iter()
+        .map(|(name, bytes)| {
+            let review = serde_json::from_slice(&bytes).with_context(|| format!("{name}.json"))?;
+            payload(&name, review)
         })
         .collect()
 }
