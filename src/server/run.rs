@@ -150,8 +150,9 @@ async fn serve_admin(listener: TcpListener, state: Arc<AppState>, stop: Shutdown
 /// close.
 async fn drain(graceful: GracefulShutdown, timeout: Duration) {
     let open = graceful.count();
-    let deadline = tokio::time::Instant::now() + timeout;
-    let linger_end = tokio::time::Instant::now() + DRAIN_LINGER.min(timeout);
+    let started = tokio::time::Instant::now();
+    let deadline = started + timeout;
+    let linger_end = started + DRAIN_LINGER.min(timeout);
     while graceful.count() > 0 && tokio::time::Instant::now() < linger_end {
         tokio::time::sleep(DRAIN_POLL).await;
     }
