@@ -1,7 +1,7 @@
 //! Scheduled import on ImageStream tags (SPEC §1.1) and on the side doors that bypass an
 //! `imagestreams` webhook: `ImageStreamTag.tag` (`oc tag`), `ImageStreamImport.spec`
-//! (`oc import-image`) and `ImageTag.spec` (openshift-semantics §1.6). Owns `importPolicy.scheduled` and
-//! `importPolicy.importMode`; it must not touch any other field.
+//! (`oc import-image`) and `ImageTag.spec` (openshift-semantics §1.6). Owns
+//! `importPolicy.scheduled` and `importPolicy.importMode`; it must not touch any other field.
 
 use serde_json::{Map, Value};
 
