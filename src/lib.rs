@@ -9,4 +9,5 @@ pub mod cli; // subcommands: serve, mutate, certs
 pub mod config; // typed Config, Mode and rule settings
 pub mod engine; // PURE: the rules, per resource family
 pub mod manifests; // multi-document YAML/JSON in and out, diffs
+pub mod scan; // the engine over what a cluster holds: list, classify, explain, fix
 pub mod server; // HTTPS router, TLS load and reload, admin port, shutdown

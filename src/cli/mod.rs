@@ -5,6 +5,7 @@
 pub mod certs;
 pub mod mutate;
 pub mod rules;
+pub mod scan;
 pub mod serve;
 
 use std::process::ExitCode;
@@ -27,6 +28,8 @@ pub enum Command {
     Mutate(mutate::MutateArgs),
     /// Write a CA and a serving certificate for the given DNS names.
     Certs(certs::CertsArgs),
+    /// Which objects in a cluster redeploy by themselves, why not, and --fix them.
+    Scan(Box<scan::ScanArgs>),
 }
 
 /// Run one command and turn its result into the process exit code.
@@ -35,6 +38,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => report(serve::run(*args)),
         Command::Mutate(args) => mutate::run(args),
         Command::Certs(args) => report(certs::run(args)),
+        Command::Scan(args) => scan::run(*args),
     }
 }
 

@@ -1,0 +1,274 @@
+//! `autoredeploy scan`: flags, cluster access (a kubeconfig, or inferred like `serve`), the
+//! output format and the exit code. The work is in `crate::scan`; this command wires it to
+//! standard output and standard error. Errors are one line naming the resource and reason.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+
+use super::rules::RuleArgs;
+use crate::catalog::client::client_from_env;
+use crate::config::RuleConfig;
+use crate::scan::api::Cluster;
+use crate::scan::{self, Progress, Quiet, explain, fix, policyreport, render, resources};
+
+/// Nothing would change (scan), or every patch was applied or none was needed (`--fix`).
+pub const EXIT_OK: u8 = 0;
+/// Something would change (scan without `--fix`).
+pub const EXIT_CHANGES: u8 = 1;
+/// An error: bad flags, no cluster, a forbidden list, a patch that failed or was skipped.
+pub const EXIT_ERROR: u8 = 2;
+
+const AFTER_HELP: &str = "\
+Lists ImageStreams, DeploymentConfigs, Deployments, StatefulSets, DaemonSets and CronJobs \
+(page by page) and runs each through the webhook's engine as a re-apply of the stored object. \
+ImageStreams and DeploymentConfigs are skipped, with a note, on clusters that do not serve them.
+
+Statuses: auto-redeploys, would change (with the change codes), not tracked, opted out, \
+trigger paused, automatic: false, import failing, not scheduled, nothing to import, needs \
+attention (with the engine's finding code).
+
+KIND/NAME explains one object container by container. --fix applies the webhook's patches as \
+JSON Patches guarded by a test of metadata.resourceVersion (field manager autoredeploy); \
+--dry-run sends them with dryRun=All.
+
+Exit codes: 0 nothing would change (--fix: every patch applied or none needed), 1 something \
+would change, 2 errors (the messages name the resource and the reason).";
+
+/// What `--output` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ScanOutput {
+    /// One line per object and a summary, for people.
+    #[default]
+    Table,
+    /// The report for machines (schema autoredeploy.io/scan/v1).
+    Json,
+    /// wgpolicyk8s.io/v1alpha2 PolicyReports, one per namespace, in a v1 List.
+    Policyreport,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(after_long_help = AFTER_HELP)]
+pub struct ScanArgs {
+    /// Explain one object: KIND/NAME (deployment/web, dc/api, imagestream/nginx, ...).
+    #[arg(value_name = "KIND/NAME")]
+    pub target: Option<String>,
+    /// Namespace to scan (default: the kubeconfig context's).
+    #[arg(
+        short,
+        long,
+        env = "AUTOREDEPLOY_SCAN_NAMESPACE",
+        conflicts_with = "all_namespaces"
+    )]
+    pub namespace: Option<String>,
+    /// Scan every namespace.
+    #[arg(short = 'A', long, env = "AUTOREDEPLOY_SCAN_ALL_NAMESPACES")]
+    pub all_namespaces: bool,
+    /// Kubeconfig (default: $KUBECONFIG or ~/.kube/config, then the in-cluster account).
+    #[arg(long, env = "AUTOREDEPLOY_KUBECONFIG", value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    #[arg(
+        short,
+        long,
+        value_enum,
+        default_value_t,
+        env = "AUTOREDEPLOY_SCAN_OUTPUT"
+    )]
+    pub output: ScanOutput,
+    /// Apply the webhook's patch to every object that would change.
+    #[arg(long, env = "AUTOREDEPLOY_SCAN_FIX")]
+    pub fix: bool,
+    /// With --fix: send the patches with dryRun=All (the server checks, stores nothing).
+    #[arg(long, requires = "fix", env = "AUTOREDEPLOY_SCAN_DRY_RUN")]
+    pub dry_run: bool,
+    /// Objects per list request.
+    #[arg(long, default_value_t = 500, env = "AUTOREDEPLOY_SCAN_PAGE_SIZE", value_parser = clap::value_parser!(u32).range(1..))]
+    pub page_size: u32,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+}
+
+pub fn run(args: ScanArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("autoredeploy: cannot start the async runtime: {error}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let progress = std::io::stderr().is_terminal();
+    let mut out = std::io::stdout().lock();
+    let code = runtime.block_on(execute(&args, progress, &mut out, &mut std::io::stderr()));
+    ExitCode::from(code)
+}
+
+/// The command with its streams passed in (tests drive it this way); returns the exit code.
+/// `progress` writes list progress to `err` (only asked for when it is a terminal).
+pub async fn execute(
+    args: &ScanArgs,
+    progress: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    match scan_and_print(args, progress, out, err).await {
+        Ok(code) => code,
+        Err(error) => {
+            // Nothing more can be reported when standard error itself fails.
+            let _ = writeln!(err, "autoredeploy: {error:#}");
+            EXIT_ERROR
+        }
+    }
+}
+
+async fn scan_and_print(
+    args: &ScanArgs,
+    progress: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<u8> {
+    let rules = RuleConfig::try_from(&args.rules)?;
+    let target = args
+        .target
+        .as_deref()
+        .map(resources::parse_target)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    if target.is_some() && (args.all_namespaces || args.fix || args.output != ScanOutput::Table) {
+        anyhow::bail!(
+            "KIND/NAME explains one object in one namespace: it takes -n, not -A, --fix or --output"
+        );
+    }
+    if args.fix && args.output == ScanOutput::Policyreport {
+        anyhow::bail!("--fix prints what it changed as a table or JSON, not as PolicyReports");
+    }
+    let client = client_from_env(args.kubeconfig.as_deref()).await?;
+    let cluster = Cluster::new(client, args.page_size);
+    let namespace = match (&args.namespace, args.all_namespaces) {
+        (Some(ns), _) => Some(ns.clone()),
+        (None, true) => None,
+        (None, false) => Some(cluster.default_namespace().to_string()),
+    };
+    if let Some((resource, name)) = target {
+        let ns = namespace.unwrap_or_default();
+        return explain_one(&cluster, resource, &ns, &name, &rules, out).await;
+    }
+    let mut reporter: Box<dyn Progress> = match progress {
+        true => Box::new(Terminal { err: &mut *err }),
+        false => Box::new(Quiet),
+    };
+    let mut scan = scan::scan(&cluster, namespace.as_deref(), &rules, reporter.as_mut()).await?;
+    drop(reporter);
+    for note in &scan.skipped {
+        writeln!(err, "autoredeploy: {note}")?;
+    }
+    for error in &scan.errors {
+        writeln!(err, "autoredeploy: {error}")?;
+    }
+    let fixes = match args.fix {
+        true => Some(fix::fix(&cluster, &mut scan, &rules, args.dry_run).await),
+        false => None,
+    };
+    print(args, &scan, namespace.as_deref(), fixes.as_deref(), out)?;
+    Ok(exit_code(&scan, fixes.as_deref()))
+}
+
+fn print(
+    args: &ScanArgs,
+    scan: &scan::Scan,
+    namespace: Option<&str>,
+    fixes: Option<&[fix::FixResult]>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    match (args.output, fixes) {
+        (ScanOutput::Table, Some(fixes)) => {
+            out.write_all(fix::render(fixes, args.dry_run).as_bytes())?
+        }
+        (ScanOutput::Table, None) => out.write_all(render::table(scan).as_bytes())?,
+        (ScanOutput::Json, _) => {
+            let report = render::JsonReport::new(scan, namespace, fixes);
+            serde_json::to_writer_pretty(&mut *out, &report)?;
+            writeln!(out)?;
+        }
+        (ScanOutput::Policyreport, _) => {
+            serde_json::to_writer_pretty(&mut *out, &policyreport::reports(&scan.objects))?;
+            writeln!(out)?;
+        }
+    }
+    Ok(())
+}
+
+fn exit_code(scan: &scan::Scan, fixes: Option<&[fix::FixResult]>) -> u8 {
+    if !scan.errors.is_empty() {
+        return EXIT_ERROR;
+    }
+    match fixes {
+        Some(fixes) if fixes.iter().any(fix::FixResult::failed) => EXIT_ERROR,
+        Some(_) => EXIT_OK,
+        None if scan.objects.iter().any(|o| !o.patch.0.is_empty()) => EXIT_CHANGES,
+        None => EXIT_OK,
+    }
+}
+
+/// One object: its namespace's streams for the catalog, the object itself, the explanation.
+async fn explain_one(
+    cluster: &Cluster,
+    resource: &'static resources::Resource,
+    namespace: &str,
+    name: &str,
+    rules: &RuleConfig,
+    out: &mut dyn Write,
+) -> anyhow::Result<u8> {
+    let (catalog, tags) = scan::catalog_of(cluster, namespace).await?;
+    let stored = cluster.get(resource, namespace, name).await?;
+    let outcome = scan::run_engine(&stored, &catalog, rules);
+    let Some(kind) = scan::kind_of(resource) else {
+        anyhow::bail!("{} is not a kind the engine handles", resource.kind);
+    };
+    let verdict = match resource.kind {
+        "ImageStream" => scan::classify::stream(&stored, &outcome),
+        _ => scan::classify::workload(kind, &stored, &outcome, &tags),
+    };
+    let subject = explain::Subject {
+        kind,
+        kind_name: resource.kind,
+        stored: &stored,
+        outcome: &outcome,
+        verdict: &verdict,
+        tags: &tags,
+        rules,
+    };
+    out.write_all(explain::render(&subject).as_bytes())?;
+    Ok(match outcome.is_unchanged() {
+        true => EXIT_OK,
+        false => EXIT_CHANGES,
+    })
+}
+
+/// Progress on a terminal: one line rewritten in place.
+struct Terminal<'a> {
+    err: &'a mut dyn Write,
+}
+
+/// Objects between two progress updates.
+const PROGRESS_EVERY: usize = 100;
+
+impl Progress for Terminal<'_> {
+    fn listed(&mut self, what: &str, objects: usize) {
+        if objects.is_multiple_of(PROGRESS_EVERY) {
+            // Progress is a courtesy: a failed write to the terminal changes nothing.
+            let _ = write!(self.err, "\rlisting {what}: {objects}\x1b[K");
+            let _ = self.err.flush();
+        }
+    }
+}
+
+impl Drop for Terminal<'_> {
+    fn drop(&mut self) {
+        let _ = write!(self.err, "\r\x1b[K");
+    }
+}

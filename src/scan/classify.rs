@@ -1,0 +1,308 @@
+//! One status per scanned object, from what the engine said about it (its patch, changes and
+//! findings) and what the stored object and its streams show (triggers, schedules, import
+//! results). Finding codes it does not know are reported as `needs attention` with their code,
+//! so new engine rules show up without a change here. Pure; it must not call the engine.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::chain::{self, ContainerView, TriggerView};
+use super::streams::{TagTable, read_tags};
+use crate::engine::kind::Kind;
+use crate::engine::{Code, Outcome, annotations};
+
+/// What a scanned object does today, worst first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// The engine's patch is not empty: the webhook would change this object on re-apply.
+    WouldChange,
+    /// A finding the status list has no word for (its code is in the detail).
+    NeedsAttention,
+    /// An annotation trigger with `paused: true`.
+    TriggerPaused,
+    /// A DeploymentConfig `ImageChange` trigger with `automatic: false`.
+    AutomaticFalse,
+    /// The last import of a followed tag failed (`ImportSuccess` condition `False`).
+    ImportFailing,
+    /// A followed or owned external tag is not re-imported on a schedule.
+    NotScheduled,
+    /// An external image no ImageStream follows.
+    NotTracked,
+    /// `autoredeploy.io/skip: "true"`, or every container opted out.
+    OptedOut,
+    /// An ImageStream without external tags: nothing to re-import.
+    NothingToImport,
+    /// Every container follows a scheduled, healthy tag through an automatic trigger.
+    AutoRedeploys,
+}
+
+impl Status {
+    /// How the table writes it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::WouldChange => "would change",
+            Status::NeedsAttention => "needs attention",
+            Status::TriggerPaused => "trigger paused",
+            Status::AutomaticFalse => "automatic: false",
+            Status::ImportFailing => "import failing",
+            Status::NotScheduled => "not scheduled",
+            Status::NotTracked => "not tracked",
+            Status::OptedOut => "opted out",
+            Status::NothingToImport => "nothing to import",
+            Status::AutoRedeploys => "auto-redeploys",
+        }
+    }
+}
+
+/// A status and the one line that explains it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub status: Status,
+    pub detail: String,
+}
+
+/// Problems found, each with the status it implies; the worst decides.
+#[derive(Default)]
+struct Problems(Vec<(Status, String)>);
+
+impl Problems {
+    fn add(&mut self, status: Status, detail: String) {
+        self.0.push((status, detail));
+    }
+
+    fn verdict(self, otherwise: Verdict) -> Verdict {
+        let Some(status) = self.0.iter().map(|(s, _)| *s).min() else {
+            return otherwise;
+        };
+        let detail = self.0.into_iter().map(|(_, d)| d).collect::<Vec<_>>();
+        Verdict {
+            status,
+            detail: detail.join("; "),
+        }
+    }
+}
+
+/// The codes of a non-empty patch, or `None` when the engine would change nothing.
+fn would_change(outcome: &Outcome) -> Option<Verdict> {
+    if outcome.is_unchanged() {
+        return None;
+    }
+    let codes: BTreeSet<&str> = outcome.changes.iter().map(|c| c.code.as_str()).collect();
+    Some(Verdict {
+        status: Status::WouldChange,
+        detail: codes.into_iter().collect::<Vec<_>>().join(", "),
+    })
+}
+
+fn opted_out(outcome: &Outcome) -> Option<Verdict> {
+    let path = annotations::pointer(annotations::SKIP);
+    outcome
+        .findings
+        .iter()
+        .any(|f| f.code == Code::OptedOut && f.path == path)
+        .then(|| Verdict {
+            status: Status::OptedOut,
+            detail: format!("{}: \"true\"", annotations::SKIP),
+        })
+}
+
+/// A workload (DeploymentConfig, Deployment, StatefulSet, DaemonSet, CronJob).
+pub fn workload(kind: Kind, stored: &Value, outcome: &Outcome, tags: &TagTable) -> Verdict {
+    if let Some(verdict) = would_change(outcome).or_else(|| opted_out(outcome)) {
+        return verdict;
+    }
+    let namespace = namespace_of(stored);
+    let triggers = chain::triggers(kind, stored, namespace);
+    let skipped = annotations::skipped_containers(stored);
+    let mut problems = Problems::default();
+    let mut following = 0;
+    let mut explained = BTreeSet::new();
+    for container in chain::containers(kind, stored) {
+        if skipped.contains(&container.name) {
+            continue;
+        }
+        let pointer = container.pointer(kind);
+        match triggers.get(&container.name) {
+            Some(trigger) => {
+                following += usize::from(follow(&container, trigger, tags, &mut problems));
+            }
+            None => {
+                let related: Vec<_> = outcome
+                    .findings
+                    .iter()
+                    .filter(|f| f.path.starts_with(&pointer))
+                    .collect();
+                for finding in &related {
+                    let status = match finding.code {
+                        Code::UntrackedImage => Status::NotTracked,
+                        _ => Status::NeedsAttention,
+                    };
+                    let name = &container.name;
+                    problems.add(status, format!("container {name:?}: {}", finding.message));
+                    explained.insert(finding.path.clone());
+                }
+                if related.is_empty() {
+                    problems.add(Status::NotTracked, no_trigger(&container));
+                }
+            }
+        }
+    }
+    unexplained_findings(outcome, &explained, &mut problems);
+    let otherwise = if following > 0 {
+        Verdict {
+            status: Status::AutoRedeploys,
+            detail: String::new(),
+        }
+    } else {
+        Verdict {
+            status: Status::OptedOut,
+            detail: format!(
+                "every container is listed in {}",
+                annotations::SKIP_CONTAINERS
+            ),
+        }
+    };
+    problems.verdict(otherwise)
+}
+
+/// Check the tag one trigger follows; true when the container redeploys by itself.
+fn follow(
+    container: &ContainerView,
+    trigger: &TriggerView,
+    tags: &TagTable,
+    problems: &mut Problems,
+) -> bool {
+    let name = &container.name;
+    let followed = &trigger.stream_tag;
+    if !trigger.automatic {
+        let (status, state) = match trigger.via {
+            "deploymentconfig" => (Status::AutomaticFalse, "has automatic: false"),
+            _ => (Status::TriggerPaused, "is paused"),
+        };
+        problems.add(
+            status,
+            format!("container {name:?}: trigger for {followed} {state}"),
+        );
+        return false;
+    }
+    let Some(tag) = trigger.tag() else {
+        problems.add(
+            Status::NeedsAttention,
+            format!("container {name:?}: trigger source {followed:?} names no tag"),
+        );
+        return false;
+    };
+    match tags.get(&tag) {
+        Some(facts) if facts.failing.is_some() => {
+            let message = facts.failing.as_deref().unwrap_or_default();
+            problems.add(Status::ImportFailing, format!("{followed}: {message}"));
+            false
+        }
+        Some(facts) if facts.importable() && !facts.scheduled => {
+            problems.add(
+                Status::NotScheduled,
+                format!(
+                    "container {name:?} follows {followed}, which is not re-imported on a schedule"
+                ),
+            );
+            false
+        }
+        Some(_) => true,
+        None if !tags.listed() => {
+            problems.add(
+                Status::NeedsAttention,
+                format!(
+                    "container {name:?} follows {followed}, but no ImageStream could be listed"
+                ),
+            );
+            false
+        }
+        None if tags.covers(&tag.namespace) => {
+            problems.add(
+                Status::NeedsAttention,
+                format!(
+                    "container {name:?} follows {followed}, which no ImageStream in {} has",
+                    tag.namespace
+                ),
+            );
+            false
+        }
+        // A stream outside the listed namespaces: nothing known against it.
+        None => true,
+    }
+}
+
+fn no_trigger(container: &ContainerView) -> String {
+    match &container.image {
+        Some(image) => format!("container {:?}: no trigger follows {image}", container.name),
+        None => format!("container {:?} has no image", container.name),
+    }
+}
+
+/// Findings not tied to a container: an unknown code needs attention; the ones the other
+/// statuses already say are left out.
+fn unexplained_findings(outcome: &Outcome, explained: &BTreeSet<String>, problems: &mut Problems) {
+    for finding in &outcome.findings {
+        if explained.contains(&finding.path) {
+            continue;
+        }
+        match finding.code {
+            Code::ManualTriggerKept | Code::OptedOut | Code::DigestPinned => {}
+            _ => problems.add(
+                Status::NeedsAttention,
+                format!("{}: {}", finding.code, finding.message),
+            ),
+        }
+    }
+}
+
+/// An ImageStream.
+pub fn stream(stored: &Value, outcome: &Outcome) -> Verdict {
+    if let Some(verdict) = would_change(outcome).or_else(|| opted_out(outcome)) {
+        return verdict;
+    }
+    let mut problems = Problems::default();
+    let mut scheduled = 0;
+    for (name, facts) in read_tags(stored) {
+        if let Some(message) = &facts.failing {
+            problems.add(Status::ImportFailing, format!("tag {name:?}: {message}"));
+        } else if facts.importable() && !facts.scheduled {
+            problems.add(
+                Status::NotScheduled,
+                format!("tag {name:?} is not re-imported on a schedule"),
+            );
+        } else if facts.importable() {
+            scheduled += 1;
+        }
+    }
+    for finding in &outcome.findings {
+        match finding.code {
+            Code::OptedOut | Code::DigestPinned => {}
+            _ => problems.add(
+                Status::NeedsAttention,
+                format!("{}: {}", finding.code, finding.message),
+            ),
+        }
+    }
+    let otherwise = match scheduled {
+        0 => Verdict {
+            status: Status::NothingToImport,
+            detail: "no tag imports from an external registry".into(),
+        },
+        _ => Verdict {
+            status: Status::AutoRedeploys,
+            detail: String::new(),
+        },
+    };
+    problems.verdict(otherwise)
+}
+
+pub fn namespace_of(object: &Value) -> &str {
+    object
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}

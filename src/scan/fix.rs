@@ -1,0 +1,239 @@
+//! `scan --fix`: apply the engine's patch to each object that would change, never over a
+//! concurrent writer. Every request is a JSON Patch whose first operation tests
+//! `metadata.resourceVersion` against the version the patch was computed from; on a conflict
+//! the object is read again, run through the engine again, and the new patch tried, a few
+//! times, before the object is reported skipped. Streams go first and each written stream
+//! replaces its catalog entry, so streams scheduled earlier count against the budgets of later
+//! ones. It must not print.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::api::{ApiError, Cluster};
+use super::resources::{IMAGE_STREAMS, Resource};
+use super::{Scan, ScannedObject, run_engine};
+use crate::catalog::CatalogIndex;
+use crate::config::RuleConfig;
+
+/// Tries per object: the first patch and this many re-reads after conflicts, minus one.
+pub const ATTEMPTS: u32 = 3;
+
+/// What happened to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FixState {
+    Patched,
+    /// `--dry-run`: the server accepted the patch and stored nothing.
+    WouldPatch,
+    /// Re-read after a conflict, the object needed nothing any more.
+    AlreadyDone,
+    /// Changed by someone else on every try.
+    Skipped,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FixResult {
+    pub namespace: String,
+    pub kind: &'static str,
+    pub name: String,
+    pub result: FixState,
+    /// The change codes of the patch sent (or last tried).
+    pub codes: Vec<String>,
+    pub attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl FixResult {
+    pub fn failed(&self) -> bool {
+        matches!(self.result, FixState::Skipped | FixState::Failed)
+    }
+}
+
+/// Patch every object of `scan` that would change, streams first.
+pub async fn fix(
+    cluster: &Cluster,
+    scan: &mut Scan,
+    rules: &RuleConfig,
+    dry_run: bool,
+) -> Vec<FixResult> {
+    let pending: Vec<ScannedObject> = scan
+        .objects
+        .iter()
+        .filter(|o| !o.patch.0.is_empty())
+        .cloned()
+        .collect();
+    let (streams, workloads): (Vec<_>, Vec<_>) = pending
+        .into_iter()
+        .partition(|o| std::ptr::eq(o.resource, &IMAGE_STREAMS));
+    let mut results = Vec::new();
+    for object in streams.into_iter().chain(workloads) {
+        let fixer = Fixer {
+            cluster,
+            resource: object.resource,
+            rules,
+            dry_run,
+        };
+        results.push(fixer.apply(object, &mut scan.catalog).await);
+    }
+    results
+}
+
+struct Fixer<'a> {
+    cluster: &'a Cluster,
+    resource: &'static Resource,
+    rules: &'a RuleConfig,
+    dry_run: bool,
+}
+
+impl Fixer<'_> {
+    async fn apply(&self, object: ScannedObject, catalog: &mut CatalogIndex) -> FixResult {
+        let mut result = FixResult {
+            namespace: object.namespace.clone(),
+            kind: object.kind,
+            name: object.name.clone(),
+            result: FixState::Failed,
+            codes: codes(&object.changes),
+            attempts: 0,
+            reason: None,
+        };
+        let (mut patch, mut version) = (object.patch, object.resource_version);
+        while result.attempts < ATTEMPTS {
+            result.attempts += 1;
+            let Some(expected) = version.clone() else {
+                result.reason = Some("the object has no metadata.resourceVersion".into());
+                return result;
+            };
+            let sent = self
+                .send(&object.namespace, &object.name, &expected, patch.clone())
+                .await;
+            match sent {
+                Ok(written) => {
+                    if std::ptr::eq(self.resource, &IMAGE_STREAMS) {
+                        catalog.upsert(&written, "");
+                    }
+                    result.result = match self.dry_run {
+                        true => FixState::WouldPatch,
+                        false => FixState::Patched,
+                    };
+                    return result;
+                }
+                Err(ApiError::Conflict { message, .. }) => {
+                    let fresh = match self
+                        .cluster
+                        .get(self.resource, &object.namespace, &object.name)
+                        .await
+                    {
+                        Ok(fresh) => fresh,
+                        Err(error) => return failed(result, error.to_string()),
+                    };
+                    let fresh_version = resource_version(&fresh);
+                    if fresh_version.as_deref() == Some(expected.as_str()) {
+                        // Nobody else wrote: the server refused the patch itself.
+                        return failed(result, format!("the server refused the patch: {message}"));
+                    }
+                    let outcome = run_engine(&fresh, catalog, self.rules);
+                    if outcome.is_unchanged() {
+                        result.result = FixState::AlreadyDone;
+                        return result;
+                    }
+                    result.codes = codes(&outcome.changes);
+                    (patch, version) = (outcome.patch, fresh_version);
+                }
+                Err(error) => return failed(result, error.to_string()),
+            }
+        }
+        result.result = FixState::Skipped;
+        result.reason = Some(format!(
+            "changed by someone else on each of {ATTEMPTS} tries; scan it again"
+        ));
+        result
+    }
+
+    /// The engine's patch behind a `test` of the resourceVersion it was computed from.
+    async fn send(
+        &self,
+        namespace: &str,
+        name: &str,
+        version: &str,
+        patch: json_patch::Patch,
+    ) -> Result<Value, ApiError> {
+        let test = json!({"op": "test", "path": "/metadata/resourceVersion", "value": version});
+        let mut ops = Vec::with_capacity(patch.0.len() + 1);
+        // A fixed, well-formed operation: it always deserialises.
+        if let Ok(test) = serde_json::from_value(test) {
+            ops.push(test);
+        }
+        ops.extend(patch.0);
+        self.cluster
+            .patch(
+                self.resource,
+                namespace,
+                name,
+                json_patch::Patch(ops),
+                self.dry_run,
+            )
+            .await
+    }
+}
+
+fn failed(mut result: FixResult, reason: String) -> FixResult {
+    result.result = FixState::Failed;
+    result.reason = Some(reason);
+    result
+}
+
+fn codes(changes: &[crate::engine::Change]) -> Vec<String> {
+    let mut codes: Vec<String> = changes
+        .iter()
+        .map(|c| c.code.as_str().to_string())
+        .collect();
+    codes.dedup();
+    codes
+}
+
+fn resource_version(object: &Value) -> Option<String> {
+    object
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+/// One line per object, then the totals.
+pub fn render(results: &[FixResult], dry_run: bool) -> String {
+    let mut out = String::new();
+    for r in results {
+        let verb = match r.result {
+            FixState::Patched => "patched",
+            FixState::WouldPatch => "would patch",
+            FixState::AlreadyDone => "up to date",
+            FixState::Skipped => "skipped",
+            FixState::Failed => "failed",
+        };
+        let _ = write!(out, "{verb:<11} {} {}/{}", r.kind, r.namespace, r.name);
+        match &r.reason {
+            Some(reason) => {
+                let _ = writeln!(out, ": {reason}");
+            }
+            None => {
+                let _ = writeln!(out, " ({})", r.codes.join(", "));
+            }
+        }
+    }
+    let count = |state: FixState| results.iter().filter(|r| r.result == state).count();
+    let applied = match dry_run {
+        true => format!("{} would be patched (dry run)", count(FixState::WouldPatch)),
+        false => format!("{} patched", count(FixState::Patched)),
+    };
+    let _ = writeln!(
+        out,
+        "\n{applied}, {} up to date, {} skipped, {} failed",
+        count(FixState::AlreadyDone),
+        count(FixState::Skipped),
+        count(FixState::Failed)
+    );
+    out
+}

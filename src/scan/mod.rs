@@ -1,0 +1,257 @@
+//! `scan`: the engine over what already exists in a cluster. It lists ImageStreams and the
+//! workload kinds page by page, builds the same catalog `serve` builds from the streams, and
+//! runs every object through `engine::mutate` as the webhook would see a re-apply of it (an
+//! UPDATE whose old object is the stored one). Each object gets a status ([`classify`]), the
+//! whole scan a per-registry load ([`streams`]); [`fix`] applies the patches. Rendering lives
+//! in [`render`], [`explain`] and [`policyreport`]. Workloads are dropped page by page, so
+//! memory follows the number of objects, not their size; streams are held until the catalog
+//! is built. This module must not print.
+
+pub mod api;
+pub mod chain;
+pub mod classify;
+pub mod explain;
+pub mod fix;
+pub mod policyreport;
+pub mod render;
+pub mod resources;
+pub mod streams;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::catalog::CatalogIndex;
+use crate::config::RuleConfig;
+use crate::engine::kind::Kind;
+use crate::engine::{self, Change, Input, Operation, Outcome};
+use api::{ApiError, Cluster};
+use classify::{Status, Verdict};
+use resources::Resource;
+use streams::{RegistryLoad, RegistryTally, TagTable};
+
+/// One scanned object and what the engine said about it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScannedObject {
+    pub namespace: String,
+    pub kind: &'static str,
+    pub api_version: String,
+    pub name: String,
+    pub status: Status,
+    /// One line: the change codes, or why the object does not redeploy by itself.
+    pub detail: String,
+    pub changes: Vec<Change>,
+    pub findings: Vec<Change>,
+    /// RFC 6902 JSON Patch the webhook would apply (without the `resourceVersion` test
+    /// `--fix` puts first).
+    pub patch: json_patch::Patch,
+    #[serde(skip)]
+    pub resource: &'static Resource,
+    #[serde(skip)]
+    pub resource_version: Option<String>,
+}
+
+/// Everything a scan found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// Streams first, then workloads, each in list order.
+    pub objects: Vec<ScannedObject>,
+    /// Kinds not served by this cluster, with why (not an error).
+    pub skipped: Vec<String>,
+    /// One line per failed request.
+    pub errors: Vec<String>,
+    pub registries: Vec<RegistryLoad>,
+    /// List requests made.
+    pub requests: usize,
+    /// The catalog the engine ran with, streams updated with what the scan would schedule.
+    pub catalog: CatalogIndex,
+    pub tags: TagTable,
+}
+
+/// Told how far a long scan has come (what is being listed, objects so far).
+pub trait Progress {
+    fn listed(&mut self, what: &str, objects: usize);
+}
+
+/// No progress output.
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn listed(&mut self, _: &str, _: usize) {}
+}
+
+/// Scan `namespace` (`None`: every namespace). An unreachable cluster ends the scan with an
+/// error; a forbidden or unserved kind is recorded and the other kinds are still scanned.
+pub async fn scan(
+    cluster: &Cluster,
+    namespace: Option<&str>,
+    rules: &RuleConfig,
+    progress: &mut dyn Progress,
+) -> Result<Scan, ApiError> {
+    let mut scan = Scan {
+        tags: TagTable::new(namespace.map(str::to_string)),
+        ..Scan::default()
+    };
+    let streams = list_streams(cluster, namespace, &mut scan, progress).await?;
+    scan_streams(streams, rules, &mut scan);
+    for resource in &resources::WORKLOADS {
+        scan_workloads(cluster, resource, namespace, rules, &mut scan, progress).await?;
+    }
+    Ok(scan)
+}
+
+/// The stored ImageStreams of the scope, with the catalog and tag table built from them.
+async fn list_streams(
+    cluster: &Cluster,
+    namespace: Option<&str>,
+    scan: &mut Scan,
+    progress: &mut dyn Progress,
+) -> Result<Vec<Value>, ApiError> {
+    let resource = &resources::IMAGE_STREAMS;
+    let mut streams = Vec::new();
+    let listed = cluster
+        .list(resource, namespace, |stream| {
+            streams.push(stream);
+            progress.listed(&resource.qualified(), streams.len());
+        })
+        .await;
+    if listed.is_err() {
+        scan.tags.mark_unlisted();
+    }
+    record(listed, resource, scan)?;
+    for stream in &streams {
+        scan.catalog.upsert(stream, "");
+        scan.tags.insert_stream(stream);
+    }
+    Ok(streams)
+}
+
+/// Run each stream through the engine in list order. What the engine would schedule goes
+/// into the catalog before the next stream runs, so streams scheduled earlier count against
+/// the budgets of later ones, as they will after `--fix`.
+fn scan_streams(streams: Vec<Value>, rules: &RuleConfig, scan: &mut Scan) {
+    let mut tally = RegistryTally::default();
+    for stored in streams {
+        let outcome = run_engine(&stored, &scan.catalog, rules);
+        let verdict = classify::stream(&stored, &outcome);
+        tally.add(&stored, &outcome.object);
+        scan.catalog.upsert(&outcome.object, "");
+        let object = scanned(&resources::IMAGE_STREAMS, &stored, outcome, verdict);
+        scan.objects.push(object);
+    }
+    scan.registries = tally.into_loads();
+}
+
+async fn scan_workloads(
+    cluster: &Cluster,
+    resource: &'static Resource,
+    namespace: Option<&str>,
+    rules: &RuleConfig,
+    scan: &mut Scan,
+    progress: &mut dyn Progress,
+) -> Result<(), ApiError> {
+    let Some(kind) = kind_of(resource) else {
+        return Ok(());
+    };
+    let mut found = Vec::new();
+    let mut seen = 0;
+    let listed = cluster
+        .list(resource, namespace, |stored| {
+            let outcome = run_engine(&stored, &scan.catalog, rules);
+            let verdict = classify::workload(kind, &stored, &outcome, &scan.tags);
+            found.push(scanned(resource, &stored, outcome, verdict));
+            seen += 1;
+            progress.listed(&resource.qualified(), seen);
+        })
+        .await;
+    scan.objects.extend(found);
+    record(listed, resource, scan)
+}
+
+/// Count a finished list; an unreachable cluster is fatal, anything else is noted.
+fn record(
+    listed: Result<usize, ApiError>,
+    resource: &Resource,
+    scan: &mut Scan,
+) -> Result<(), ApiError> {
+    match listed {
+        Ok(requests) => scan.requests += requests,
+        Err(error @ ApiError::NotServed { .. }) => {
+            scan.skipped
+                .push(format!("skipped {}s: {error}", resource.kind));
+        }
+        Err(error @ ApiError::Unreachable { .. }) => return Err(error),
+        Err(error) => scan.errors.push(error.to_string()),
+    }
+    Ok(())
+}
+
+/// The catalog and tag table of one namespace's streams (what explaining one object needs).
+/// Clusters without ImageStreams give empty ones.
+pub async fn catalog_of(
+    cluster: &Cluster,
+    namespace: &str,
+) -> Result<(CatalogIndex, TagTable), ApiError> {
+    let mut catalog = CatalogIndex::new();
+    let mut tags = TagTable::new(Some(namespace.to_string()));
+    let listed = cluster
+        .list(&resources::IMAGE_STREAMS, Some(namespace), |stream| {
+            catalog.upsert(&stream, "");
+            tags.insert_stream(&stream);
+        })
+        .await;
+    match listed {
+        Ok(_) => Ok((catalog, tags)),
+        Err(ApiError::NotServed { .. }) => {
+            tags.mark_unlisted();
+            Ok((catalog, tags))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// The engine's view of a re-apply of `stored`: an UPDATE whose old object is itself.
+pub fn run_engine(stored: &Value, catalog: &CatalogIndex, rules: &RuleConfig) -> Outcome {
+    let input = Input {
+        object: stored,
+        old_object: Some(stored),
+        operation: Operation::Update,
+        namespace: stored
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str),
+        username: None,
+    };
+    engine::mutate(&input, catalog, rules)
+}
+
+/// The engine's kind for a listed resource.
+pub fn kind_of(resource: &Resource) -> Option<Kind> {
+    Kind::of(&serde_json::json!({"apiVersion": resource.api_version(), "kind": resource.kind}))
+}
+
+/// A report line for one object.
+pub fn scanned(
+    resource: &'static Resource,
+    stored: &Value,
+    outcome: Outcome,
+    verdict: Verdict,
+) -> ScannedObject {
+    let meta = |field: &str| {
+        stored
+            .pointer(&format!("/metadata/{field}"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    ScannedObject {
+        namespace: meta("namespace").unwrap_or_default(),
+        kind: resource.kind,
+        api_version: resource.api_version(),
+        name: meta("name").unwrap_or_default(),
+        status: verdict.status,
+        detail: verdict.detail,
+        changes: outcome.changes,
+        findings: outcome.findings,
+        patch: outcome.patch,
+        resource,
+        resource_version: meta("resourceVersion"),
+    }
+}

@@ -1,0 +1,163 @@
+//! The table and the JSON report of a scan. The table is for people: one line per object
+//! (namespace, kind, name, status, detail) and a summary (counts per status, and per
+//! registry the scheduled tags and the pulls they cost). The JSON report is for machines and
+//! its schema is stable (`schema: autoredeploy.io/scan/v1`, documented in docs/scan.md). Pure
+//! formatting; it must not decide any status.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::classify::Status;
+use super::fix::FixResult;
+use super::streams::{RegistryLoad, WINDOW};
+use super::{Scan, ScannedObject};
+
+/// The version of the JSON report's schema; bumped only when a field changes meaning or goes.
+pub const JSON_SCHEMA: &str = "autoredeploy.io/scan/v1";
+
+/// The table, then the summary.
+pub fn table(scan: &Scan) -> String {
+    let mut rows: Vec<[String; 5]> = vec![[
+        "NAMESPACE".into(),
+        "KIND".into(),
+        "NAME".into(),
+        "STATUS".into(),
+        "DETAIL".into(),
+    ]];
+    rows.extend(sorted(&scan.objects).into_iter().map(|o| {
+        [
+            o.namespace.clone(),
+            o.kind.to_string(),
+            o.name.clone(),
+            o.status.label().to_string(),
+            o.detail.clone(),
+        ]
+    }));
+    let mut widths = [0usize; 4];
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row.iter()) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in &rows {
+        let mut line = String::new();
+        for (cell, width) in row.iter().zip(widths) {
+            let _ = write!(line, "{cell:<width$}  ");
+        }
+        line.push_str(&row[4]);
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.push('\n');
+    out.push_str(&summary(scan));
+    out
+}
+
+/// Objects by namespace, kind (streams first) and name.
+fn sorted(objects: &[ScannedObject]) -> Vec<&ScannedObject> {
+    let rank = |kind: &str| super::resources::all().position(|r| r.kind == kind);
+    let mut sorted: Vec<&ScannedObject> = objects.iter().collect();
+    sorted.sort_by(|a, b| {
+        (&a.namespace, rank(a.kind), &a.name).cmp(&(&b.namespace, rank(b.kind), &b.name))
+    });
+    sorted
+}
+
+/// Count per status, most urgent first.
+pub fn status_counts(objects: &[ScannedObject]) -> BTreeMap<Status, usize> {
+    let mut counts = BTreeMap::new();
+    for object in objects {
+        *counts.entry(object.status).or_insert(0) += 1;
+    }
+    counts
+}
+
+fn summary(scan: &Scan) -> String {
+    let counts = status_counts(&scan.objects);
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(status, n)| format!("{n} {}", status.label()))
+        .collect();
+    let mut out = format!("{} objects", scan.objects.len());
+    if !parts.is_empty() {
+        let _ = write!(out, ": {}", parts.join(", "));
+    }
+    out.push('\n');
+    if !scan.registries.is_empty() {
+        out.push('\n');
+        out.push_str(&registry_table(&scan.registries));
+    }
+    out
+}
+
+fn registry_table(loads: &[RegistryLoad]) -> String {
+    let header = [
+        "REGISTRY".to_string(),
+        "SCHEDULED TAGS".into(),
+        format!("PULLS/{WINDOW}"),
+        "AFTER FIX".into(),
+        format!("PULLS/{WINDOW} AFTER FIX"),
+    ];
+    let mut rows = vec![header];
+    for load in loads {
+        rows.push([
+            load.registry.clone(),
+            load.scheduled_tags.to_string(),
+            load.pulls_per_6h.to_string(),
+            load.scheduled_tags_after_fix.to_string(),
+            load.pulls_per_6h_after_fix.to_string(),
+        ]);
+    }
+    let width = rows.iter().map(|r| r[0].chars().count()).max().unwrap_or(0);
+    let mut out = String::new();
+    for row in rows {
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:>14}  {:>11}  {:>9}  {:>21}",
+            row[0], row[1], row[2], row[3], row[4]
+        );
+    }
+    out
+}
+
+/// The JSON report.
+#[derive(Debug, Serialize)]
+pub struct JsonReport<'a> {
+    pub schema: &'static str,
+    /// The namespace scanned, `null` for all namespaces.
+    pub namespace: Option<&'a str>,
+    pub objects: Vec<&'a ScannedObject>,
+    pub summary: JsonSummary<'a>,
+    pub skipped: &'a [String],
+    pub errors: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixes: Option<&'a [FixResult]>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JsonSummary<'a> {
+    pub objects: usize,
+    pub statuses: BTreeMap<Status, usize>,
+    pub registries: &'a [RegistryLoad],
+}
+
+impl<'a> JsonReport<'a> {
+    pub fn new(scan: &'a Scan, namespace: Option<&'a str>, fixes: Option<&'a [FixResult]>) -> Self {
+        JsonReport {
+            schema: JSON_SCHEMA,
+            namespace,
+            objects: sorted(&scan.objects),
+            summary: JsonSummary {
+                objects: scan.objects.len(),
+                statuses: status_counts(&scan.objects),
+                registries: &scan.registries,
+            },
+            skipped: &scan.skipped,
+            errors: &scan.errors,
+            fixes,
+        }
+    }
+}
