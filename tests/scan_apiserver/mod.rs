@@ -50,6 +50,8 @@ struct Store {
     resource_version: u64,
     openshift: bool,
     forbidden: BTreeSet<String>,
+    /// Plurals whose PATCH answers 403 (lists and GETs are allowed).
+    read_only: BTreeSet<String>,
     /// Name -> patches still to be preceded by someone else's write.
     interfere: BTreeMap<String, usize>,
     seen: Vec<Seen>,
@@ -118,6 +120,11 @@ impl FakeCluster {
     /// Requests on `plural` answer 403, as RBAC would.
     pub fn forbid(&self, plural: &str) {
         self.lock().forbidden.insert(plural.to_string());
+    }
+
+    /// PATCH on `plural` answers 403; reading it is allowed.
+    pub fn forbid_patches(&self, plural: &str) {
+        self.lock().read_only.insert(plural.to_string());
     }
 
     /// The next `times` patches of objects called `name` find it changed by someone else
@@ -243,7 +250,8 @@ async fn handle(
             "the server could not find the requested resource",
         );
     }
-    if store.forbidden.contains(&target.plural) {
+    let read_only = method == Method::PATCH && store.read_only.contains(&target.plural);
+    if read_only || store.forbidden.contains(&target.plural) {
         let message = format!(
             "{} is forbidden: User \"me\" cannot {} resource \"{}\"",
             target.plural,

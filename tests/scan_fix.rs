@@ -1,0 +1,180 @@
+//! `autoredeploy scan --fix` against a fake API server on loopback: every patch is a JSON
+//! Patch that first tests the resourceVersion it was computed from, sent as field manager
+//! `autoredeploy`; a concurrent write is re-read and kept, an object changed on every try is
+//! skipped (exit 2), `--dry-run` stores nothing, and a second scan after a fix exits 0.
+
+#[path = "scan_apiserver/objects.rs"]
+mod objects;
+#[path = "scan_apiserver/mod.rs"]
+mod scan_apiserver;
+
+use objects::{cluster_objects, scan};
+use scan_apiserver::FakeCluster;
+use serde_json::{Value, json};
+
+const TRIGGERS: &str = "image.openshift.io/triggers";
+
+async fn start() -> (FakeCluster, tempfile::TempDir, std::path::PathBuf) {
+    let cluster = FakeCluster::start(cluster_objects()).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = cluster.kubeconfig(dir.path());
+    (cluster, dir, kubeconfig)
+}
+
+fn triggers_of(object: &Value) -> Option<&str> {
+    object["metadata"]["annotations"][TRIGGERS].as_str()
+}
+
+#[tokio::test]
+async fn fix_patches_behind_a_resource_version_test_and_a_second_scan_exits_0() {
+    let (cluster, _dir, kubeconfig) = start().await;
+    let stored_version =
+        cluster.object("Deployment", "shop", "web")["metadata"]["resourceVersion"].clone();
+    let run = scan(&kubeconfig, &["-A", "--fix"]).await;
+    assert_eq!(run.code, 0, "{}{}", run.out, run.err);
+    insta::assert_snapshot!("fix_table", run.out);
+    let patches = cluster.patches();
+    assert_eq!(patches.len(), 2, "{patches:?}");
+    for (query, body) in &patches {
+        assert!(query.contains("fieldManager=autoredeploy"), "{query}");
+        assert!(!query.contains("dryRun"), "{query}");
+        assert_eq!(body[0]["op"], "test");
+        assert_eq!(body[0]["path"], "/metadata/resourceVersion");
+    }
+    assert_eq!(
+        patches[0].1[1]["path"], "/spec/tags/0/importPolicy/scheduled",
+        "streams go first"
+    );
+    assert_eq!(patches[1].1[0]["value"], stored_version);
+    let stream = cluster.object("ImageStream", "shop", "nginx");
+    assert_eq!(stream["spec"]["tags"][0]["importPolicy"]["scheduled"], true);
+    assert!(
+        triggers_of(&cluster.object("Deployment", "shop", "web"))
+            .is_some_and(|t| t.contains("nginx:1.25"))
+    );
+    let again = scan(&kubeconfig, &["-A"]).await;
+    assert_eq!(again.code, 0, "{}", again.out);
+    let web = again
+        .out
+        .lines()
+        .find(|l| l.contains(" web "))
+        .expect("web");
+    assert!(web.contains("auto-redeploys"), "{web}");
+}
+
+#[tokio::test]
+async fn a_concurrent_write_is_read_again_and_kept() {
+    let (cluster, _dir, kubeconfig) = start().await;
+    cluster.interfere("web", 1);
+    let run = scan(&kubeconfig, &["-A", "--fix", "--output", "json"]).await;
+    assert_eq!(run.code, 0, "{}{}", run.out, run.err);
+    let report: Value = serde_json::from_str(&run.out).expect("JSON");
+    let web = report["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "web")
+        .expect("web fix");
+    assert_eq!(
+        (&web["result"], &web["attempts"]),
+        (&json!("patched"), &json!(2))
+    );
+    let stored = cluster.object("Deployment", "shop", "web");
+    assert_eq!(
+        stored["metadata"]["labels"]["touched-by"], "someone-else",
+        "the other write survives"
+    );
+    assert!(
+        triggers_of(&stored).is_some(),
+        "and the trigger was added on top of it"
+    );
+    let web_patches: Vec<_> = cluster
+        .patches()
+        .into_iter()
+        .filter(|(_, b)| b[1]["path"] != "/spec/tags/0/importPolicy/scheduled")
+        .collect();
+    assert_ne!(
+        web_patches[0].1[0]["value"], web_patches[1].1[0]["value"],
+        "the retry tests the new version"
+    );
+}
+
+#[tokio::test]
+async fn an_object_changed_on_every_try_is_skipped_not_overwritten() {
+    let (cluster, _dir, kubeconfig) = start().await;
+    cluster.interfere("web", 100);
+    let run = scan(&kubeconfig, &["-A", "--fix"]).await;
+    assert_eq!(run.code, 2, "{}", run.out);
+    let line = run
+        .out
+        .lines()
+        .find(|l| l.contains("shop/web"))
+        .expect("web line");
+    assert_eq!(
+        line,
+        "skipped     Deployment shop/web: changed by someone else on each of 3 tries; scan it again"
+    );
+    let stored = cluster.object("Deployment", "shop", "web");
+    assert_eq!(
+        triggers_of(&stored),
+        None,
+        "nothing of ours was written over their change"
+    );
+    assert_eq!(stored["metadata"]["labels"]["touched-by"], "someone-else");
+}
+
+#[tokio::test]
+async fn dry_run_sends_dry_run_all_and_stores_nothing() {
+    let (cluster, _dir, kubeconfig) = start().await;
+    let before = cluster.object("Deployment", "shop", "web");
+    let run = scan(&kubeconfig, &["-A", "--fix", "--dry-run"]).await;
+    assert_eq!(run.code, 0, "{}{}", run.out, run.err);
+    assert!(
+        run.out
+            .contains("would patch Deployment shop/web (annotation-trigger)"),
+        "{}",
+        run.out
+    );
+    assert!(
+        run.out.contains("2 would be patched (dry run)"),
+        "{}",
+        run.out
+    );
+    assert!(
+        cluster
+            .patches()
+            .iter()
+            .all(|(q, _)| q.contains("dryRun=All"))
+    );
+    assert_eq!(cluster.object("Deployment", "shop", "web"), before);
+    assert_eq!(
+        scan(&kubeconfig, &["-A"]).await.code,
+        1,
+        "still something to change"
+    );
+}
+
+#[tokio::test]
+async fn a_forbidden_patch_fails_with_the_resource_named_and_exits_2() {
+    let (cluster, _dir, kubeconfig) = start().await;
+    cluster.forbid_patches("deployments");
+    let run = scan(&kubeconfig, &["-A", "--fix"]).await;
+    assert_eq!(run.code, 2, "{}", run.out);
+    assert!(
+        run.out
+            .contains("patched     ImageStream shop/nginx (scheduled-import)"),
+        "{}",
+        run.out
+    );
+    let line = run
+        .out
+        .lines()
+        .find(|l| l.contains("shop/web"))
+        .expect("web line");
+    assert!(
+        line.starts_with(
+            "failed      Deployment shop/web: patch deployments.apps shop/web: forbidden by RBAC: "
+        ),
+        "{line}"
+    );
+}
