@@ -89,7 +89,7 @@ impl ContainerView {
 pub fn triggers(kind: Kind, object: &Value, namespace: &str) -> BTreeMap<String, TriggerView> {
     match kind {
         Kind::DeploymentConfig => deployment_config_triggers(object, namespace),
-        _ => annotation_triggers(object, namespace),
+        _ => annotation_triggers(kind, object, namespace),
     }
 }
 
@@ -120,8 +120,14 @@ fn deployment_config_triggers(object: &Value, namespace: &str) -> BTreeMap<Strin
     found
 }
 
-fn annotation_triggers(object: &Value, namespace: &str) -> BTreeMap<String, TriggerView> {
+fn annotation_triggers(
+    kind: Kind,
+    object: &Value,
+    namespace: &str,
+) -> BTreeMap<String, TriggerView> {
     let mut found = BTreeMap::new();
+    let prefix = kind.field_path_prefix().unwrap_or_default();
+    let containers = containers(kind, object);
     let entries: Vec<Value> = annotations::get(object, TRIGGERS_ANNOTATION)
         .and_then(|text| serde_json::from_str(text).ok())
         .unwrap_or_default();
@@ -129,7 +135,7 @@ fn annotation_triggers(object: &Value, namespace: &str) -> BTreeMap<String, Trig
         let Some(name) = entry
             .get("fieldPath")
             .and_then(Value::as_str)
-            .and_then(selected_container)
+            .and_then(|path| selected_container(path, prefix, &containers))
         else {
             continue;
         };
@@ -148,13 +154,37 @@ fn annotation_triggers(object: &Value, namespace: &str) -> BTreeMap<String, Trig
     found
 }
 
-/// The container name in a `fieldPath` such as
-/// `spec.template.spec.containers[?(@.name=="web")].image` (either quote).
-fn selected_container(field_path: &str) -> Option<String> {
-    let rest = &field_path[field_path.find("@.name==")? + "@.name==".len()..];
-    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
-    let name = rest[1..].split(quote).next()?;
-    Some(name.to_string())
+/// The container a `fieldPath` selects, read the way the trigger controller reads it:
+/// `<prefix>.containers[?(@.name=="web")].image` (either quote) or `...containers[0].image`.
+/// Anything else selects nothing.
+fn selected_container(
+    field_path: &str,
+    prefix: &str,
+    containers: &[ContainerView],
+) -> Option<String> {
+    let rest = field_path.strip_prefix(prefix)?.strip_prefix('.')?;
+    let (list, rest) = ["containers", "initContainers"]
+        .into_iter()
+        .find_map(|list| Some((list, rest.strip_prefix(list)?.strip_prefix('[')?)))?;
+    let (selector, rest) = rest.split_once(']')?;
+    if rest != ".image" {
+        return None;
+    }
+    for quote in ['"', '\''] {
+        let name = selector
+            .strip_prefix("?(@.name==")
+            .and_then(|s| s.strip_prefix(quote))
+            .and_then(|s| s.strip_suffix(')'))
+            .and_then(|s| s.strip_suffix(quote));
+        if let Some(name) = name {
+            return Some(name.to_string());
+        }
+    }
+    let index: usize = selector.parse().ok()?;
+    containers
+        .iter()
+        .find(|c| c.list == list && c.index == index)
+        .map(|c| c.name.clone())
 }
 
 fn from_name(from: Option<&Value>) -> String {
@@ -181,12 +211,18 @@ mod tests {
     #[test]
     fn annotation_entries_name_their_container_and_pause() {
         let triggers_json = r#"[{"from":{"kind":"ImageStreamTag","name":"web:1"},"fieldPath":"spec.template.spec.containers[?(@.name==\"web\")].image","paused":true},{"from":{"kind":"ImageStreamTag","name":"tools:2","namespace":"base"},"fieldPath":"spec.template.spec.initContainers[?(@.name=='init')].image"}]"#;
-        let object = json!({"metadata": {"annotations": {TRIGGERS_ANNOTATION: triggers_json}}});
+        let object = json!({"metadata": {"annotations": {TRIGGERS_ANNOTATION: triggers_json}},
+            "spec": {"template": {"spec": {"containers": [{"name": "web"}], "initContainers": [{"name": "init"}]}}}});
         let found = triggers(Kind::Deployment, &object, "shop");
         assert!(!found["web"].automatic);
         assert_eq!(found["web"].tag().unwrap().stream_tag(), "web:1");
         assert_eq!(found["init"].namespace, "base");
         assert!(found["init"].automatic);
+        let cron = triggers(Kind::CronJob, &object, "shop");
+        assert!(
+            cron.is_empty(),
+            "a Deployment's fieldPath selects nothing in a CronJob"
+        );
     }
 
     #[test]

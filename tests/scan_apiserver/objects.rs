@@ -51,9 +51,13 @@ pub fn workload(
         "metadata": {"name": name, "namespace": ns, "annotations": annotations}, "spec": spec})
 }
 
-fn trigger(stream_tag: &str, paused: bool) -> Value {
+fn trigger(kind: &str, stream_tag: &str, paused: bool) -> Value {
+    let prefix = match kind {
+        "CronJob" => "spec.jobTemplate.spec.template.spec",
+        _ => "spec.template.spec",
+    };
     let entry = json!([{"from": {"kind": "ImageStreamTag", "name": stream_tag},
-        "fieldPath": "spec.template.spec.containers[?(@.name==\"main\")].image", "paused": paused}]);
+        "fieldPath": format!("{prefix}.containers[?(@.name==\"main\")].image"), "paused": paused}]);
     json!({"image.openshift.io/triggers": entry.to_string()})
 }
 
@@ -82,7 +86,7 @@ pub fn cluster_objects() -> Vec<Value> {
         "shop",
         "ok",
         &base_pinned,
-        trigger("base:latest", false),
+        trigger("Deployment", "base:latest", false),
     );
     ok["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] = json!("IfNotPresent");
     let mut api = workload(
@@ -91,7 +95,7 @@ pub fn cluster_objects() -> Vec<Value> {
         "shop",
         "api",
         &format!("quay.io/org/app@{DIGEST_APP}"),
-        trigger("app:1", false),
+        trigger("Deployment", "app:1", false),
     );
     api["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] = json!("IfNotPresent");
     vec![
@@ -145,7 +149,7 @@ pub fn cluster_objects() -> Vec<Value> {
             "shop",
             "report",
             &base_pinned,
-            trigger("base:latest", true),
+            trigger("CronJob", "base:latest", true),
         ),
         workload(
             "apps/v1",
