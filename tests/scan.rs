@@ -7,7 +7,7 @@ mod objects;
 #[path = "scan_apiserver/mod.rs"]
 mod scan_apiserver;
 
-use objects::{cluster_objects, scan, workload};
+use objects::{cluster_objects, scan, scan_on_terminal, workload};
 use scan_apiserver::FakeCluster;
 use serde_json::{Value, json};
 
@@ -238,4 +238,33 @@ async fn bad_targets_and_flag_mixes_are_refused() {
     );
     let run = scan(&kubeconfig, &["--fix", "--output", "policyreport"]).await;
     assert_eq!(run.code, 2, "{}", run.err);
+}
+
+#[tokio::test]
+async fn progress_goes_to_a_terminal_on_stderr_and_is_cleared() {
+    let cluster = FakeCluster::start((0..250).map(|i| {
+        workload(
+            "apps/v1",
+            "Deployment",
+            "bulk",
+            &format!("app-{i:03}"),
+            "quay.io/org/x:1",
+            json!({}),
+        )
+    }))
+    .await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = cluster.kubeconfig(dir.path());
+    let run = scan_on_terminal(&kubeconfig, &["-A"]).await;
+    assert_eq!(run.code, 0, "{}", run.err);
+    assert_eq!(
+        run.err,
+        "\rlisting deployments.apps: 100\x1b[K\rlisting deployments.apps: 200\x1b[K\r\x1b[K"
+    );
+    let quiet = scan(&kubeconfig, &["-A"]).await;
+    assert_eq!(
+        (quiet.err.as_str(), quiet.out),
+        ("", run.out),
+        "stdout is the same either way"
+    );
 }

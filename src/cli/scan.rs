@@ -132,20 +132,7 @@ async fn scan_and_print(
     err: &mut dyn Write,
 ) -> anyhow::Result<u8> {
     let rules = RuleConfig::try_from(&args.rules)?;
-    let target = args
-        .target
-        .as_deref()
-        .map(resources::parse_target)
-        .transpose()
-        .map_err(anyhow::Error::msg)?;
-    if target.is_some() && (args.all_namespaces || args.fix || args.output != ScanOutput::Table) {
-        anyhow::bail!(
-            "KIND/NAME explains one object in one namespace: it takes -n, not -A, --fix or --output"
-        );
-    }
-    if args.fix && args.output == ScanOutput::Policyreport {
-        anyhow::bail!("--fix prints what it changed as a table or JSON, not as PolicyReports");
-    }
+    let target = checked_target(args)?;
     let client = client_from_env(args.kubeconfig.as_deref()).await?;
     let cluster = Cluster::new(client, args.page_size);
     let namespace = match (&args.namespace, args.all_namespaces) {
@@ -175,6 +162,27 @@ async fn scan_and_print(
     };
     print(args, &scan, namespace.as_deref(), fixes.as_deref(), out)?;
     Ok(exit_code(&scan, fixes.as_deref()))
+}
+
+/// The `KIND/NAME` to explain, after refusing flag mixes that mean nothing.
+fn checked_target(
+    args: &ScanArgs,
+) -> anyhow::Result<Option<(&'static resources::Resource, String)>> {
+    let target = args
+        .target
+        .as_deref()
+        .map(resources::parse_target)
+        .transpose();
+    let target = target.map_err(anyhow::Error::msg)?;
+    if target.is_some() && (args.all_namespaces || args.fix || args.output != ScanOutput::Table) {
+        anyhow::bail!(
+            "KIND/NAME explains one object in one namespace: it takes -n, not -A, --fix or --output"
+        );
+    }
+    if args.fix && args.output == ScanOutput::Policyreport {
+        anyhow::bail!("--fix prints what it changed as a table or JSON, not as PolicyReports");
+    }
+    Ok(target)
 }
 
 fn print(

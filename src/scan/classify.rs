@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::chain::{self, ContainerView, TriggerView};
 use super::streams::{TagTable, read_tags};
+use crate::catalog::TagRef;
 use crate::engine::kind::Kind;
 use crate::engine::{Code, Outcome, annotations};
 
@@ -117,58 +118,71 @@ pub fn workload(kind: Kind, stored: &Value, outcome: &Outcome, tags: &TagTable) 
     let namespace = namespace_of(stored);
     let triggers = chain::triggers(kind, stored, namespace);
     let skipped = annotations::skipped_containers(stored);
+    let containers = chain::containers(kind, stored);
     let mut problems = Problems::default();
     let mut following = 0;
     let mut explained = BTreeSet::new();
-    for container in chain::containers(kind, stored) {
-        if skipped.contains(&container.name) {
-            continue;
-        }
-        let pointer = container.pointer(kind);
+    for container in containers.iter().filter(|c| !skipped.contains(&c.name)) {
         match triggers.get(&container.name) {
             Some(trigger) => {
-                following += usize::from(follow(&container, trigger, tags, &mut problems));
+                following += usize::from(follow(container, trigger, tags, &mut problems));
             }
             None => {
-                let related: Vec<_> = outcome
-                    .findings
-                    .iter()
-                    .filter(|f| f.path.starts_with(&pointer))
-                    .collect();
-                for finding in &related {
-                    let status = match finding.code {
-                        Code::UntrackedImage => Status::NotTracked,
-                        _ => Status::NeedsAttention,
-                    };
-                    let name = &container.name;
-                    problems.add(status, format!("container {name:?}: {}", finding.message));
-                    explained.insert(finding.path.clone());
-                }
-                if related.is_empty() {
-                    problems.add(Status::NotTracked, no_trigger(&container));
-                }
+                let pointer = container.pointer(kind);
+                untriggered(container, &pointer, outcome, &mut problems, &mut explained);
             }
         }
     }
     unexplained_findings(outcome, &explained, &mut problems);
-    let otherwise = if following > 0 {
-        Verdict {
+    let otherwise = match (following, containers.is_empty()) {
+        (1.., _) => Verdict {
             status: Status::AutoRedeploys,
             detail: String::new(),
-        }
-    } else {
-        Verdict {
+        },
+        (0, true) => Verdict {
+            status: Status::NeedsAttention,
+            detail: "the pod template has no containers".into(),
+        },
+        (0, false) => Verdict {
             status: Status::OptedOut,
             detail: format!(
                 "every container is listed in {}",
                 annotations::SKIP_CONTAINERS
             ),
-        }
+        },
     };
     problems.verdict(otherwise)
 }
 
-/// Check the tag one trigger follows; true when the container redeploys by itself.
+/// A container no trigger names: why, from the engine's findings at its path.
+fn untriggered(
+    container: &ContainerView,
+    pointer: &str,
+    outcome: &Outcome,
+    problems: &mut Problems,
+    explained: &mut BTreeSet<String>,
+) {
+    let name = &container.name;
+    let mut related = 0;
+    for finding in outcome
+        .findings
+        .iter()
+        .filter(|f| f.path.starts_with(pointer))
+    {
+        let status = match finding.code {
+            Code::UntrackedImage => Status::NotTracked,
+            _ => Status::NeedsAttention,
+        };
+        problems.add(status, format!("container {name:?}: {}", finding.message));
+        explained.insert(finding.path.clone());
+        related += 1;
+    }
+    if related == 0 {
+        problems.add(Status::NotTracked, no_trigger(container));
+    }
+}
+
+/// Check one trigger and the tag it follows; true when the container redeploys by itself.
 fn follow(
     container: &ContainerView,
     trigger: &TriggerView,
@@ -182,56 +196,49 @@ fn follow(
             "deploymentconfig" => (Status::AutomaticFalse, "has automatic: false"),
             _ => (Status::TriggerPaused, "is paused"),
         };
-        problems.add(
-            status,
-            format!("container {name:?}: trigger for {followed} {state}"),
-        );
+        let detail = format!("container {name:?}: trigger for {followed} {state}");
+        problems.add(status, detail);
         return false;
     }
     let Some(tag) = trigger.tag() else {
-        problems.add(
-            Status::NeedsAttention,
-            format!("container {name:?}: trigger source {followed:?} names no tag"),
-        );
+        let detail = format!("container {name:?}: trigger source {followed:?} names no tag");
+        problems.add(Status::NeedsAttention, detail);
         return false;
     };
-    match tags.get(&tag) {
-        Some(facts) if facts.failing.is_some() => {
-            let message = facts.failing.as_deref().unwrap_or_default();
-            problems.add(Status::ImportFailing, format!("{followed}: {message}"));
+    match tag_problem(&tag, tags) {
+        Some((status, why)) => {
+            let detail = match status {
+                Status::ImportFailing => format!("{followed}: {why}"),
+                _ => format!("container {name:?} follows {followed}, {why}"),
+            };
+            problems.add(status, detail);
             false
         }
-        Some(facts) if facts.importable() && !facts.scheduled => {
-            problems.add(
-                Status::NotScheduled,
-                format!(
-                    "container {name:?} follows {followed}, which is not re-imported on a schedule"
-                ),
-            );
-            false
-        }
-        Some(_) => true,
-        None if !tags.listed() => {
-            problems.add(
-                Status::NeedsAttention,
-                format!(
-                    "container {name:?} follows {followed}, but no ImageStream could be listed"
-                ),
-            );
-            false
-        }
-        None if tags.covers(&tag.namespace) => {
-            problems.add(
-                Status::NeedsAttention,
-                format!(
-                    "container {name:?} follows {followed}, which no ImageStream in {} has",
-                    tag.namespace
-                ),
-            );
-            false
-        }
-        // A stream outside the listed namespaces: nothing known against it.
         None => true,
+    }
+}
+
+/// What keeps a followed tag from bringing new images, if anything.
+fn tag_problem(tag: &TagRef, tags: &TagTable) -> Option<(Status, String)> {
+    match tags.get(tag) {
+        Some(facts) => match &facts.failing {
+            Some(message) => Some((Status::ImportFailing, message.clone())),
+            None if facts.importable() && !facts.scheduled => Some((
+                Status::NotScheduled,
+                "which is not re-imported on a schedule".into(),
+            )),
+            None => None,
+        },
+        None if !tags.listed() => Some((
+            Status::NeedsAttention,
+            "but no ImageStream could be listed".into(),
+        )),
+        None if tags.covers(&tag.namespace) => Some((
+            Status::NeedsAttention,
+            format!("which no ImageStream in {} has", tag.namespace),
+        )),
+        // A stream outside the listed namespaces: nothing known against it.
+        None => None,
     }
 }
 

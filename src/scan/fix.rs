@@ -16,6 +16,7 @@ use super::resources::{IMAGE_STREAMS, Resource};
 use super::{Scan, ScannedObject, run_engine};
 use crate::catalog::CatalogIndex;
 use crate::config::RuleConfig;
+use crate::engine::Outcome;
 
 /// Tries per object: the first patch and this many re-reads after conflicts, minus one.
 pub const ATTEMPTS: u32 = 3;
@@ -82,6 +83,14 @@ pub async fn fix(
     results
 }
 
+/// What to do after a conflict.
+enum Next {
+    /// Try again with this outcome's patch, testing this resourceVersion.
+    Retry(Outcome, Option<String>),
+    UpToDate,
+    Failed(String),
+}
+
 struct Fixer<'a> {
     cluster: &'a Cluster,
     resource: &'static Resource,
@@ -104,13 +113,10 @@ impl Fixer<'_> {
         while result.attempts < ATTEMPTS {
             result.attempts += 1;
             let Some(expected) = version.clone() else {
-                result.reason = Some("the object has no metadata.resourceVersion".into());
-                return result;
+                return failed(result, "the object has no metadata.resourceVersion".into());
             };
-            let sent = self
-                .send(&object.namespace, &object.name, &expected, patch.clone())
-                .await;
-            match sent {
+            let sent = self.send(&result.namespace, &result.name, &expected, patch.clone());
+            match sent.await {
                 Ok(written) => {
                     if std::ptr::eq(self.resource, &IMAGE_STREAMS) {
                         catalog.upsert(&written, "");
@@ -122,26 +128,17 @@ impl Fixer<'_> {
                     return result;
                 }
                 Err(ApiError::Conflict { message, .. }) => {
-                    let fresh = match self
-                        .cluster
-                        .get(self.resource, &object.namespace, &object.name)
-                        .await
-                    {
-                        Ok(fresh) => fresh,
-                        Err(error) => return failed(result, error.to_string()),
-                    };
-                    let fresh_version = resource_version(&fresh);
-                    if fresh_version.as_deref() == Some(expected.as_str()) {
-                        // Nobody else wrote: the server refused the patch itself.
-                        return failed(result, format!("the server refused the patch: {message}"));
+                    match self.reread(&result, &expected, &message, catalog).await {
+                        Next::Retry(outcome, fresh) => {
+                            result.codes = codes(&outcome.changes);
+                            (patch, version) = (outcome.patch, fresh);
+                        }
+                        Next::UpToDate => {
+                            result.result = FixState::AlreadyDone;
+                            return result;
+                        }
+                        Next::Failed(reason) => return failed(result, reason),
                     }
-                    let outcome = run_engine(&fresh, catalog, self.rules);
-                    if outcome.is_unchanged() {
-                        result.result = FixState::AlreadyDone;
-                        return result;
-                    }
-                    result.codes = codes(&outcome.changes);
-                    (patch, version) = (outcome.patch, fresh_version);
                 }
                 Err(error) => return failed(result, error.to_string()),
             }
@@ -151,6 +148,34 @@ impl Fixer<'_> {
             "changed by someone else on each of {ATTEMPTS} tries; scan it again"
         ));
         result
+    }
+
+    /// After a conflict: read the object again and run the engine on what is there now.
+    async fn reread(
+        &self,
+        result: &FixResult,
+        expected: &str,
+        message: &str,
+        catalog: &CatalogIndex,
+    ) -> Next {
+        let fresh = match self
+            .cluster
+            .get(self.resource, &result.namespace, &result.name)
+            .await
+        {
+            Ok(fresh) => fresh,
+            Err(error) => return Next::Failed(error.to_string()),
+        };
+        let version = resource_version(&fresh);
+        if version.as_deref() == Some(expected) {
+            // Nobody else wrote: the server refused the patch itself.
+            return Next::Failed(format!("the server refused the patch: {message}"));
+        }
+        let outcome = run_engine(&fresh, catalog, self.rules);
+        match outcome.is_unchanged() {
+            true => Next::UpToDate,
+            false => Next::Retry(outcome, version),
+        }
     }
 
     /// The engine's patch behind a `test` of the resourceVersion it was computed from.

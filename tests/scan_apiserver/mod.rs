@@ -234,21 +234,13 @@ async fn handle(
         query: query.clone(),
     });
     let Some(target) = parse_path(uri.path()) else {
-        return status(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            "the server could not find the requested resource",
-        );
+        return not_found();
     };
     let served = KINDS
         .iter()
         .any(|k| k.0 == target.api_version && k.2 == target.plural);
     if !served || (!store.openshift && target.api_version.contains("openshift.io")) {
-        return status(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            "the server could not find the requested resource",
-        );
+        return not_found();
     }
     let read_only = method == Method::PATCH && store.read_only.contains(&target.plural);
     if read_only || store.forbidden.contains(&target.plural) {
@@ -260,9 +252,13 @@ async fn handle(
         );
         return status(StatusCode::FORBIDDEN, "Forbidden", &message);
     }
-    match (method, &target.name) {
+    let json_patch = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        == Some("application/json-patch+json");
+    match (method, target.name.clone()) {
         (Method::GET, None) => list(&store, &target, &query),
-        (Method::GET, Some(name)) => match find(&store, &target, name) {
+        (Method::GET, Some(name)) => match find(&store, &target, &name) {
             Some(object) => axum::Json(object).into_response(),
             None => status(
                 StatusCode::NOT_FOUND,
@@ -270,26 +266,27 @@ async fn handle(
                 &format!("{name:?} not found"),
             ),
         },
-        (Method::PATCH, Some(name)) => {
-            let content_type = headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok());
-            if content_type != Some("application/json-patch+json") {
-                return status(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "UnsupportedMediaType",
-                    "want a JSON Patch",
-                );
-            }
-            let name = name.clone();
-            patch(&mut store, &target, &name, &query, &body)
-        }
+        (Method::PATCH, Some(_)) if !json_patch => status(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            "want a JSON Patch",
+        ),
+        (Method::PATCH, Some(name)) => patch(&mut store, &target, &name, &query, &body),
         _ => status(
             StatusCode::METHOD_NOT_ALLOWED,
             "MethodNotAllowed",
             "not served",
         ),
     }
+}
+
+/// What kube-apiserver answers for an API group or resource it does not serve.
+fn not_found() -> Response {
+    status(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        "the server could not find the requested resource",
+    )
 }
 
 fn find(store: &Store, target: &Target, name: &str) -> Option<Value> {

@@ -63,41 +63,17 @@ fn trigger(kind: &str, stream_tag: &str, paused: bool) -> Value {
 
 /// One object per status.
 pub fn cluster_objects() -> Vec<Value> {
+    let mut objects = streams();
+    objects.extend(workloads());
+    objects
+}
+
+/// `nginx` unscheduled, `base` scheduled and healthy, `app` scheduled with a failing import.
+fn streams() -> Vec<Value> {
     let mut failing = stream("shop", "app", "1", "quay.io/org/app:1", DIGEST_APP, true);
     failing["status"]["tags"][0]["conditions"] = json!([{"type": "ImportSuccess", "status": "False",
         "reason": "NotFound", "message": "Internal error occurred: quay.io/org/app:1: manifest unknown",
         "lastTransitionTime": "2026-12-01T06:00:00Z", "generation": 2}]);
-    let base_pinned = format!("docker.io/org/base@{DIGEST_BASE}");
-    let mut worker = workload(
-        "apps.openshift.io/v1",
-        "DeploymentConfig",
-        "shop",
-        "worker",
-        &base_pinned,
-        json!({}),
-    );
-    worker["spec"]["triggers"] = json!([{"type": "ConfigChange"}, {"type": "ImageChange",
-        "imageChangeParams": {"automatic": false, "containerNames": ["main"],
-            "from": {"kind": "ImageStreamTag", "name": "base:latest"}, "lastTriggeredImage": base_pinned}}]);
-    worker["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] = json!("IfNotPresent");
-    let mut ok = workload(
-        "apps/v1",
-        "Deployment",
-        "shop",
-        "ok",
-        &base_pinned,
-        trigger("Deployment", "base:latest", false),
-    );
-    ok["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] = json!("IfNotPresent");
-    let mut api = workload(
-        "apps/v1",
-        "Deployment",
-        "shop",
-        "api",
-        &format!("quay.io/org/app@{DIGEST_APP}"),
-        trigger("Deployment", "app:1", false),
-    );
-    api["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] = json!("IfNotPresent");
     vec![
         stream(
             "shop",
@@ -116,6 +92,45 @@ pub fn cluster_objects() -> Vec<Value> {
             true,
         ),
         failing,
+    ]
+}
+
+fn pull_if_not_present(mut object: Value) -> Value {
+    object["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] = json!("IfNotPresent");
+    object
+}
+
+fn workloads() -> Vec<Value> {
+    let base_pinned = format!("docker.io/org/base@{DIGEST_BASE}");
+    let app_pinned = format!("quay.io/org/app@{DIGEST_APP}");
+    let mut worker = workload(
+        "apps.openshift.io/v1",
+        "DeploymentConfig",
+        "shop",
+        "worker",
+        &base_pinned,
+        json!({}),
+    );
+    worker["spec"]["triggers"] = json!([{"type": "ConfigChange"}, {"type": "ImageChange",
+        "imageChangeParams": {"automatic": false, "containerNames": ["main"],
+            "from": {"kind": "ImageStreamTag", "name": "base:latest"}, "lastTriggeredImage": base_pinned}}]);
+    let ok = workload(
+        "apps/v1",
+        "Deployment",
+        "shop",
+        "ok",
+        &base_pinned,
+        trigger("Deployment", "base:latest", false),
+    );
+    let api = workload(
+        "apps/v1",
+        "Deployment",
+        "shop",
+        "api",
+        &app_pinned,
+        trigger("Deployment", "app:1", false),
+    );
+    vec![
         workload(
             "apps/v1",
             "Deployment",
@@ -124,9 +139,9 @@ pub fn cluster_objects() -> Vec<Value> {
             "docker.io/library/nginx:1.25",
             json!({}),
         ),
-        ok,
-        api,
-        worker,
+        pull_if_not_present(ok),
+        pull_if_not_present(api),
+        pull_if_not_present(worker),
         workload(
             "apps.openshift.io/v1",
             "DeploymentConfig",
@@ -171,6 +186,15 @@ pub struct Run {
 
 /// `autoredeploy scan ARGS` against the kubeconfig at `kubeconfig`.
 pub async fn scan(kubeconfig: &std::path::Path, args: &[&str]) -> Run {
+    run(kubeconfig, args, false).await
+}
+
+/// The same, as if standard error were a terminal (progress is shown).
+pub async fn scan_on_terminal(kubeconfig: &std::path::Path, args: &[&str]) -> Run {
+    run(kubeconfig, args, true).await
+}
+
+async fn run(kubeconfig: &std::path::Path, args: &[&str], terminal: bool) -> Run {
     let mut argv = vec!["autoredeploy", "scan", "--kubeconfig"];
     let path = kubeconfig.to_str().expect("utf-8 path").to_string();
     argv.push(&path);
@@ -179,7 +203,7 @@ pub async fn scan(kubeconfig: &std::path::Path, args: &[&str]) -> Run {
         panic!("not a scan command");
     };
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = scan::execute(&args, false, &mut out, &mut err).await;
+    let code = scan::execute(&args, terminal, &mut out, &mut err).await;
     Run {
         code,
         out: String::from_utf8(out).expect("utf-8 stdout"),
