@@ -54,6 +54,61 @@ async fn namespace_defaults_to_the_kubeconfig_context() {
 }
 
 #[tokio::test]
+async fn a_namespace_scan_builds_its_catalog_from_every_namespace() {
+    let (cluster, _dir, kubeconfig) = start().await;
+    let run = scan(&kubeconfig, &["-n", "shop"]).await;
+    assert_eq!((run.code, run.err.as_str()), (1, ""));
+    let streams: Vec<_> = cluster
+        .seen()
+        .into_iter()
+        .filter(|s| s.path.ends_with("imagestreams"))
+        .collect();
+    assert_eq!(streams.len(), 1, "{streams:?}");
+    assert_eq!(streams[0].path, "/apis/image.openshift.io/v1/imagestreams");
+    let deployments: Vec<_> = cluster
+        .seen()
+        .into_iter()
+        .filter(|s| s.path.ends_with("deployments"))
+        .collect();
+    assert_eq!(
+        deployments[0].path,
+        "/apis/apps/v1/namespaces/shop/deployments"
+    );
+    assert!(
+        !run.out.contains("other "),
+        "only shop is reported: {}",
+        run.out
+    );
+}
+
+#[tokio::test]
+async fn a_namespace_scan_falls_back_to_its_own_streams_when_cluster_wide_is_forbidden() {
+    let (cluster, _dir, kubeconfig) = start().await;
+    let whole = scan(&kubeconfig, &["-A"]).await;
+    cluster.forbid_cluster_wide("imagestreams");
+    let run = scan(&kubeconfig, &["-n", "shop"]).await;
+    assert_eq!(run.code, 1, "{}", run.err);
+    assert!(run.err.starts_with("autoredeploy: the catalog holds the ImageStreams of shop only: list imagestreams.image.openshift.io in all namespaces: forbidden by RBAC"), "{}", run.err);
+    let shop_lines = |out: &str| {
+        out.lines()
+            .filter(|l| l.starts_with("shop "))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        shop_lines(&run.out),
+        shop_lines(&whole.out),
+        "the same statuses as with the whole catalog"
+    );
+    let explained = scan(&kubeconfig, &["deploy/web", "-n", "shop"]).await;
+    assert!(
+        explained.out.contains("bound by its external reference"),
+        "{}",
+        explained.out
+    );
+}
+
+#[tokio::test]
 async fn explaining_a_deployment_walks_image_tag_schedule_import_trigger_and_pull_policy() {
     let (_cluster, _dir, kubeconfig) = start().await;
     let run = scan(&kubeconfig, &["deployment/web", "-n", "shop"]).await;
@@ -266,5 +321,28 @@ async fn progress_goes_to_a_terminal_on_stderr_and_is_cleared() {
         (quiet.err.as_str(), quiet.out),
         ("", run.out),
         "stdout is the same either way"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_prints_the_table_and_exits_1() {
+    let (_cluster, _dir, kubeconfig) = start().await;
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_autoredeploy"))
+            .args(["scan", "-A", "--kubeconfig"])
+            .arg(&kubeconfig)
+            .env_remove("AUTOREDEPLOY_SCAN_NAMESPACE")
+            .output()
+    })
+    .await
+    .expect("join")
+    .expect("run the binary");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).expect("utf-8");
+    assert!(stdout.starts_with("NAMESPACE  KIND"), "{stdout}");
+    assert!(stdout.contains("11 objects: 2 would change"), "{stdout}");
+    assert_eq!(
+        output.stderr, b"",
+        "no progress when stderr is not a terminal"
     );
 }

@@ -150,7 +150,7 @@ async fn scan_and_print(
     };
     let mut scan = scan::scan(&cluster, namespace.as_deref(), &rules, reporter.as_mut()).await?;
     drop(reporter);
-    for note in &scan.skipped {
+    for note in &scan.notes {
         writeln!(err, "autoredeploy: {note}")?;
     }
     for error in &scan.errors {
@@ -231,7 +231,7 @@ async fn explain_one(
     rules: &RuleConfig,
     out: &mut dyn Write,
 ) -> anyhow::Result<u8> {
-    let (catalog, tags) = scan::catalog_of(cluster, namespace).await?;
+    let (catalog, tags) = scan::catalog::of(cluster, namespace).await?;
     let stored = cluster.get(resource, namespace, name).await?;
     let outcome = scan::run_engine(&stored, &catalog, rules);
     let Some(kind) = scan::kind_of(resource) else {

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::api::{ApiError, Cluster};
-use super::resources::{IMAGE_STREAMS, Resource};
+use super::resources::Resource;
 use super::{Scan, ScannedObject, run_engine};
 use crate::catalog::CatalogIndex;
 use crate::config::RuleConfig;
@@ -69,7 +69,7 @@ pub async fn fix(
         .collect();
     let (streams, workloads): (Vec<_>, Vec<_>) = pending
         .into_iter()
-        .partition(|o| std::ptr::eq(o.resource, &IMAGE_STREAMS));
+        .partition(|o| o.resource.is_image_stream());
     let mut results = Vec::new();
     for object in streams.into_iter().chain(workloads) {
         let fixer = Fixer {
@@ -118,7 +118,7 @@ impl Fixer<'_> {
             let sent = self.send(&result.namespace, &result.name, &expected, patch.clone());
             match sent.await {
                 Ok(written) => {
-                    if std::ptr::eq(self.resource, &IMAGE_STREAMS) {
+                    if self.resource.is_image_stream() {
                         catalog.upsert(&written, "");
                     }
                     result.result = match self.dry_run {

@@ -8,6 +8,7 @@
 //! is built. This module must not print.
 
 pub mod api;
+pub mod catalog;
 pub mod chain;
 pub mod classify;
 pub mod explain;
@@ -55,8 +56,9 @@ pub struct ScannedObject {
 pub struct Scan {
     /// Streams first, then workloads, each in list order.
     pub objects: Vec<ScannedObject>,
-    /// Kinds not served by this cluster, with why (not an error).
-    pub skipped: Vec<String>,
+    /// Said once, not errors: kinds this cluster does not serve, a catalog limited to one
+    /// namespace.
+    pub notes: Vec<String>,
     /// One line per failed request.
     pub errors: Vec<String>,
     pub registries: Vec<RegistryLoad>,
@@ -87,19 +89,16 @@ pub async fn scan(
     rules: &RuleConfig,
     progress: &mut dyn Progress,
 ) -> Result<Scan, ApiError> {
-    let mut scan = Scan {
-        tags: TagTable::new(namespace.map(str::to_string)),
-        ..Scan::default()
-    };
+    let mut scan = Scan::default();
     let streams = list_streams(cluster, namespace, &mut scan, progress).await?;
-    scan_streams(streams, rules, &mut scan);
+    scan_streams(streams, namespace, rules, &mut scan);
     for resource in &resources::WORKLOADS {
         scan_workloads(cluster, resource, namespace, rules, &mut scan, progress).await?;
     }
     Ok(scan)
 }
 
-/// The stored ImageStreams of the scope, with the catalog and tag table built from them.
+/// The stored ImageStreams the catalog is built from, with the catalog and tag table.
 async fn list_streams(
     cluster: &Cluster,
     namespace: Option<&str>,
@@ -108,16 +107,17 @@ async fn list_streams(
 ) -> Result<Vec<Value>, ApiError> {
     let resource = &resources::IMAGE_STREAMS;
     let mut streams = Vec::new();
-    let listed = cluster
-        .list(resource, namespace, |stream| {
-            streams.push(stream);
-            progress.listed(&resource.qualified(), streams.len());
-        })
-        .await;
-    if listed.is_err() {
+    let listing = catalog::list(cluster, namespace, |stream| {
+        streams.push(stream);
+        progress.listed(&resource.qualified(), streams.len());
+    })
+    .await;
+    scan.tags = TagTable::new(listing.scope);
+    scan.notes.extend(listing.note);
+    if listing.result.is_err() {
         scan.tags.mark_unlisted();
     }
-    record(listed, resource, scan)?;
+    record(listing.result, resource, scan)?;
     for stream in &streams {
         scan.catalog.upsert(stream, "");
         scan.tags.insert_stream(stream);
@@ -125,12 +125,18 @@ async fn list_streams(
     Ok(streams)
 }
 
-/// Run each stream through the engine in list order. What the engine would schedule goes
-/// into the catalog before the next stream runs, so streams scheduled earlier count against
-/// the budgets of later ones, as they will after `--fix`.
-fn scan_streams(streams: Vec<Value>, rules: &RuleConfig, scan: &mut Scan) {
+/// Run each stream through the engine in list order. What the engine would schedule on a
+/// stream of the scanned scope goes into the catalog before the next stream runs, so streams
+/// scheduled earlier count against the budgets of later ones, as they will after `--fix`.
+/// Streams outside the scope only count, as stored.
+fn scan_streams(streams: Vec<Value>, namespace: Option<&str>, rules: &RuleConfig, scan: &mut Scan) {
     let mut tally = RegistryTally::default();
     for stored in streams {
+        let in_scope = namespace.is_none_or(|ns| classify::namespace_of(&stored) == ns);
+        if !in_scope {
+            tally.add(&stored, &stored);
+            continue;
+        }
         let outcome = run_engine(&stored, &scan.catalog, rules);
         let verdict = classify::stream(&stored, &outcome);
         tally.add(&stored, &outcome.object);
@@ -176,37 +182,13 @@ fn record(
     match listed {
         Ok(requests) => scan.requests += requests,
         Err(error @ ApiError::NotServed { .. }) => {
-            scan.skipped
+            scan.notes
                 .push(format!("skipped {}s: {error}", resource.kind));
         }
         Err(error @ ApiError::Unreachable { .. }) => return Err(error),
         Err(error) => scan.errors.push(error.to_string()),
     }
     Ok(())
-}
-
-/// The catalog and tag table of one namespace's streams (what explaining one object needs).
-/// Clusters without ImageStreams give empty ones.
-pub async fn catalog_of(
-    cluster: &Cluster,
-    namespace: &str,
-) -> Result<(CatalogIndex, TagTable), ApiError> {
-    let mut catalog = CatalogIndex::new();
-    let mut tags = TagTable::new(Some(namespace.to_string()));
-    let listed = cluster
-        .list(&resources::IMAGE_STREAMS, Some(namespace), |stream| {
-            catalog.upsert(&stream, "");
-            tags.insert_stream(&stream);
-        })
-        .await;
-    match listed {
-        Ok(_) => Ok((catalog, tags)),
-        Err(ApiError::NotServed { .. }) => {
-            tags.mark_unlisted();
-            Ok((catalog, tags))
-        }
-        Err(error) => Err(error),
-    }
 }
 
 /// The engine's view of a re-apply of `stored`: an UPDATE whose old object is itself.

@@ -131,7 +131,8 @@ pub struct JsonReport<'a> {
     pub namespace: Option<&'a str>,
     pub objects: Vec<&'a ScannedObject>,
     pub summary: JsonSummary<'a>,
-    pub skipped: &'a [String],
+    /// Kinds skipped, a catalog limited to one namespace: one sentence each.
+    pub notes: &'a [String],
     pub errors: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fixes: Option<&'a [FixResult]>,
@@ -155,7 +156,7 @@ impl<'a> JsonReport<'a> {
                 statuses: status_counts(&scan.objects),
                 registries: &scan.registries,
             },
-            skipped: &scan.skipped,
+            notes: &scan.notes,
             errors: &scan.errors,
             fixes,
         }

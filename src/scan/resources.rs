@@ -76,6 +76,11 @@ impl Resource {
         format!("{}/{}", self.group, self.version)
     }
 
+    /// Whether this is [`IMAGE_STREAMS`] (compared by value: a `const` has no one address).
+    pub fn is_image_stream(&self) -> bool {
+        self == &IMAGE_STREAMS
+    }
+
     /// `plural.group`, how kubectl and RBAC messages name a resource.
     pub fn qualified(&self) -> String {
         format!("{}.{}", self.plural, self.group)

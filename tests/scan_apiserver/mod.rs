@@ -50,6 +50,8 @@ struct Store {
     resource_version: u64,
     openshift: bool,
     forbidden: BTreeSet<String>,
+    /// Plurals whose cluster-wide list answers 403 (namespaced requests are allowed).
+    namespace_only: BTreeSet<String>,
     /// Plurals whose PATCH answers 403 (lists and GETs are allowed).
     read_only: BTreeSet<String>,
     /// Name -> patches still to be preceded by someone else's write.
@@ -120,6 +122,11 @@ impl FakeCluster {
     /// Requests on `plural` answer 403, as RBAC would.
     pub fn forbid(&self, plural: &str) {
         self.lock().forbidden.insert(plural.to_string());
+    }
+
+    /// Listing `plural` in all namespaces answers 403; in one namespace it is allowed.
+    pub fn forbid_cluster_wide(&self, plural: &str) {
+        self.lock().namespace_only.insert(plural.to_string());
     }
 
     /// PATCH on `plural` answers 403; reading it is allowed.
@@ -243,7 +250,8 @@ async fn handle(
         return not_found();
     }
     let read_only = method == Method::PATCH && store.read_only.contains(&target.plural);
-    if read_only || store.forbidden.contains(&target.plural) {
+    let cluster_wide = target.namespace.is_none() && store.namespace_only.contains(&target.plural);
+    if read_only || cluster_wide || store.forbidden.contains(&target.plural) {
         let message = format!(
             "{} is forbidden: User \"me\" cannot {} resource \"{}\"",
             target.plural,
