@@ -118,8 +118,9 @@ pub async fn execute(
     match scan_and_print(args, progress, out, err).await {
         Ok(code) => code,
         Err(error) => {
+            // The errors here carry their causes in their own message already.
             // Nothing more can be reported when standard error itself fails.
-            let _ = writeln!(err, "autoredeploy: {error:#}");
+            let _ = writeln!(err, "autoredeploy: {error}");
             EXIT_ERROR
         }
     }

@@ -211,7 +211,7 @@ fn classify(error: kube::Error, verb: &'static str, target: &str) -> ApiError {
             return ApiError::Unreachable {
                 verb,
                 target,
-                message: one_line(&error.to_string()),
+                message: one_line(&causes(&error)),
             };
         }
         error => {
@@ -244,6 +244,21 @@ fn classify(error: kube::Error, verb: &'static str, target: &str) -> ApiError {
             message: format!("HTTP {code}: {message}"),
         },
     }
+}
+
+/// An error and its sources, each said once: `client error (Connect): tcp connect error:
+/// Connection refused` rather than only the outermost words.
+fn causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text = format!("{text}: {said}");
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// Server messages can span lines; errors are printed one per line.

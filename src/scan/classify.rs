@@ -313,3 +313,7 @@ pub fn namespace_of(object: &Value) -> &str {
         .and_then(Value::as_str)
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+#[path = "classify_tests.rs"]
+mod tests;

@@ -1,0 +1,126 @@
+use serde_json::{Value, json};
+
+use super::*;
+use crate::catalog::CatalogIndex;
+use crate::config::RuleConfig;
+use crate::engine::Change;
+use crate::scan::run_engine;
+
+fn deployment(annotations: Value, image: &str) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop", "annotations": annotations},
+        "spec": {"template": {"spec": {"containers": [{"name": "web", "image": image}]}}}})
+}
+
+fn image_stream(tag: Value) -> Value {
+    json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+        "metadata": {"name": "app", "namespace": "shop"}, "spec": {"tags": [tag]}})
+}
+
+fn unchanged(object: &Value, findings: Vec<Change>) -> Outcome {
+    Outcome {
+        object: object.clone(),
+        changes: Vec::new(),
+        findings,
+        patch: json_patch::Patch(Vec::new()),
+    }
+}
+
+fn tags_of(streams: &[Value]) -> TagTable {
+    let mut tags = TagTable::new(None);
+    streams.iter().for_each(|s| tags.insert_stream(s));
+    tags
+}
+
+#[test]
+fn a_finding_without_a_status_of_its_own_needs_attention_with_its_code() {
+    let object = deployment(json!({}), "quay.io/o/a:1");
+    let finding = Change::new(Code::Unreadable, "/metadata/annotations/x", "cannot read x");
+    let verdict = workload(
+        Kind::Deployment,
+        &object,
+        &unchanged(&object, vec![finding]),
+        &tags_of(&[]),
+    );
+    assert_eq!(verdict.status, Status::NeedsAttention);
+    assert!(
+        verdict.detail.contains("unreadable: cannot read x"),
+        "{}",
+        verdict.detail
+    );
+}
+
+#[test]
+fn a_trigger_on_an_unscheduled_external_tag_is_not_scheduled() {
+    let trigger = r#"[{"from":{"kind":"ImageStreamTag","name":"app:1"},"fieldPath":"spec.template.spec.containers[?(@.name==\"web\")].image"}]"#;
+    let object = deployment(
+        json!({"image.openshift.io/triggers": trigger}),
+        "quay.io/o/a:1",
+    );
+    let tags = tags_of(&[image_stream(
+        json!({"name": "1", "from": {"kind": "DockerImage", "name": "quay.io/o/a:1"}}),
+    )]);
+    let verdict = workload(
+        Kind::Deployment,
+        &object,
+        &unchanged(&object, vec![]),
+        &tags,
+    );
+    assert_eq!(verdict.status, Status::NotScheduled, "{}", verdict.detail);
+    let scheduled = image_stream(json!({"name": "1", "importPolicy": {"scheduled": true},
+        "from": {"kind": "DockerImage", "name": "quay.io/o/a:1"}}));
+    let verdict = workload(
+        Kind::Deployment,
+        &object,
+        &unchanged(&object, vec![]),
+        &tags_of(&[scheduled]),
+    );
+    assert_eq!(verdict.status, Status::AutoRedeploys);
+}
+
+#[test]
+fn every_container_skipped_is_opted_out() {
+    let object = deployment(
+        json!({"autoredeploy.io/skip-containers": "web"}),
+        "quay.io/o/a:1",
+    );
+    let outcome = run_engine(&object, &CatalogIndex::new(), &RuleConfig::default());
+    let verdict = workload(Kind::Deployment, &object, &outcome, &tags_of(&[]));
+    assert_eq!(verdict.status, Status::OptedOut, "{}", verdict.detail);
+}
+
+#[test]
+fn streams_without_external_tags_have_nothing_to_import() {
+    let pushed = image_stream(json!({"name": "latest"}));
+    let verdict = stream_verdict(&pushed);
+    assert_eq!(verdict.status, Status::NothingToImport);
+    let bare = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+        "metadata": {"name": "app", "namespace": "shop"},
+        "spec": {"dockerImageRepository": "quay.io/o/a"}});
+    let verdict = stream_verdict(&bare);
+    assert_eq!(verdict.status, Status::NeedsAttention);
+    assert!(
+        verdict.detail.starts_with("repository-without-tags: "),
+        "{}",
+        verdict.detail
+    );
+}
+
+#[test]
+fn an_excluded_repository_leaves_its_tag_not_scheduled() {
+    let tag = image_stream(
+        json!({"name": "1", "from": {"kind": "DockerImage", "name": "quay.io/o/a:1"}}),
+    );
+    let rules = RuleConfig {
+        repositories: crate::config::RepositoryFilter::new(&[], &["quay.io/**".to_string()])
+            .unwrap(),
+        ..RuleConfig::default()
+    };
+    let outcome = run_engine(&tag, &CatalogIndex::new(), &rules);
+    assert_eq!(stream(&tag, &outcome).status, Status::NotScheduled);
+}
+
+fn stream_verdict(object: &Value) -> Verdict {
+    let outcome = run_engine(object, &CatalogIndex::new(), &RuleConfig::default());
+    stream(object, &outcome)
+}
