@@ -38,8 +38,17 @@ pub struct TriggerView {
     pub stream_tag: String,
     /// DeploymentConfig `automatic: true`, or an annotation entry that is not `paused`.
     pub automatic: bool,
-    /// `deploymentconfig` (`spec.triggers`) or `annotation` (`image.openshift.io/triggers`).
-    pub via: &'static str,
+    pub via: Via,
+}
+
+/// Where a trigger is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Via {
+    /// A DeploymentConfig's `spec.triggers` `ImageChange` entry.
+    DeploymentConfig,
+    /// An entry of the `image.openshift.io/triggers` annotation.
+    Annotation,
 }
 
 impl TriggerView {
@@ -108,7 +117,7 @@ fn deployment_config_triggers(object: &Value, namespace: &str) -> BTreeMap<Strin
             stream_tag: from_name(params.get("from")),
             // `automatic` is omitempty: absent means false.
             automatic: params.get("automatic").and_then(Value::as_bool) == Some(true),
-            via: "deploymentconfig",
+            via: Via::DeploymentConfig,
         };
         let names = params.get("containerNames").and_then(Value::as_array);
         for name in names.into_iter().flatten().filter_map(Value::as_str) {
@@ -148,7 +157,7 @@ fn annotation_triggers(
             namespace: from_namespace(entry.get("from"), namespace),
             stream_tag: from_name(entry.get("from")),
             automatic: !paused,
-            via: "annotation",
+            via: Via::Annotation,
         });
     }
     found
@@ -231,7 +240,7 @@ mod tests {
             {"type": "ImageChange", "imageChangeParams": {"containerNames": ["api"],
                 "from": {"kind": "ImageStreamTag", "name": "api:latest"}}}]}});
         let found = triggers(Kind::DeploymentConfig, &object, "shop");
-        assert_eq!(found["api"].via, "deploymentconfig");
+        assert_eq!(found["api"].via, Via::DeploymentConfig);
         assert!(!found["api"].automatic);
     }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::chain::{self, ContainerView, TriggerView};
+use super::chain::{self, ContainerView, TriggerView, Via};
 use super::streams::{TagTable, read_tags};
 use crate::catalog::TagRef;
 use crate::engine::kind::Kind;
@@ -193,8 +193,8 @@ fn follow(
     let followed = &trigger.stream_tag;
     if !trigger.automatic {
         let (status, state) = match trigger.via {
-            "deploymentconfig" => (Status::AutomaticFalse, "has automatic: false"),
-            _ => (Status::TriggerPaused, "is paused"),
+            Via::DeploymentConfig => (Status::AutomaticFalse, "has automatic: false"),
+            Via::Annotation => (Status::TriggerPaused, "is paused"),
         };
         let detail = format!("container {name:?}: trigger for {followed} {state}");
         problems.add(status, detail);

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::chain::{self, ContainerView, TriggerView};
+use super::chain::{self, ContainerView, TriggerView, Via};
 use super::classify::Verdict;
 use super::streams::{TagFacts, TagTable, read_tags};
 use crate::config::RuleConfig;
@@ -182,13 +182,15 @@ fn trigger_line(
     before: &std::collections::BTreeMap<String, TriggerView>,
     container: &ContainerView,
 ) -> String {
-    let via = match trigger.via {
-        "deploymentconfig" => "spec.triggers ImageChange",
-        _ => "image.openshift.io/triggers",
-    };
-    let state = match (trigger.via, trigger.automatic) {
-        ("deploymentconfig", automatic) => format!("automatic: {automatic}"),
-        (_, automatic) => format!("paused: {}", !automatic),
+    let (via, state) = match trigger.via {
+        Via::DeploymentConfig => (
+            "spec.triggers ImageChange",
+            format!("automatic: {}", trigger.automatic),
+        ),
+        Via::Annotation => (
+            "image.openshift.io/triggers",
+            format!("paused: {}", !trigger.automatic),
+        ),
     };
     let containers: Vec<&str> = before
         .iter()

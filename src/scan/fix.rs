@@ -18,7 +18,11 @@ use crate::catalog::CatalogIndex;
 use crate::config::RuleConfig;
 use crate::engine::Outcome;
 
-/// Tries per object: the first patch and this many re-reads after conflicts, minus one.
+/// The field every patch tests first: the version the patch was computed from.
+const RESOURCE_VERSION: &str = "/metadata/resourceVersion";
+
+/// Patches sent per object before it is reported skipped: the first, then one after each
+/// re-read that followed a conflict.
 pub const ATTEMPTS: u32 = 3;
 
 /// What happened to one object.
@@ -186,7 +190,7 @@ impl Fixer<'_> {
         version: &str,
         patch: json_patch::Patch,
     ) -> Result<Value, ApiError> {
-        let test = json!({"op": "test", "path": "/metadata/resourceVersion", "value": version});
+        let test = json!({"op": "test", "path": RESOURCE_VERSION, "value": version});
         let mut ops = Vec::with_capacity(patch.0.len() + 1);
         // A fixed, well-formed operation: it always deserialises.
         if let Ok(test) = serde_json::from_value(test) {
@@ -222,7 +226,7 @@ fn codes(changes: &[crate::engine::Change]) -> Vec<String> {
 
 fn resource_version(object: &Value) -> Option<String> {
     object
-        .pointer("/metadata/resourceVersion")
+        .pointer(RESOURCE_VERSION)
         .and_then(Value::as_str)
         .map(str::to_string)
 }
