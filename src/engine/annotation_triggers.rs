@@ -1,16 +1,21 @@
 //! The `image.openshift.io/triggers` annotation of Deployments, StatefulSets, DaemonSets and
-//! CronJobs (SPEC §1.4, openshift-semantics §3). Owns that one annotation: existing entries
-//! are kept, new ones appended, and the value is written the way Go's `json.Marshal` writes
-//! it (what `oc set triggers` produces) and only when something was added, so a re-run is a
-//! no-op. An annotation it cannot read is left alone.
+//! CronJobs (SPEC §1.4). Owns that one annotation: existing entries are kept, repaired where
+//! that loses nothing, retargeted when the user changed the image, new ones appended; the
+//! value is written the way Go's `json.Marshal` writes it (what `oc set triggers` produces)
+//! and only when something changed, so a re-run is a no-op. OpenShift's controller fails
+//! every entry of an object when one names a missing container or has a fieldPath it cannot
+//! read (openshift/library-go `pkg/image/trigger/annotations.go`), so such an annotation is
+//! reported and nothing is added to it.
+
+use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
 use super::annotations::{pointer as annotation_pointer, trigger_source};
 use super::change::{Code, Report};
 use super::containers::{Container, List};
-use super::kind::Kind;
-use super::workload::{Coverage, Covered, Wanted};
+use super::triggers::{Coverage, Covered, Existing, Triggers, Wanted};
+use crate::catalog::TagRef;
 
 /// The annotation key, on the workload's metadata (not the pod template).
 pub const TRIGGERS: &str = "image.openshift.io/triggers";
@@ -22,38 +27,285 @@ pub fn pointer() -> String {
     annotation_pointer(TRIGGERS)
 }
 
-/// Containers covered by existing entries, or why the annotation cannot be read.
-pub fn coverage(
-    object: &Value,
-    kind: Kind,
-    containers: &[Container],
-    namespace: &str,
-) -> Result<Coverage, String> {
-    let mut coverage = Coverage::new();
-    let prefix = kind.field_path_prefix().unwrap_or_default();
-    for entry in read(object)? {
-        let Some(name) = entry
-            .get("fieldPath")
-            .and_then(Value::as_str)
-            .and_then(|path| target(path, prefix, containers))
-        else {
-            continue;
-        };
-        let tag = match trigger_source(entry.get("from"), namespace) {
-            Ok(tag) => tag,
-            Err(tagless) => {
-                // Never resolves, but the container is still the user's: no second trigger.
-                coverage.entry(name).or_insert(Covered {
-                    tag: tagless,
-                    automatic: false,
-                });
-                continue;
+/// The annotation family of one kind: its pod spec's `fieldPath` prefix.
+pub struct AnnotationTriggers {
+    pub prefix: &'static str,
+}
+
+impl Triggers for AnnotationTriggers {
+    fn existing(
+        &self,
+        object: &mut Value,
+        containers: &[Container],
+        namespace: &str,
+        report: &mut Report,
+    ) -> Existing {
+        let mut entries = match read(object) {
+            Ok(entries) => entries,
+            Err(Unusable::NotAString) => {
+                report.finding(
+                    Code::Unreadable,
+                    pointer(),
+                    format!("{TRIGGERS} is not a string; left alone"),
+                );
+                return Existing::Unreadable;
+            }
+            Err(Unusable::NotAnArray) => {
+                report.finding(
+                    Code::BlockedTrigger,
+                    pointer(),
+                    format!("{TRIGGERS} is not a JSON array, so OpenShift's trigger controller ignores it whole; fix or remove it (nothing added)"),
+                );
+                return Existing::Blocked;
             }
         };
-        let automatic = entry.get("paused").and_then(Value::as_bool) != Some(true);
-        coverage.entry(name).or_insert(Covered { tag, automatic });
+        if repair(&mut entries, report) && !write(object, &entries, report) {
+            return Existing::Unreadable;
+        }
+        let problems = blocking_problems(&entries, self.prefix, containers);
+        if !problems.is_empty() {
+            for problem in problems {
+                report.finding(Code::BlockedTrigger, pointer(), format!("{problem}; OpenShift's trigger controller fails every trigger of this object until it is fixed (nothing added)"));
+            }
+            return Existing::Blocked;
+        }
+        Existing::Usable(coverage(&entries, self.prefix, containers, namespace))
     }
-    Ok(coverage)
+
+    fn ensure(
+        &self,
+        object: &mut Value,
+        wanted: &[Wanted<'_>],
+        namespace: &str,
+        report: &mut Report,
+    ) -> Coverage {
+        ensure(object, self.prefix, wanted, namespace, report)
+    }
+
+    fn retarget(
+        &self,
+        object: &mut Value,
+        container: &Container,
+        to: &TagRef,
+        namespace: &str,
+        report: &mut Report,
+    ) -> bool {
+        let Ok(mut entries) = read(object) else {
+            return false;
+        };
+        let containers = std::slice::from_ref(container);
+        let mut before = None;
+        for entry in entries.iter_mut().filter(|e| {
+            field_path(e)
+                .and_then(|p| target(p, self.prefix, containers))
+                .as_deref()
+                == Some(container.name.as_str())
+        }) {
+            let Some(from) = entry.get_mut("from").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            before = from.get("name").and_then(Value::as_str).map(str::to_string);
+            from.insert("name".into(), Value::String(to.stream_tag()));
+            if to.namespace != namespace {
+                from.insert("namespace".into(), Value::String(to.namespace.clone()));
+            } else {
+                from.remove("namespace");
+            }
+        }
+        let Some(before) = before else {
+            return false;
+        };
+        if !write(object, &entries, report) {
+            return false;
+        }
+        report.change(
+            Code::TriggerRetargeted,
+            pointer(),
+            format!(
+                "the image trigger of container {:?} now follows {} (it followed {before}, which would have reverted the new image)",
+                container.name,
+                to.stream_tag()
+            ),
+        );
+        true
+    }
+
+    fn followed_tag(
+        &self,
+        object: &Value,
+        containers: &[Container],
+        container: &str,
+        namespace: &str,
+    ) -> Option<TagRef> {
+        let entries = read(object).ok()?;
+        let entry = entries.iter().find(|e| {
+            field_path(e)
+                .and_then(|p| target(p, self.prefix, containers))
+                .as_deref()
+                == Some(container)
+        })?;
+        trigger_source(entry.get("from"), namespace).ok()
+    }
+}
+
+/// Why the annotation cannot be used at all.
+enum Unusable {
+    NotAString,
+    NotAnArray,
+}
+
+/// The existing entries (none when the annotation is absent or blank).
+fn read(object: &Value) -> Result<Vec<Value>, Unusable> {
+    let Some(value) = object
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(TRIGGERS))
+    else {
+        return Ok(Vec::new());
+    };
+    let text = value.as_str().ok_or(Unusable::NotAString)?;
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(entries)) => Ok(entries),
+        _ => Err(Unusable::NotAnArray),
+    }
+}
+
+fn field_path(entry: &Value) -> Option<&str> {
+    entry.get("fieldPath").and_then(Value::as_str)
+}
+
+/// Lossless repairs: `"paused": "false"` / `"true"` as the boolean the controller decodes
+/// (a string fails decoding and disables the whole annotation: OCPBUGS-43061,
+/// okd-project/okd#2063), and the single-quoted selector of old docs, `?(@.name='web')`,
+/// as the double-quoted one the controller parses (openshift/openshift-docs#32824).
+fn repair(entries: &mut [Value], report: &mut Report) -> bool {
+    let mut repaired = false;
+    for (i, entry) in entries.iter_mut().enumerate() {
+        let Some(entry) = entry.as_object_mut() else {
+            continue;
+        };
+        let paused = entry.get("paused").and_then(Value::as_str).map(str::trim);
+        if let Some(flag) = paused.and_then(|p| p.to_ascii_lowercase().parse::<bool>().ok()) {
+            if flag {
+                entry.insert("paused".into(), Value::Bool(true));
+            } else {
+                entry.remove("paused");
+            }
+            report.change(
+                Code::TriggerRepaired,
+                pointer(),
+                format!("trigger entry {i}: \"paused\" is now the boolean {flag}, not a string the controller cannot decode"),
+            );
+            repaired = true;
+        }
+        let fixed = entry
+            .get("fieldPath")
+            .and_then(Value::as_str)
+            .and_then(double_quoted_selector);
+        if let Some(fixed) = fixed {
+            report.change(
+                Code::TriggerRepaired,
+                pointer(),
+                format!("trigger entry {i}: fieldPath now selects with double quotes ({fixed}), which the controller requires"),
+            );
+            entry.insert("fieldPath".into(), Value::String(fixed));
+            repaired = true;
+        }
+    }
+    repaired
+}
+
+/// `…[?(@.name='x')]…` rewritten with double quotes; `None` when there is nothing to fix.
+fn double_quoted_selector(path: &str) -> Option<String> {
+    let (before, rest) = path.split_once("[?(@.name='")?;
+    let (name, after) = rest.split_once("')]")?;
+    if name.contains(['"', '\'', '[', ']']) {
+        return None;
+    }
+    Some(format!("{before}[?(@.name==\"{name}\")]{after}"))
+}
+
+/// Entries the controller cannot decode, or whose fieldPath (with this kind's prefix) it
+/// cannot apply: each makes it fail the whole object.
+fn blocking_problems(entries: &[Value], prefix: &str, containers: &[Container]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let decodes = entry.is_object()
+            && entry
+                .get("paused")
+                .is_none_or(|p| p.is_boolean() || p.is_null())
+            && entry
+                .get("from")
+                .is_none_or(|f| f.is_object() || f.is_null())
+            && entry.get("fieldPath").is_none_or(Value::is_string);
+        if !decodes {
+            problems.push(format!("trigger entry {i} does not decode as a trigger"));
+            continue;
+        }
+        let Some(path) = field_path(entry) else {
+            continue;
+        };
+        if !seen.insert(path) {
+            problems.push(format!("trigger entry {i} repeats fieldPath {path}"));
+            continue;
+        }
+        let Some(rest) = path.strip_prefix(prefix).and_then(|r| r.strip_prefix('.')) else {
+            continue; // another kind's prefix: skipped by the controller, blocks nothing
+        };
+        if target(path, prefix, containers).is_none() {
+            problems.push(match selected_name(rest) {
+                Some(name) => format!("trigger entry {i} names container {name:?}, which the pod template does not have"),
+                None => format!("trigger entry {i} has fieldPath {path}, which selects no container image"),
+            });
+        }
+    }
+    problems
+}
+
+/// The name in a `containers[?(@.name=="x")]…` selector, whatever follows.
+fn selected_name(rest: &str) -> Option<&str> {
+    let (_, after) = rest.split_once("[?(@.name==\"")?;
+    Some(after.split_once("\")]")?.0)
+}
+
+/// Containers covered by usable entries.
+fn coverage(
+    entries: &[Value],
+    prefix: &str,
+    containers: &[Container],
+    namespace: &str,
+) -> Coverage {
+    let mut coverage = Coverage::new();
+    let mut entries_per_container = std::collections::BTreeMap::<String, usize>::new();
+    for entry in entries {
+        let Some(name) = field_path(entry).and_then(|path| target(path, prefix, containers)) else {
+            continue;
+        };
+        *entries_per_container.entry(name.clone()).or_default() += 1;
+        let covered = match trigger_source(entry.get("from"), namespace) {
+            Ok(tag) => Covered {
+                tag,
+                automatic: entry.get("paused").and_then(Value::as_bool) != Some(true),
+                sole: true,
+            },
+            // Never resolves, but the container is still the user's: no second trigger.
+            Err(tagless) => Covered {
+                tag: tagless,
+                automatic: false,
+                sole: true,
+            },
+        };
+        coverage.entry(name).or_insert(covered);
+    }
+    for (name, count) in entries_per_container {
+        if let (Some(covered), true) = (coverage.get_mut(&name), count > 1) {
+            covered.sole = false;
+        }
+    }
+    coverage
 }
 
 /// One trigger entry: `from` the wanted tag (its namespace only when it is not the
@@ -77,17 +329,14 @@ fn entry(wanted: &Wanted<'_>, prefix: &str, namespace: &str) -> Value {
 }
 
 /// Append one entry per wanted container; returns their coverage.
-pub fn ensure(
+fn ensure(
     object: &mut Value,
-    kind: Kind,
+    prefix: &str,
     wanted: &[Wanted<'_>],
     namespace: &str,
     report: &mut Report,
 ) -> Coverage {
     let mut coverage = Coverage::new();
-    let Some(prefix) = kind.field_path_prefix() else {
-        return coverage;
-    };
     let Ok(mut entries) = read(object) else {
         return coverage;
     };
@@ -99,15 +348,9 @@ pub fn ensure(
         return coverage;
     }
     entries.extend(wanted.iter().map(|w| entry(w, prefix, namespace)));
-    let Some(annotations) = annotations_mut(object) else {
-        report.finding(
-            Code::Unreadable,
-            "/metadata/annotations",
-            "metadata.annotations is not a map; no trigger added",
-        );
+    if !write(object, &entries, report) {
         return coverage;
-    };
-    annotations.insert(TRIGGERS.into(), Value::String(go_json_array(&entries)));
+    }
     for w in wanted {
         report.change(
             Code::AnnotationTrigger,
@@ -123,44 +366,25 @@ pub fn ensure(
             Covered {
                 tag: w.tag.clone(),
                 automatic: true,
+                sole: true,
             },
         );
     }
     coverage
 }
 
-/// The existing entries; an error when the value would not decode in the controller
-/// (not a JSON array of objects, or a non-boolean `paused`, which disables the whole
-/// annotation: OCPBUGS-43061).
-fn read(object: &Value) -> Result<Vec<Value>, String> {
-    let Some(value) = object
-        .pointer("/metadata/annotations")
-        .and_then(|a| a.get(TRIGGERS))
-    else {
-        return Ok(Vec::new());
+/// Write `entries` as the annotation; `false` (reported) when annotations is not a map.
+fn write(object: &mut Value, entries: &[Value], report: &mut Report) -> bool {
+    let Some(annotations) = annotations_mut(object) else {
+        report.finding(
+            Code::Unreadable,
+            "/metadata/annotations",
+            "metadata.annotations is not a map; triggers left alone",
+        );
+        return false;
     };
-    let text = value
-        .as_str()
-        .ok_or_else(|| format!("{TRIGGERS} is not a string; left alone"))?;
-    if text.trim().is_empty() {
-        return Ok(Vec::new());
-    }
-    let entries = match serde_json::from_str::<Value>(text) {
-        Ok(Value::Array(entries)) => entries,
-        _ => return Err(format!("{TRIGGERS} is not a JSON array; left alone")),
-    };
-    let valid = |e: &Value| {
-        e.is_object()
-            && e.get("paused")
-                .is_none_or(|p| p.is_boolean() || p.is_null())
-    };
-    if entries.iter().all(valid) {
-        Ok(entries)
-    } else {
-        Err(format!(
-            "{TRIGGERS} has an entry the trigger controller cannot decode; left alone"
-        ))
-    }
+    annotations.insert(TRIGGERS.into(), Value::String(go_json_array(entries)));
+    true
 }
 
 /// The container a `fieldPath` points at (§3.2): the kind's prefix, `containers[` or
@@ -179,7 +403,11 @@ fn target(field_path: &str, prefix: &str, containers: &[Container]) -> Option<St
         .strip_prefix("?(@.name==\"")
         .and_then(|s| s.strip_suffix("\")"))
     {
-        return Some(name.to_string());
+        // The controller fails the object when the name matches no container.
+        return containers
+            .iter()
+            .any(|c| c.name == name)
+            .then(|| name.to_string());
     }
     let index: usize = selector.parse().ok()?;
     containers

@@ -1,23 +1,43 @@
 //! Binding a container image to an ImageStreamTag (SPEC §1.2): internal-registry pull specs,
-//! short `stream:tag` names the catalog knows, and external references a catalog tag
-//! imports. Explicit annotations and existing triggers are handled by the caller first.
-//! Pure lookups; it must not change the object.
+//! short `stream[:tag]` names the catalog knows, and external references a catalog tag
+//! imports. A binding must never change what a container runs and must never name a tag
+//! that does not exist: a trigger on a missing tag freezes a DeploymentConfig, and a trigger
+//! on the wrong stream swaps the image. Explicit annotations and existing triggers are
+//! handled by the caller first. Pure lookups; it must not change the object.
 
 use super::Context;
-use super::image_ref::{self, ImageRef};
+use super::change::Code;
+use super::image_ref::{self, ImageRef, same_image};
+use super::names;
 use crate::catalog::TagRef;
 
 /// What a container image binds to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Binding {
-    Tag(TagRef),
+    /// The tag to follow; `others` are further tags importing the same image.
+    Tag { tag: TagRef, others: Vec<TagRef> },
     /// Pinned to a digest: immutable, never bound (an internal `…@sha256:` is an
     /// ImageStreamImage, which triggers cannot follow).
     DigestPinned,
     /// A valid external reference no ImageStream imports.
     Untracked(ImageRef),
+    /// Deliberately not bound; the finding says why.
+    Refused { code: Code, message: String },
     /// Nothing to say (`" "`, empty, unparsable).
     Nothing,
+}
+
+impl Binding {
+    fn tag(tag: TagRef) -> Self {
+        Binding::Tag {
+            tag,
+            others: Vec::new(),
+        }
+    }
+
+    fn refused(code: Code, message: String) -> Self {
+        Binding::Refused { code, message }
+    }
 }
 
 /// Bind one image, in the order of SPEC §1.2 after the explicit annotation.
@@ -29,17 +49,26 @@ pub fn bind(image: &str, context: &Context<'_>) -> Binding {
         return Binding::DigestPinned;
     }
     if is_internal(&parsed, context) {
-        return internal_tag(&parsed, context).map_or(Binding::Nothing, Binding::Tag);
+        return bind_internal(image, &parsed, context);
     }
-    if let Some(tag) = short_tag(image, context) {
-        return Binding::Tag(tag);
-    }
-    match context
+    let short = match short_name(image) {
+        Some((stream, tag)) => match bind_short(image, stream, tag, context) {
+            Ok(tag) => return Binding::tag(tag),
+            Err(why) => why,
+        },
+        None => None,
+    };
+    let mut candidates = context
         .catalog
-        .find_external(context.namespace, &parsed.canonical())
-    {
-        Some(tag) => Binding::Tag(tag),
-        None => Binding::Untracked(parsed),
+        .external_candidates(context.namespace, &parsed.canonical())
+        .into_iter();
+    match (candidates.next(), short) {
+        (Some(tag), _) => Binding::Tag {
+            tag,
+            others: candidates.collect(),
+        },
+        (None, Some(why)) => Binding::refused(Code::AmbiguousImage, why),
+        (None, None) => Binding::Untracked(parsed),
     }
 }
 
@@ -47,7 +76,8 @@ fn is_internal(image: &ImageRef, context: &Context<'_>) -> bool {
     context
         .config
         .internal_registry_hosts
-        .contains(&image.registry)
+        .iter()
+        .any(|host| host.eq_ignore_ascii_case(&image.registry))
 }
 
 /// `<internal-host>/<namespace>/<stream>:<tag>` names the tag directly (§5.2).
@@ -66,32 +96,115 @@ fn internal_tag(image: &ImageRef, context: &Context<'_>) -> Option<TagRef> {
     })
 }
 
-/// A one-segment `stream[:tag]` naming a stream of the object's namespace: what
-/// `lookupPolicy.local` resolves and what `oc new-app` writes for DCs.
-fn short_tag(image: &str, context: &Context<'_>) -> Option<TagRef> {
+/// SPEC §1.2 step 2: the tag must exist, have valid names, and keep pulls in the cluster.
+fn bind_internal(image: &str, parsed: &ImageRef, context: &Context<'_>) -> Binding {
+    let Some(tag) = internal_tag(parsed, context) else {
+        return Binding::Nothing;
+    };
+    if let Err(error) = names::validate(&tag) {
+        return Binding::refused(Code::InvalidName, format!("{image}: {error}"));
+    }
+    let Some(state) = context
+        .catalog
+        .tag_state(&tag.namespace, &tag.stream, &tag.tag)
+    else {
+        return Binding::refused(
+            Code::UnknownTag,
+            format!(
+                "{image} names {}/{}, which no known ImageStream has; no trigger added",
+                tag.namespace,
+                tag.stream_tag()
+            ),
+        );
+    };
+    // With `referencePolicy: Source` a trigger writes the tag's external source
+    // (library-go `ResolveLatestTaggedImage`): pulls would leave the cluster's registry,
+    // which breaks disconnected and egress-restricted clusters.
+    let resolves_outside = match (&state.resolved, &state.source) {
+        (Some(resolved), _) => ImageRef::parse(resolved)
+            .map(|r| !is_internal(&r, context))
+            .unwrap_or(false),
+        (None, Some(_)) => true,
+        (None, None) => false,
+    };
+    if !state.local_reference && resolves_outside {
+        return Binding::refused(
+            Code::ReferencePolicySource,
+            format!(
+                "{image} pulls through the cluster registry, but {} has referencePolicy Source, so a trigger would pull from {}; set referencePolicy.type: Local on that tag to bind it",
+                tag.stream_tag(),
+                state.source.as_deref().unwrap_or("its external source")
+            ),
+        );
+    }
+    Binding::tag(tag)
+}
+
+/// A one-segment `stream[:tag]` (no registry, no digest); a bare `stream` means
+/// `stream:latest`.
+fn short_name(image: &str) -> Option<(&str, &str)> {
     if image.contains(['/', '@']) {
         return None;
     }
-    let (stream, tag) = image
-        .split_once(':')
-        .unwrap_or((image, image_ref::DEFAULT_TAG));
-    context
-        .catalog
-        .has_stream(context.namespace, stream)
-        .then(|| TagRef {
-            namespace: context.namespace.to_string(),
-            stream: stream.to_string(),
-            tag: tag.to_string(),
-        })
+    Some(
+        image
+            .split_once(':')
+            .unwrap_or((image, image_ref::DEFAULT_TAG)),
+    )
+}
+
+/// SPEC §1.2 step 3. `Err(Some(why))` when a stream of that name exists but may not be
+/// bound; `Err(None)` when there is no such stream.
+fn bind_short(
+    image: &str,
+    stream: &str,
+    tag: &str,
+    context: &Context<'_>,
+) -> Result<TagRef, Option<String>> {
+    let namespace = context.namespace;
+    if !context.catalog.has_stream(namespace, stream) {
+        return Err(None);
+    }
+    let Some(state) = context.catalog.tag_state(namespace, stream, tag) else {
+        return Err(Some(format!(
+            "{image} is not bound to ImageStream {stream}: it has no tag {tag:?}, and no ImageStream imports {}",
+            docker_hub_reading(image)
+        )));
+    };
+    let safe = !state.reference_only
+        && (context.catalog.local_lookup(namespace, stream)
+            || state.source.is_none()
+            || state
+                .source
+                .as_deref()
+                .is_some_and(|s| same_image(s, image)));
+    if !safe {
+        return Err(Some(format!(
+            "{image} means {} on Docker Hub, but ImageStream tag {stream}:{tag} {}; set lookupPolicy.local: true on the stream, or write the image in full",
+            docker_hub_reading(image),
+            match (&state.source, state.reference_only) {
+                (Some(source), false) => format!("tracks {source}"),
+                (Some(source), true) => format!("only references {source} (reference: true)"),
+                (None, _) => "is not imported".to_string(),
+            }
+        )));
+    }
+    Ok(TagRef {
+        namespace: namespace.to_string(),
+        stream: stream.to_string(),
+        tag: tag.to_string(),
+    })
+}
+
+fn docker_hub_reading(image: &str) -> String {
+    image_ref::canonical(image).unwrap_or_else(|| image.to_string())
 }
 
 /// Whether `image` is a not-yet-resolved way of naming `tag`: blank (`" "`, the `oc new-app`
-/// convention), the tag's external source, `stream:tag`, or its internal pull spec.
+/// convention), a name that binds to it (`stream[:tag]`, its internal pull spec, its
+/// external source), or the external source of that very tag.
 pub fn is_unresolved_reference(image: &str, tag: &TagRef, context: &Context<'_>) -> bool {
     if image.trim().is_empty() {
-        return true;
-    }
-    if tag.namespace == context.namespace && image == tag.stream_tag() {
         return true;
     }
     let Ok(parsed) = ImageRef::parse(image) else {
@@ -103,34 +216,88 @@ pub fn is_unresolved_reference(image: &str, tag: &TagRef, context: &Context<'_>)
     if internal_tag(&parsed, context).as_ref() == Some(tag) {
         return true;
     }
+    if matches!(bind(image, context), Binding::Tag { tag: bound, .. } if bound == *tag) {
+        return true;
+    }
     context
         .catalog
         .tag_state(&tag.namespace, &tag.stream, &tag.tag)
         .and_then(|state| state.source)
-        .is_some_and(|source| image_ref::same_image(&source, image))
+        .is_some_and(|source| same_image(&source, image))
 }
 
-/// The command that makes an ImageStream track `image` (for the `untracked-image` finding).
-pub fn import_hint(image: &ImageRef) -> String {
+/// What to tell the user about an image no tag imports: the command or edit that would make
+/// one track it, true for the catalog at hand.
+pub fn untracked_advice(image: &ImageRef, context: &Context<'_>) -> String {
+    let canonical = image.canonical();
+    if let Some(tag) = context.catalog.reference_tag(context.namespace, &canonical) {
+        return format!(
+            "ImageStream tag {} names {image} with reference: true, so it is never imported; set reference: false and importPolicy.scheduled: true on it",
+            tag.stream_tag()
+        );
+    }
     let stream = image.path.rsplit('/').next().unwrap_or(&image.path);
     let tag = image.effective_tag().unwrap_or(image_ref::DEFAULT_TAG);
-    format!("oc import-image {stream}:{tag} --from={image} --confirm --scheduled")
+    if context.catalog.has_stream(context.namespace, stream) {
+        return format!(
+            "no ImageStream tracks {image}; add tag {tag:?} with from {{kind: DockerImage, name: {image}}} and importPolicy.scheduled: true to ImageStream {stream}"
+        );
+    }
+    format!(
+        "no ImageStream tracks {image}; run: oc import-image {stream}:{tag} --from={image} --confirm --scheduled"
+    )
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
     use crate::catalog::CatalogIndex;
     use crate::config::RuleConfig;
     use crate::engine::Operation;
 
+    const INTERNAL: &str = "image-registry.openshift-image-registry.svc:5000";
+    const DIGEST: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+    fn stream(name: &str, spec: Value, status: Value) -> Value {
+        json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+            "metadata": {"name": name, "namespace": "shop"}, "spec": spec, "status": status})
+    }
+
+    fn docker(name: &str, from: &str) -> Value {
+        json!({"name": name, "from": {"kind": "DockerImage", "name": from}})
+    }
+
     fn with_context<T>(f: impl FnOnce(&Context<'_>) -> T) -> T {
-        let stream = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
-            "metadata": {"name": "app", "namespace": "shop"},
-            "spec": {"tags": [{"name": "1", "from": {"kind": "DockerImage", "name": "org/app:1"}}]}});
-        let catalog = CatalogIndex::from_objects([&stream], "");
+        let streams = [
+            stream(
+                "app",
+                json!({"tags": [docker("1", "org/app:1")]}),
+                json!({}),
+            ),
+            // `nginx` tracks another repository and does not resolve short names.
+            stream(
+                "nginx",
+                json!({"tags": [docker("latest", "quay.io/mirror/nginx:latest"),
+                                 docker("1.24", "docker.io/library/nginx:1.24")]}),
+                json!({}),
+            ),
+            stream(
+                "web",
+                json!({"tags": [docker("stable", "nginx:1.25")]}),
+                json!({}),
+            ),
+            // Pushed (status only), found by short name with lookupPolicy.local.
+            stream(
+                "myapp",
+                json!({"lookupPolicy": {"local": true}}),
+                json!({"dockerImageRepository": format!("{INTERNAL}/shop/myapp"),
+                       "tags": [{"tag": "latest", "items": [{"image": DIGEST,
+                          "dockerImageReference": format!("{INTERNAL}/shop/myapp@{DIGEST}")}]}]}),
+            ),
+        ];
+        let catalog = CatalogIndex::from_objects(&streams, "");
         let config = RuleConfig::default();
         let context = Context {
             namespace: "shop",
@@ -150,24 +317,96 @@ mod tests {
         }
     }
 
+    fn bound(image: &str, cx: &Context<'_>) -> Option<String> {
+        match bind(image, cx) {
+            Binding::Tag { tag, .. } => Some(format!("{}/{}", tag.namespace, tag.stream_tag())),
+            _ => None,
+        }
+    }
+
+    fn refusal(image: &str, cx: &Context<'_>) -> Option<Code> {
+        match bind(image, cx) {
+            Binding::Refused { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
     #[test]
     fn images_bind_in_the_documented_order() {
         with_context(|cx| {
-            let internal = "image-registry.openshift-image-registry.svc:5000/other/base:2";
-            assert_eq!(bind(internal, cx), Binding::Tag(tag("other", "base", "2")));
-            assert_eq!(bind("app:7", cx), Binding::Tag(tag("shop", "app", "7")));
             assert_eq!(
-                bind("docker.io/org/app:1", cx),
-                Binding::Tag(tag("shop", "app", "1"))
+                bound(&format!("{INTERNAL}/shop/myapp:latest"), cx).as_deref(),
+                Some("shop/myapp:latest")
             );
+            assert_eq!(
+                bound("docker.io/org/app:1", cx).as_deref(),
+                Some("shop/app:1")
+            );
+            // `app:1` is Docker Hub's library/app, not the stream's org/app.
+            assert_eq!(refusal("app:1", cx), Some(Code::AmbiguousImage));
             assert!(matches!(bind("org/other:1", cx), Binding::Untracked(_)));
             assert_eq!(bind(" ", cx), Binding::Nothing);
-            let pinned = format!(
-                "{}@sha256:{}",
-                "image-registry.openshift-image-registry.svc:5000/shop/app",
-                "0".repeat(64)
-            );
+            let pinned = format!("{INTERNAL}/shop/app@{DIGEST}");
             assert_eq!(bind(&pinned, cx), Binding::DigestPinned);
+        });
+    }
+
+    #[test]
+    fn a_short_name_needs_the_tag() {
+        with_context(|cx| {
+            // The stream exists without that tag: nothing imports Docker Hub's nginx:1.27.
+            assert_eq!(refusal("nginx:1.27", cx), Some(Code::AmbiguousImage));
+            assert_eq!(refusal("app:7", cx), Some(Code::AmbiguousImage));
+        });
+    }
+
+    #[test]
+    fn a_short_name_never_swaps_the_repository() {
+        with_context(|cx| {
+            // `nginx` is Docker Hub's; the stream tracks quay.io without lookupPolicy.local.
+            assert_eq!(refusal("nginx", cx), Some(Code::AmbiguousImage));
+            // The same tag's source is Docker Hub's reading of the name: safe.
+            assert_eq!(bound("nginx:1.24", cx).as_deref(), Some("shop/nginx:1.24"));
+        });
+    }
+
+    #[test]
+    fn a_missing_short_tag_falls_through_to_the_tag_importing_that_image() {
+        with_context(|cx| {
+            assert_eq!(bound("nginx:1.25", cx).as_deref(), Some("shop/web:stable"));
+        });
+    }
+
+    #[test]
+    fn a_bare_name_means_latest_for_binding_and_recognition() {
+        with_context(|cx| {
+            assert_eq!(bound("myapp", cx).as_deref(), Some("shop/myapp:latest"));
+            assert!(is_unresolved_reference(
+                "myapp",
+                &tag("shop", "myapp", "latest"),
+                cx
+            ));
+        });
+    }
+
+    #[test]
+    fn internal_pull_specs_need_a_known_tag_and_valid_names() {
+        with_context(|cx| {
+            let unknown = format!("{INTERNAL}/other/base:2");
+            assert_eq!(refusal(&unknown, cx), Some(Code::UnknownTag));
+            let invalid = format!("{INTERNAL}/shop/app.:1");
+            assert!(matches!(
+                bind(&invalid, cx),
+                Binding::Refused { .. } | Binding::Nothing
+            ));
+        });
+    }
+
+    #[test]
+    fn internal_pull_specs_of_source_policy_external_tags_stay_unbound() {
+        with_context(|cx| {
+            let spec = format!("{INTERNAL}/shop/app:1");
+            assert_eq!(refusal(&spec, cx), Some(Code::ReferencePolicySource));
         });
     }
 
@@ -178,28 +417,35 @@ mod tests {
             for image in [
                 " ",
                 "",
-                "app:1",
                 "org/app:1",
                 "docker.io/org/app:1",
-                "image-registry.openshift-image-registry.svc:5000/shop/app:1",
+                &format!("{INTERNAL}/shop/app:1"),
             ] {
                 assert!(is_unresolved_reference(image, &app, cx), "{image:?}");
             }
-            for image in [
-                "org/app:2",
-                "org/app@sha256:0000000000000000000000000000000000000000000000000000000000000000",
-            ] {
+            for image in ["org/app:2", &format!("org/app@{DIGEST}")] {
                 assert!(!is_unresolved_reference(image, &app, cx), "{image:?}");
             }
+            // `nginx` means Docker Hub's, not the quay.io stream's tag.
+            assert!(!is_unresolved_reference(
+                "nginx",
+                &tag("shop", "nginx", "latest"),
+                cx
+            ));
         });
     }
 
     #[test]
-    fn import_hint_names_stream_tag_and_source() {
-        let image = ImageRef::parse("docker.io/org/app").unwrap();
-        assert_eq!(
-            import_hint(&image),
-            "oc import-image app:latest --from=docker.io/org/app:latest --confirm --scheduled"
-        );
+    fn advice_is_true_for_the_catalog() {
+        with_context(|cx| {
+            let image = ImageRef::parse("docker.io/org/tool").unwrap();
+            assert_eq!(
+                untracked_advice(&image, cx),
+                "no ImageStream tracks docker.io/org/tool:latest; run: oc import-image tool:latest --from=docker.io/org/tool:latest --confirm --scheduled"
+            );
+            // A stream of that name exists: add a tag to it rather than import anew.
+            let image = ImageRef::parse("docker.io/org/app:9").unwrap();
+            assert!(untracked_advice(&image, cx).contains("to ImageStream app"));
+        });
     }
 }

@@ -9,12 +9,15 @@ mod binding;
 pub mod change;
 mod containers;
 mod deploymentconfig;
+mod family;
 pub mod image_ref;
 mod imagestream;
 pub mod kind;
+pub mod names;
 mod patch;
 mod pull_policy;
 mod rollout;
+mod triggers;
 mod workload;
 
 #[cfg(test)]
