@@ -372,3 +372,148 @@ proptest! {
         check(&object, Some(&old))?;
     }
 }
+
+/// Streams with names, tags, sources and policies drawn from one small vocabulary, so that
+/// generated images often almost match them.
+fn bind_catalog() -> impl Strategy<Value = Vec<Value>> {
+    let source = prop_oneof![
+        Just(Some("docker.io/library/nginx:1.25")),
+        Just(Some("nginx:latest")),
+        Just(Some("quay.io/acme/nginx:1.25")),
+        Just(Some("org/app:1")),
+        Just(None)
+    ];
+    let tag = (
+        prop_oneof![Just("latest"), Just("1"), Just("1.25"), Just("stable")],
+        source,
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(name, source, local, reference)| {
+            let mut tag = json!({"name": name});
+            if let Some(source) = source {
+                tag["from"] = json!({"kind": "DockerImage", "name": source});
+            }
+            tag["referencePolicy"] = json!({"type": if local { "Local" } else { "Source" }});
+            if reference {
+                tag["reference"] = json!(true);
+            }
+            tag
+        });
+    let stream = (
+        prop_oneof![Just("app"), Just("nginx"), Just("tools")],
+        prop_oneof![Just("shop"), Just("other")],
+        prop::collection::vec(tag, 0..3),
+        any::<bool>(),
+        prop::option::of(prop_oneof![Just("latest"), Just("1.25"), Just("pushed")]),
+    )
+        .prop_map(|(name, namespace, tags, local, pushed)| {
+            let mut status =
+                json!({"dockerImageRepository": format!("{INTERNAL}/{namespace}/{name}")});
+            if let Some(tag) = pushed {
+                status["tags"] = json!([{"tag": tag, "items": [{"image": DIGEST,
+                    "dockerImageReference": format!("{INTERNAL}/{namespace}/{name}@{DIGEST}")}]}]);
+            }
+            json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+                "metadata": {"name": name, "namespace": namespace},
+                "spec": {"lookupPolicy": {"local": local}, "tags": tags}, "status": status})
+        });
+    prop::collection::vec(stream, 0..4)
+}
+
+fn bind_image() -> impl Strategy<Value = String> {
+    let short = (
+        prop_oneof![Just("app"), Just("nginx"), Just("tools"), Just("MyApp")],
+        prop::option::of(prop_oneof![
+            Just("latest"),
+            Just("1"),
+            Just("1.25"),
+            Just("1.27"),
+            Just("stable"),
+            Just("pushed")
+        ]),
+    )
+        .prop_map(|(stream, tag)| match tag {
+            Some(tag) => format!("{stream}:{tag}"),
+            None => stream.to_string(),
+        });
+    let internal = (
+        prop_oneof![Just("shop"), Just("other"), Just("team-a")],
+        prop_oneof![Just("app"), Just("nginx"), Just("app."), Just("x--y")],
+        prop_oneof![Just("latest"), Just("1.25"), Just("pushed"), Just(".bad")],
+    )
+        .prop_map(|(ns, stream, tag)| format!("{INTERNAL}/{ns}/{stream}:{tag}"));
+    prop_oneof![
+        short,
+        internal,
+        Just("docker.io/library/nginx:1.25".to_string()),
+        Just("quay.io/acme/nginx:1.25".to_string()),
+        Just("org/app:1".to_string()),
+    ]
+}
+
+/// `namespace/stream:tag` of every ImageStreamTag a DeploymentConfig trigger or a triggers
+/// annotation entry of `object` names.
+fn trigger_tags(object: &Value, namespace: &str) -> Vec<(String, String)> {
+    let mut froms: Vec<Value> = object
+        .pointer("/spec/triggers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.pointer("/imageChangeParams/from").cloned())
+        .collect();
+    if let Some(text) = object
+        .pointer("/metadata/annotations/image.openshift.io~1triggers")
+        .and_then(Value::as_str)
+        && let Ok(Value::Array(entries)) = serde_json::from_str::<Value>(text)
+    {
+        froms.extend(entries.iter().filter_map(|e| e.get("from").cloned()));
+    }
+    froms
+        .iter()
+        .map(|from| {
+            let ns = from["namespace"].as_str().unwrap_or(namespace).to_string();
+            (ns, from["name"].as_str().unwrap_or("").to_string())
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// SPEC's binding contract: a trigger the engine writes names a tag the catalog has
+    /// (never a missing one, which would freeze a DeploymentConfig), and names OpenShift's
+    /// validation accepts (never one that fails the user's request).
+    #[test]
+    fn written_triggers_name_known_tags_with_valid_names(
+        streams in bind_catalog(),
+        images in prop::collection::vec(bind_image(), 1..3),
+        kind in prop_oneof![Just(("apps.openshift.io/v1", "DeploymentConfig")), Just(("apps/v1", "Deployment"))],
+    ) {
+        use autoredeploy::catalog::Catalog;
+        use autoredeploy::engine::names;
+        let catalog = CatalogIndex::from_objects(&streams, "");
+        let containers: Vec<Value> = images
+            .iter()
+            .enumerate()
+            .map(|(i, image)| json!({"name": format!("c{i}"), "image": image}))
+            .collect();
+        let object = json!({"apiVersion": kind.0, "kind": kind.1,
+            "metadata": {"name": "w", "namespace": "shop"},
+            "spec": {"template": {"spec": {"containers": containers}}}});
+        let outcome = mutate(&Input::create(&object), &catalog, &RuleConfig::default());
+        for (namespace, stream_tag) in trigger_tags(&outcome.object, "shop") {
+            let (stream, tag) = stream_tag.split_once(':').expect("stream:tag");
+            prop_assert!(
+                catalog.tag_state(&namespace, stream, tag).is_some(),
+                "{}/{} is not in the catalog", namespace, stream_tag
+            );
+            let tag_ref = autoredeploy::catalog::TagRef {
+                namespace,
+                stream: stream.to_string(),
+                tag: tag.to_string(),
+            };
+            prop_assert!(names::validate(&tag_ref).is_ok(), "{:?}", tag_ref);
+        }
+    }
+}
