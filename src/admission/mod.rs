@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use crate::catalog::Catalog;
 use crate::config::{Mode, RuleConfig};
+use crate::engine::kind::Kind;
 use crate::engine::{self, Change, Code};
 
 mod decode;
@@ -39,19 +40,6 @@ pub const MAX_WARNING_CHARS: usize = 256;
 pub const WARNING_BUDGET_CHARS: usize = 4096;
 /// Room kept in the budget for the "more warnings" note.
 const OMITTED_NOTE_RESERVE: usize = 64;
-
-/// The kinds the engine has rules for, as `(group, kind)`; anything else gets an empty allow.
-pub const KNOWN_KINDS: &[(&str, &str)] = &[
-    ("image.openshift.io", "ImageStream"),
-    ("image.openshift.io", "ImageStreamTag"),
-    ("image.openshift.io", "ImageStreamImport"),
-    ("image.openshift.io", "ImageTag"),
-    ("apps.openshift.io", "DeploymentConfig"),
-    ("apps", "Deployment"),
-    ("apps", "StatefulSet"),
-    ("apps", "DaemonSet"),
-    ("batch", "CronJob"),
-];
 
 /// The AdmissionReview sent back. kube-core's own `AdmissionResponse` is not used: it
 /// serialises `patch` as an array of numbers instead of the base64 string the API documents
@@ -253,10 +241,9 @@ fn engine_operation(request: &AdmissionRequest) -> Option<engine::Operation> {
     }
 }
 
+/// The kinds the engine has rules for; anything else gets an empty allow.
 fn is_known_kind(gvk: &GroupVersionKind) -> bool {
-    KNOWN_KINDS
-        .iter()
-        .any(|(group, kind)| gvk.group == *group && gvk.kind == *kind)
+    Kind::of_group_kind(&gvk.group, &gvk.kind).is_some()
 }
 
 /// Audit when the path or the flag says so, or the object asks for it by annotation.

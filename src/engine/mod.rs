@@ -10,6 +10,7 @@ pub mod change;
 mod containers;
 mod deploymentconfig;
 mod family;
+pub mod fields;
 pub mod image_ref;
 mod imagestream;
 pub mod kind;
