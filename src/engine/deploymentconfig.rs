@@ -344,5 +344,4 @@ fn quoted(names: &[String]) -> String {
 }
 
 #[cfg(test)]
-#[path = "deploymentconfig_tests.rs"]
 mod tests;

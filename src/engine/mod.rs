@@ -3,6 +3,7 @@
 //! no clock, no environment; outside data (the ImageStream catalog) arrives as an argument.
 //! Rules never look at the mode.
 
+mod annotation_entries;
 mod annotation_triggers;
 pub mod annotations;
 mod binding;
