@@ -67,6 +67,13 @@ impl Triggers for DeploymentConfigTriggers {
             .map(|params| trigger_tag(params, namespace))
     }
 
+    fn missing_tag_blocks(&self) -> bool {
+        // "Postponing rollout ... because of invalid or unresolved image" until every
+        // automatic trigger resolves (openshift-controller-manager
+        // `pkg/image/trigger/deploymentconfigs/deploymentconfigs.go`).
+        true
+    }
+
     fn last_triggered_image<'v>(&self, object: &'v Value, container: &str) -> Option<&'v str> {
         last_triggered_image(object, container)
     }

@@ -81,6 +81,13 @@ pub trait Triggers {
         namespace: &str,
     ) -> Option<TagRef>;
 
+    /// Whether an automatic trigger on a tag that does not exist blocks the object (a
+    /// DeploymentConfig's controller postpones every rollout until all its triggers
+    /// resolve; an annotation trigger simply waits for its tag).
+    fn missing_tag_blocks(&self) -> bool {
+        false
+    }
+
     /// The image the controller last wrote for `container`, where the family records it
     /// (DeploymentConfig `lastTriggeredImage`).
     fn last_triggered_image<'v>(&self, _object: &'v Value, _container: &str) -> Option<&'v str> {

@@ -70,7 +70,7 @@ pub fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut
             );
         } else {
             let tag = match explicit.get(&container.name) {
-                Some(tag) => Some(explicit_tag(tag, context, report)),
+                Some(tag) => explicit_tag(tag, triggers, context, report),
                 None => bind(container, pod_spec, context, report),
             };
             if let Some(tag) = tag.filter(|t| writable(t, container, pod_spec, report)) {
@@ -195,26 +195,39 @@ fn follows(
             .is_some_and(|last| same_image(last, image))
 }
 
-/// An explicit binding is the user's word; say so when the catalog does not know its tag
-/// (an automatic DeploymentConfig trigger on a missing tag blocks its first rollout).
-fn explicit_tag(tag: &TagRef, context: &Context<'_>, report: &mut Report) -> TagRef {
-    if context
+/// An explicit binding is the user's word, but a tag the catalog does not know is named in
+/// a finding: an annotation trigger waits for it harmlessly, while on a DeploymentConfig it
+/// would block every rollout, so there it is not written.
+fn explicit_tag(
+    tag: &TagRef,
+    triggers: &dyn Triggers,
+    context: &Context<'_>,
+    report: &mut Report,
+) -> Option<TagRef> {
+    let known = context
         .catalog
         .tag_state(&tag.namespace, &tag.stream, &tag.tag)
-        .is_none()
-    {
-        report.finding(
-            Code::UnknownTag,
-            annotations::pointer(annotations::IMAGE_STREAM_TAGS),
-            format!(
-                "{} names {}/{}, which no known ImageStream has; the trigger will not fire until it exists",
-                annotations::IMAGE_STREAM_TAGS,
-                tag.namespace,
-                tag.stream_tag()
-            ),
-        );
+        .is_some();
+    if known {
+        return Some(tag.clone());
     }
-    tag.clone()
+    let blocks = triggers.missing_tag_blocks();
+    report.finding(
+        Code::UnknownTag,
+        annotations::pointer(annotations::IMAGE_STREAM_TAGS),
+        format!(
+            "{} names {}/{}, which no known ImageStream has; {}",
+            annotations::IMAGE_STREAM_TAGS,
+            tag.namespace,
+            tag.stream_tag(),
+            if blocks {
+                "no trigger added, since a DeploymentConfig trigger on a missing tag blocks every rollout"
+            } else {
+                "the trigger will fire once it exists"
+            }
+        ),
+    );
+    (!blocks).then(|| tag.clone())
 }
 
 /// Never write a trigger OpenShift's validation rejects: it would fail the whole request.

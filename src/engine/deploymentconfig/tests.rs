@@ -183,7 +183,10 @@ fn explicit_binding_skip_containers_and_object_skip_are_respected() {
     );
     object["metadata"]["annotations"] = json!({"autoredeploy.io/image-stream-tags": "web=other/site:v2",
                                                "autoredeploy.io/skip-containers": "side"});
-    let outcome = run_with_streams(&object, &[stream("app", "1", "org/app:1", None)]);
+    let site = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+        "metadata": {"name": "site", "namespace": "other"},
+        "status": {"tags": [{"tag": "v2", "items": []}]}});
+    let outcome = run_with_streams(&object, &[stream("app", "1", "org/app:1", None), site]);
     assert_eq!(
         outcome.object["spec"]["triggers"][1]["imageChangeParams"]["from"],
         json!({"kind": "ImageStreamTag", "name": "site:v2", "namespace": "other"})
@@ -192,8 +195,14 @@ fn explicit_binding_skip_containers_and_object_skip_are_respected() {
         outcome.object["spec"]["triggers"][1]["imageChangeParams"]["containerNames"],
         json!(["web"])
     );
-    // The explicit binding is kept, with a word that its tag is not known yet.
-    assert_eq!(finding_codes(&outcome), [Code::UnknownTag, Code::OptedOut]);
+    assert_eq!(finding_codes(&outcome), [Code::OptedOut]);
+    // A tag no stream has would block every rollout of the DC: reported, not written.
+    let missing = run_with_streams(&object, &[stream("app", "1", "org/app:1", None)]);
+    assert_eq!(
+        missing.object["spec"]["triggers"],
+        json!([{"type": "ConfigChange"}])
+    );
+    assert_eq!(finding_codes(&missing), [Code::UnknownTag, Code::OptedOut]);
     object["metadata"]["annotations"]["autoredeploy.io/skip"] = json!("true");
     let skipped = run(&object);
     assert!(skipped.is_unchanged());
