@@ -14,7 +14,8 @@ use autoredeploy::admission::{
 use autoredeploy::catalog::{CatalogIndex, EmptyCatalog};
 use autoredeploy::config::{Mode, RuleConfig};
 use autoredeploy::engine::{self, Change, Code, Outcome};
-use common::{assert_accepted_by_apiserver, engine_input, fixture, fixtures, nested_arrays};
+use autoredeploy::testing::recorded::{engine_input, fixture, fixtures};
+use common::{assert_accepted_by_apiserver, nested_arrays};
 use serde_json::{Value, json};
 
 fn answer(request: &Value, mode: Mode) -> (Value, admission::Summary) {

@@ -11,7 +11,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use autoredeploy::admission::{self, Context};
 use autoredeploy::catalog::CatalogIndex;
 use autoredeploy::config::{Mode, RuleConfig};
-use common::{assert_accepted_by_apiserver, fixture};
+use autoredeploy::testing::recorded::fixture;
+use common::assert_accepted_by_apiserver;
 use serde_json::{Value, json};
 
 const INTERNAL: &str = "image-registry.openshift-image-registry.svc:5000";
