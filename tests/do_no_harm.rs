@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use autoredeploy::admission::{self, Context};
 use autoredeploy::catalog::CatalogIndex;
 use autoredeploy::config::{Mode, RuleConfig};
-use autoredeploy::testing::recorded::fixture;
+use autoredeploy::testing::{self, recorded::fixture};
 use common::assert_accepted_by_apiserver;
 use serde_json::{Value, json};
 
@@ -20,29 +20,23 @@ const OLD: &str = "sha256:111111111111111111111111111111111111111111111111111111
 const NEW: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
 const TRIGGERS: &str = "image.openshift.io/triggers";
 
-/// An ImageStream `name` in `shop` with `(tag, source, digest)` tags, resolved by status.
+/// An ImageStream `name` in `shop` (resolving short names) with `(tag, source, digest)`
+/// tags: a source is imported, an empty one was pushed; a digest resolves the tag.
 fn stream(name: &str, tags: &[(&str, &str, Option<&str>)]) -> Value {
-    let spec: Vec<Value> = tags
-        .iter()
-        .filter(|(_, source, _)| !source.is_empty())
-        .map(|(tag, source, _)| json!({"name": tag, "from": {"kind": "DockerImage", "name": source}}))
-        .collect();
-    let status: Vec<Value> = tags
-        .iter()
-        .filter_map(|(tag, source, digest)| {
-            let digest = (*digest)?;
-            let reference = if source.is_empty() {
-                format!("{INTERNAL}/shop/{name}@{digest}")
-            } else {
-                format!("{}@{digest}", source.rsplit_once(':').unwrap().0)
-            };
-            Some(json!({"tag": tag, "items": [{"image": digest, "dockerImageReference": reference}]}))
-        })
-        .collect();
-    json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
-        "metadata": {"name": name, "namespace": "shop"},
-        "spec": {"lookupPolicy": {"local": true}, "tags": spec},
-        "status": {"dockerImageRepository": format!("{INTERNAL}/shop/{name}"), "tags": status}})
+    let mut stream = testing::stream("shop", name).lookup_local();
+    for (tag, source, digest) in tags {
+        if !source.is_empty() {
+            stream = stream.tag(tag, source);
+        }
+        stream = match (digest, source.rsplit_once(':')) {
+            (Some(digest), _) if source.is_empty() => stream.pushed(tag, digest),
+            (Some(digest), Some((repository, _))) => {
+                stream.resolved(tag, &format!("{repository}@{digest}"))
+            }
+            _ => stream,
+        };
+    }
+    stream.build()
 }
 
 /// The recorded `kubectl apply` UPDATE review of `kind`, with these objects.

@@ -4,6 +4,7 @@ use crate::catalog::CatalogIndex;
 use crate::config::RuleConfig;
 use crate::engine::test_support::{change_codes, finding_codes, run, run_input, run_with_streams};
 use crate::engine::{Code, Input, Operation};
+use crate::testing;
 
 const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -25,16 +26,16 @@ fn workload(kind: &str, containers: Value, annotations: Option<Value>) -> Value 
     object
 }
 
+/// Stream `app` with tag `1` from `org/app:1`; lookupPolicy.local, so short `app:1` names
+/// in these tests mean the stream.
 fn stream(resolved: Option<&str>) -> Value {
-    let mut object = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
-        "metadata": {"name": "app", "namespace": "shop"},
-        // lookupPolicy.local: short `app:1` names in these tests mean the stream.
-        "spec": {"lookupPolicy": {"local": true},
-                 "tags": [{"name": "1", "from": {"kind": "DockerImage", "name": "org/app:1"}}]}});
-    if let Some(resolved) = resolved {
-        object["status"] = json!({"tags": [{"tag": "1", "items": [{"dockerImageReference": resolved, "image": DIGEST}]}]});
+    let app = testing::stream("shop", "app")
+        .lookup_local()
+        .tag("1", "org/app:1");
+    match resolved {
+        Some(reference) => app.resolved("1", reference).build(),
+        None => app.build(),
     }
-    object
 }
 
 fn triggers(outcome: &crate::engine::Outcome) -> &str {
@@ -87,9 +88,7 @@ fn cronjob_uses_the_job_template_prefix_and_init_containers_their_list() {
     let mut object = workload("CronJob", json!([{"name": "run", "image": "app:1"}]), None);
     object["spec"]["jobTemplate"]["spec"]["template"]["spec"]["initContainers"] = json!([{"name": "prep", "image": "image-registry.openshift-image-registry.svc:5000/tools/prep:1"}]);
     // `prep:1` was pushed to the cluster's registry: it exists in status only.
-    let prep = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
-        "metadata": {"name": "prep", "namespace": "tools"},
-        "status": {"tags": [{"tag": "1", "items": []}]}});
+    let prep = testing::stream("tools", "prep").status_tag("1").build();
     let outcome = run_with_streams(&object, &[stream(None), prep]);
     assert_eq!(
         triggers(&outcome),

@@ -1,49 +1,26 @@
-use serde_json::{Value, json};
-
 use super::*;
 use crate::catalog::CatalogIndex;
 use crate::config::RuleConfig;
 use crate::engine::Operation;
+use crate::testing::stream;
 
 const INTERNAL: &str = "image-registry.openshift-image-registry.svc:5000";
 const DIGEST: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
-fn stream(name: &str, spec: Value, status: Value) -> Value {
-    json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
-        "metadata": {"name": name, "namespace": "shop"}, "spec": spec, "status": status})
-}
-
-fn docker(name: &str, from: &str) -> Value {
-    json!({"name": name, "from": {"kind": "DockerImage", "name": from}})
-}
-
 fn with_context<T>(f: impl FnOnce(&Context<'_>) -> T) -> T {
     let streams = [
-        stream(
-            "app",
-            json!({"tags": [docker("1", "org/app:1")]}),
-            json!({}),
-        ),
+        stream("shop", "app").tag("1", "org/app:1").build(),
         // `nginx` tracks another repository and does not resolve short names.
-        stream(
-            "nginx",
-            json!({"tags": [docker("latest", "quay.io/mirror/nginx:latest"),
-                             docker("1.24", "docker.io/library/nginx:1.24")]}),
-            json!({}),
-        ),
-        stream(
-            "web",
-            json!({"tags": [docker("stable", "nginx:1.25")]}),
-            json!({}),
-        ),
+        stream("shop", "nginx")
+            .tag("latest", "quay.io/mirror/nginx:latest")
+            .tag("1.24", "docker.io/library/nginx:1.24")
+            .build(),
+        stream("shop", "web").tag("stable", "nginx:1.25").build(),
         // Pushed (status only), found by short name with lookupPolicy.local.
-        stream(
-            "myapp",
-            json!({"lookupPolicy": {"local": true}}),
-            json!({"dockerImageRepository": format!("{INTERNAL}/shop/myapp"),
-                   "tags": [{"tag": "latest", "items": [{"image": DIGEST,
-                      "dockerImageReference": format!("{INTERNAL}/shop/myapp@{DIGEST}")}]}]}),
-        ),
+        stream("shop", "myapp")
+            .lookup_local()
+            .pushed("latest", DIGEST)
+            .build(),
     ];
     let catalog = CatalogIndex::from_objects(&streams, "");
     let config = RuleConfig::default();

@@ -4,6 +4,7 @@ use crate::catalog::{CatalogIndex, EmptyCatalog};
 use crate::config::{PullPolicyHandling, RuleConfig};
 use crate::engine::test_support::{change_codes, finding_codes, run, run_input, run_with_streams};
 use crate::engine::{Code, Input, Operation};
+use crate::testing;
 
 const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const INTERNAL: &str = "image-registry.openshift-image-registry.svc:5000";
@@ -18,16 +19,14 @@ fn dc(containers: Value, triggers: Option<Value>) -> Value {
     object
 }
 
+/// Stream `name` with one tag from `from`; lookupPolicy.local, so short `stream:tag` names in
+/// these tests mean the stream.
 fn stream(name: &str, tag: &str, from: &str, resolved: Option<&str>) -> Value {
-    let mut object = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
-        "metadata": {"name": name, "namespace": "shop"},
-        // lookupPolicy.local: short `stream:tag` names in these tests mean the stream.
-        "spec": {"lookupPolicy": {"local": true},
-                 "tags": [{"name": tag, "from": {"kind": "DockerImage", "name": from}}]}});
-    if let Some(resolved) = resolved {
-        object["status"] = json!({"tags": [{"tag": tag, "items": [{"dockerImageReference": resolved, "image": DIGEST}]}]});
+    let stream = testing::stream("shop", name).lookup_local().tag(tag, from);
+    match resolved {
+        Some(reference) => stream.resolved(tag, reference).build(),
+        None => stream.build(),
     }
-    object
 }
 
 #[test]
@@ -73,9 +72,7 @@ fn containers_of_one_tag_share_one_trigger_and_other_namespaces_are_named() {
     object["spec"]["template"]["spec"]["initContainers"] =
         json!([{"name": "init", "image": "app:1"}]);
     object["spec"]["triggers"] = json!([{"type": "ConfigChange"}]);
-    let tools = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
-        "metadata": {"name": "tools", "namespace": "base"},
-        "status": {"tags": [{"tag": "2", "items": []}]}});
+    let tools = testing::stream("base", "tools").status_tag("2").build();
     let outcome = run_with_streams(&object, &[stream("app", "1", "org/app:1", None), tools]);
     let triggers = &outcome.object["spec"]["triggers"];
     assert_eq!(
@@ -183,9 +180,7 @@ fn explicit_binding_skip_containers_and_object_skip_are_respected() {
     );
     object["metadata"]["annotations"] = json!({"autoredeploy.io/image-stream-tags": "web=other/site:v2",
                                                "autoredeploy.io/skip-containers": "side"});
-    let site = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
-        "metadata": {"name": "site", "namespace": "other"},
-        "status": {"tags": [{"tag": "v2", "items": []}]}});
+    let site = testing::stream("other", "site").status_tag("v2").build();
     let outcome = run_with_streams(&object, &[stream("app", "1", "org/app:1", None), site]);
     assert_eq!(
         outcome.object["spec"]["triggers"][1]["imageChangeParams"]["from"],
