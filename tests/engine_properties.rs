@@ -418,7 +418,7 @@ fn trigger_tags(object: &Value, namespace: &str) -> Vec<(String, String)> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
-    /// SPEC's binding contract: a trigger the engine writes names a tag the catalog has
+    /// The binding contract (docs/rules.md): a trigger the engine writes names a tag the catalog has
     /// (never a missing one, which would freeze a DeploymentConfig), and names OpenShift's
     /// validation accepts (never one that fails the user's request).
     #[test]

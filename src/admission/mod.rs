@@ -2,7 +2,7 @@
 //! of [`crate::config::Mode`]. It decodes the review once (the object stays a raw
 //! `serde_json::Value`, never a typed `ObjectMeta`, so the patch is derived from what the API
 //! server sent), decides the mode, calls the engine and builds a response the API server
-//! accepts (admission-mechanics §1.4). It never denies, never does I/O and never blocks.
+//! accepts (kube-apiserver `VerifyAdmissionResponse` and the mutating dispatcher). It never denies, never does I/O and never blocks.
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -23,7 +23,7 @@ mod trimmed;
 
 pub use decode::{AdmissionRequest, GroupVersionKind, ReviewError, decode};
 
-/// Object annotation that puts one object in audit mode (SPEC §2).
+/// Object annotation that puts one object in audit mode (docs/rules.md, "Opting in and out").
 pub const MODE_ANNOTATION: &str = "autoredeploy.io/mode";
 /// Audit annotation holding the compact JSON Patch audit mode would have applied. The API
 /// server prefixes it with the webhook name, so it must not contain `/`.

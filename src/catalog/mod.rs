@@ -32,7 +32,7 @@ impl TagRef {
 pub struct TagState {
     /// `spec.tags[].from.name` when `from.kind` is `DockerImage`, as the user spelled it.
     pub source: Option<String>,
-    /// The pull spec a trigger would write now (openshift-semantics §1.3): `status.tags[]
+    /// The pull spec a trigger would write now (library-go `ResolveLatestTaggedImage`): `status.tags[]
     /// .items[0].dockerImageReference`, or `<status.dockerImageRepository>@<image>` for a
     /// `Local` reference policy. `None` when the tag never resolved.
     pub resolved: Option<String>,

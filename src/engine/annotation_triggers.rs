@@ -1,5 +1,5 @@
 //! The `image.openshift.io/triggers` annotation of Deployments, StatefulSets, DaemonSets and
-//! CronJobs (SPEC §1.4). Owns that one annotation: existing entries are kept, repaired where
+//! CronJobs (docs/rules.md, "The triggers annotation"). Owns that one annotation: existing entries are kept, repaired where
 //! that loses nothing, retargeted when the user changed the image, new ones appended; the
 //! value is written the way Go's `json.Marshal` writes it (what `oc set triggers` produces)
 //! and only when something changed, so a re-run is a no-op. OpenShift's controller fails

@@ -1,4 +1,4 @@
-//! The annotations users write to steer autoredeploy (SPEC §1.5): object opt-out,
+//! The annotations users write to steer autoredeploy (docs/rules.md, "Opting in and out"): object opt-out,
 //! per-container opt-out and explicit container-to-tag bindings. Owns their keys and parsing;
 //! it must not change the object.
 

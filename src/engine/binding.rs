@@ -1,4 +1,4 @@
-//! Binding a container image to an ImageStreamTag (SPEC §1.2): internal-registry pull specs,
+//! Binding a container image to an ImageStreamTag (docs/rules.md, "Binding a container to a tag"): internal-registry pull specs,
 //! short `stream[:tag]` names the catalog knows, and external references a catalog tag
 //! imports. A binding must never change what a container runs and must never name a tag
 //! that does not exist: a trigger on a missing tag freezes a DeploymentConfig, and a trigger
@@ -40,7 +40,7 @@ impl Binding {
     }
 }
 
-/// Bind one image, in the order of SPEC §1.2 after the explicit annotation.
+/// Bind one image, in the documented order (docs/rules.md) after the explicit annotation.
 pub fn bind(image: &str, context: &Context<'_>) -> Binding {
     let Ok(parsed) = ImageRef::parse(image) else {
         return Binding::Nothing;
@@ -96,7 +96,7 @@ fn internal_tag(image: &ImageRef, context: &Context<'_>) -> Option<TagRef> {
     })
 }
 
-/// SPEC §1.2 step 2: the tag must exist, have valid names, and keep pulls in the cluster.
+/// Step 2, an internal-registry pull spec: the tag must exist, have valid names, and keep pulls in the cluster.
 fn bind_internal(image: &str, parsed: &ImageRef, context: &Context<'_>) -> Binding {
     let Some(tag) = internal_tag(parsed, context) else {
         return Binding::Nothing;
@@ -153,7 +153,7 @@ fn short_name(image: &str) -> Option<(&str, &str)> {
     )
 }
 
-/// SPEC §1.2 step 3. `Err(Some(why))` when a stream of that name exists but may not be
+/// Step 3, a short name. `Err(Some(why))` when a stream of that name exists but may not be
 /// bound; `Err(None)` when there is no such stream.
 fn bind_short(
     image: &str,

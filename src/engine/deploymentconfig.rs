@@ -1,4 +1,4 @@
-//! DeploymentConfig `ImageChange` triggers (SPEC §1.3, openshift-semantics §2). Owns
+//! DeploymentConfig `ImageChange` triggers (docs/rules.md, "DeploymentConfig triggers"). Owns
 //! `spec.triggers`: adds one automatic trigger per bound tag, or container names to the
 //! existing trigger of that tag, and `ConfigChange` where the server's defaulting would.
 //! It never flips `automatic` (rollback sets `false` on purpose) and never adds anything
@@ -87,7 +87,7 @@ fn coverage(object: &Value, namespace: &str, report: &mut Report) -> Coverage {
             continue;
         };
         let tag = trigger_tag(params, namespace);
-        // `automatic` is omitempty: absent means false (openshift-semantics §2.1).
+        // `automatic` is omitempty: absent means false (openshift/api `apps/v1` `DeploymentTriggerImageChangeParams`).
         let automatic = params.get("automatic").and_then(Value::as_bool) == Some(true);
         if !automatic {
             report.finding(

@@ -1,4 +1,4 @@
-//! Double-rollout avoidance and the right digest (SPEC §1.4, §1.6). Re-applying a manifest
+//! Double-rollout avoidance and the right digest (docs/rules.md, "The right image"). Re-applying a manifest
 //! writes the literal image back over the digest a trigger wrote: one rollout, then the
 //! trigger restores the digest, then another (openshift/origin#17404,
 //! openshift/release#705). So a container whose image is an unresolved reference of the tag

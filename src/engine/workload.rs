@@ -1,6 +1,6 @@
 //! The rules shared by every workload kind (DeploymentConfig and the four kinds OpenShift's
 //! annotation trigger controller watches): read the existing triggers, keep them true to the
-//! containers' images (SPEC §1.6), bind the uncovered containers to tags, let the kind's
+//! containers' images (docs/rules.md, "Triggers that stay true"), bind the uncovered containers to tags, let the kind's
 //! trigger family add the triggers, then write the right image and fix the pull policy of
 //! the containers an automatic trigger manages. It must not know how a kind stores its
 //! triggers: it speaks to them through [`Triggers`].
@@ -107,7 +107,7 @@ struct Plan<'c> {
 }
 
 impl Plan<'_> {
-    /// SPEC §1.6: a container's image is the user's latest word. An automatic trigger that
+    /// A container's image is the user's latest word. An automatic trigger that
     /// follows another tag would write that tag's image back over it (observed on
     /// openshift-controller-manager: within milliseconds), so it is retargeted when it
     /// covers only this container, and reported otherwise.

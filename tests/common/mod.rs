@@ -1,5 +1,5 @@
 //! Shared test helpers: the recorded API-server fixtures and the checks the API server makes
-//! on a webhook response (admission-mechanics §1.4), so every test holds responses to the
+//! on a webhook response (kube-apiserver `VerifyAdmissionResponse`), so every test holds responses to the
 //! same bar as a real kube-apiserver.
 #![allow(dead_code)] // each test crate uses a different subset
 
