@@ -151,10 +151,11 @@ fn open_key_column(line: &str) -> Option<usize> {
 }
 
 /// `value` on one line: a flow collection, or a scalar. `json` writes JSON (for JSON
-/// documents and collections the author wrote as JSON).
+/// documents and collections the author wrote as JSON), spaced as people write it on one
+/// line: `{"a": 1, "b": [2, 3]}`.
 pub fn flow(value: &Node, json: bool) -> String {
     if json {
-        return serde_json::to_string(value).unwrap_or_else(|_| unreachable!("a Node is JSON"));
+        return one_line_json(value);
     }
     match value {
         Node::Map(entries) => {
@@ -172,6 +173,27 @@ pub fn flow(value: &Node, json: bool) -> String {
             format!("[{}]", items.join(", "))
         }
         scalar_node => scalar(scalar_node, Quoting::Plain, true),
+    }
+}
+
+fn one_line_json(value: &Node) -> String {
+    fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+        serde_json::to_string(value)
+            .unwrap_or_else(|_| unreachable!("strings and scalars are JSON"))
+    }
+    match value {
+        Node::Map(entries) => {
+            let entries: Vec<_> = entries
+                .iter()
+                .map(|(k, v)| format!("{}: {}", json(k), one_line_json(v)))
+                .collect();
+            format!("{{{}}}", entries.join(", "))
+        }
+        Node::Seq(items) => {
+            let items: Vec<_> = items.iter().map(one_line_json).collect();
+            format!("[{}]", items.join(", "))
+        }
+        scalar_node => json(scalar_node),
     }
 }
 

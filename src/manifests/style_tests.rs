@@ -78,5 +78,5 @@ fn a_replaced_scalar_keeps_its_quotes() {
 fn flow_values_are_yaml_or_json() {
     let value = reorder(&json!({"scheduled": true, "name": "a:b"}), None);
     assert_eq!(flow(&value, false), "{name: 'a:b', scheduled: true}");
-    assert_eq!(flow(&value, true), r#"{"name":"a:b","scheduled":true}"#);
+    assert_eq!(flow(&value, true), r#"{"name": "a:b", "scheduled": true}"#);
 }
