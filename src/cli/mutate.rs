@@ -31,9 +31,16 @@ const NO_NAMESPACE: &str = "";
 
 const AFTER_HELP: &str = "\
 Output: the manifests in input order as one YAML stream (`---` between files). A document \
-that does not change is printed as its original text, comments included; a changed document \
-is re-serialised in its file's format (YAML stays YAML, a *.json file stays JSON; standard \
-input is read as YAML, which includes JSON), keys in their original order.
+that does not change is printed as its original text. A changed document is edited in place, \
+as a person would: only the fields the engine adds or replaces change; comments, quoting, flow \
+or block style, indentation, CRLF line breaks and a byte order mark stay, and new keys follow \
+their siblings' indentation and sequence style. A document that cannot be edited so (an \
+edit through an alias or a merge key) is re-serialised whole in its file's format, with a \
+note naming it and saying why. Standard input is read as YAML, which includes JSON.
+
+--in-place writes the results back to the files given (not `-`): only files that change, \
+each through a temporary file in the same directory renamed over the original (permissions \
+kept), one line per file written. --diff shows exactly what --in-place would write.
 
 The offline catalog is the set of ImageStreams found in all inputs (List items included); \
 objects without metadata.namespace share one namespace.
