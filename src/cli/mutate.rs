@@ -209,18 +209,15 @@ fn mutate_manifest(
         let mut at = |item, object: &Value| {
             let outcome = engine::mutate(&Input::create(object), catalog, rules);
             reports.push(report(&manifest.source.name, doc, item, object, &outcome));
-            (!outcome.is_unchanged()).then_some(outcome)
+            (!outcome.is_unchanged()).then_some((outcome.object, outcome.patch))
         };
         let change = match doc.items() {
-            None => at(None, &doc.value).map(|outcome| DocumentChange {
-                mutated: outcome.object,
-                patches: vec![(String::new(), outcome.patch)],
-            }),
+            None => at(None, &doc.value).map(DocumentChange::object),
             Some(items) => {
                 let outcomes: Vec<_> = (items.iter().enumerate())
                     .map(|(i, item)| at(Some(i), item))
                     .collect();
-                list_change(&doc.value, items, outcomes)
+                DocumentChange::list(&doc.value, outcomes)
             }
         };
         changes.push(change);
@@ -233,32 +230,6 @@ fn mutate_manifest(
         output: rendered.text,
         rewrites: rendered.rewrites,
     })
-}
-
-/// The change to a `List` whose items the engine changed (`None` when it changed none):
-/// each item's patch applies below `/items/N`.
-fn list_change(
-    list: &Value,
-    items: &[Value],
-    outcomes: Vec<Option<engine::Outcome>>,
-) -> Option<DocumentChange> {
-    if outcomes.iter().all(Option::is_none) {
-        return None;
-    }
-    let mut mutated = list.clone();
-    let mut patches = Vec::new();
-    let mut new_items = Vec::with_capacity(items.len());
-    for (i, (old, outcome)) in items.iter().zip(outcomes).enumerate() {
-        match outcome {
-            Some(outcome) => {
-                patches.push((format!("/{}/{i}", manifests::LIST_ITEMS), outcome.patch));
-                new_items.push(outcome.object);
-            }
-            None => new_items.push(old.clone()),
-        }
-    }
-    mutated[manifests::LIST_ITEMS] = Value::Array(new_items);
-    Some(DocumentChange { mutated, patches })
 }
 
 fn report(

@@ -11,7 +11,7 @@ use serde_json::Value;
 use similar::TextDiff;
 
 use super::node::{Node, reorder};
-use super::{Document, Format, Manifest, ManifestError, edit, yaml_options};
+use super::{Document, Format, LIST_ITEMS, Manifest, ManifestError, edit, yaml_options};
 
 const BYTE_ORDER_MARK: char = '\u{feff}';
 
@@ -28,6 +28,33 @@ const NO_FOLDING: usize = usize::MAX;
 pub struct DocumentChange {
     pub mutated: Value,
     pub patches: Vec<(String, Patch)>,
+}
+
+impl DocumentChange {
+    /// A single object became `mutated` through `patch`.
+    pub fn object((mutated, patch): (Value, Patch)) -> Self {
+        DocumentChange {
+            mutated,
+            patches: vec![(String::new(), patch)],
+        }
+    }
+
+    /// A `List` whose items changed where `items` has `Some((mutated, patch))`; `None` when
+    /// none changed. Each item's patch applies below `/items/N`.
+    pub fn list(list: &Value, items: Vec<Option<(Value, Patch)>>) -> Option<Self> {
+        if items.iter().all(Option::is_none) {
+            return None;
+        }
+        let mut mutated = list.clone();
+        let mut patches = Vec::new();
+        for (i, item) in items.into_iter().enumerate() {
+            if let Some((object, patch)) = item {
+                patches.push((format!("/{LIST_ITEMS}/{i}"), patch));
+                mutated[LIST_ITEMS][i] = object;
+            }
+        }
+        Some(DocumentChange { mutated, patches })
+    }
 }
 
 /// A document that could not be edited in place and was re-rendered whole.

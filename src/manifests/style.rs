@@ -199,7 +199,8 @@ fn one_line_json(value: &Node) -> String {
 
 /// A scalar: plain when that reads back as the same string under YAML 1.1 and 1.2 (what
 /// Kubernetes tools read), else single-quoted when nothing needs escaping, else
-/// double-quoted. `keep` is how the value it replaces was quoted; quotes are kept.
+/// double-quoted. `keep` is how the value it replaces was quoted: a value that could be
+/// plain keeps those quotes; one that needs quotes gets the most readable safe ones.
 pub fn scalar(value: &Node, keep: Quoting, in_flow: bool) -> String {
     let text = match value {
         Node::String(text) => text,
@@ -208,12 +209,13 @@ pub fn scalar(value: &Node, keep: Quoting, in_flow: bool) -> String {
         Node::Number(n) => return n.to_string(),
         collection => return flow(collection, false),
     };
-    if keep == Quoting::Plain && plain_reads_back(text, in_flow) {
-        text.clone()
-    } else if keep != Quoting::Double && single_quotes_suffice(text) {
-        format!("'{text}'")
-    } else {
-        double_quoted(text)
+    let plain = plain_reads_back(text, in_flow);
+    let single = single_quotes_suffice(text);
+    match keep {
+        Quoting::Plain if plain => text.clone(),
+        Quoting::Double if plain => double_quoted(text),
+        _ if single => format!("'{text}'"),
+        _ => double_quoted(text),
     }
 }
 

@@ -68,10 +68,12 @@ fn the_triggers_annotation_is_single_quoted_json() {
 }
 
 #[test]
-fn a_replaced_scalar_keeps_its_quotes() {
+fn a_replaced_scalar_keeps_its_quotes_unless_it_needs_others() {
     let value = Node::String("nginx:1.26".into());
     assert_eq!(scalar(&value, Quoting::Double, false), r#""nginx:1.26""#);
     assert_eq!(scalar(&value, Quoting::Single, false), "'nginx:1.26'");
+    let json = Node::String(r#"[{"a":"b"}]"#.into());
+    assert_eq!(scalar(&json, Quoting::Double, false), r#"'[{"a":"b"}]'"#);
 }
 
 #[test]
