@@ -10,7 +10,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use json_patch::{Patch, PatchOperation};
-use yaml_edit::{Document, YamlNode};
+use yaml_edit::{Document, Mapping, Sequence, YamlNode};
 
 use super::node::{Node, reorder};
 use super::style::{Layout, Quoting, flow, scalar};
@@ -120,52 +120,10 @@ fn stage(
             "the patch replaces the whole document".into(),
         ));
     };
-    let parent = walk(doc, parents)?;
     let replace = matches!(operation, PatchOperation::Replace(_));
-    let (slot, keep) = match &parent {
-        YamlNode::Mapping(map) => {
-            let old = map.get(last.as_str());
-            if let Some(YamlNode::Alias(_)) = old {
-                return Err(Unsupported::Alias(path));
-            }
-            map.set(last.as_str(), placeholder.as_str());
-            let slot = if map.is_flow_style() {
-                Slot::Flow
-            } else {
-                Slot::BlockValue
-            };
-            (
-                slot,
-                old.map_or(Quoting::Plain, |n| Quoting::of(&n.to_string())),
-            )
-        }
-        YamlNode::Sequence(seq) => {
-            let index = if last == "-" {
-                seq.len()
-            } else {
-                index(last, &path)?
-            };
-            let old = seq.get(index);
-            if replace {
-                if let Some(YamlNode::Alias(_)) = old {
-                    return Err(Unsupported::Alias(path));
-                }
-                seq.set(index, placeholder.as_str());
-            } else if index == seq.len() {
-                seq.push(placeholder.as_str());
-            } else {
-                seq.insert(index, placeholder.as_str());
-            }
-            let slot = if seq.is_flow_style() {
-                Slot::Flow
-            } else {
-                Slot::BlockItem
-            };
-            let keep = old
-                .filter(|_| replace)
-                .map_or(Quoting::Plain, |n| Quoting::of(&n.to_string()));
-            (slot, keep)
-        }
+    let (slot, keep) = match walk(doc, parents)? {
+        YamlNode::Mapping(map) => stage_in_mapping(&map, last, &placeholder, &path)?,
+        YamlNode::Sequence(seq) => stage_in_sequence(&seq, last, &placeholder, &path, replace)?,
         _ => return Err(Unsupported::Editor(format!("no collection holds {path}"))),
     };
     Ok(Pending {
@@ -174,6 +132,64 @@ fn stage(
         slot,
         keep,
     })
+}
+
+/// Sets `key` to the placeholder (a new key goes after the last one).
+fn stage_in_mapping(
+    map: &Mapping,
+    key: &str,
+    placeholder: &str,
+    path: &str,
+) -> Result<(Slot, Quoting), Unsupported> {
+    let old = map.get(key);
+    if let Some(YamlNode::Alias(_)) = old {
+        return Err(Unsupported::Alias(path.to_owned()));
+    }
+    map.set(key, placeholder);
+    let slot = if map.is_flow_style() {
+        Slot::Flow
+    } else {
+        Slot::BlockValue
+    };
+    Ok((slot, quoting(old.as_ref())))
+}
+
+/// Puts the placeholder at `token` (`-` is the end): over the item for a replace, before it
+/// for an add.
+fn stage_in_sequence(
+    seq: &Sequence,
+    token: &str,
+    placeholder: &str,
+    path: &str,
+    replace: bool,
+) -> Result<(Slot, Quoting), Unsupported> {
+    let index = if token == "-" {
+        seq.len()
+    } else {
+        index(token, path)?
+    };
+    let old = seq.get(index).filter(|_| replace);
+    if let Some(YamlNode::Alias(_)) = old {
+        return Err(Unsupported::Alias(path.to_owned()));
+    }
+    if replace {
+        seq.set(index, placeholder);
+    } else if index == seq.len() {
+        seq.push(placeholder);
+    } else {
+        seq.insert(index, placeholder);
+    }
+    let slot = if seq.is_flow_style() {
+        Slot::Flow
+    } else {
+        Slot::BlockItem
+    };
+    Ok((slot, quoting(old.as_ref())))
+}
+
+/// How the value being replaced was quoted; a new value has no quotes to keep.
+fn quoting(old: Option<&YamlNode>) -> Quoting {
+    old.map_or(Quoting::Plain, |node| Quoting::of(&node.to_string()))
 }
 
 /// The collection at `tokens`, refusing to go through aliases and merge keys.
