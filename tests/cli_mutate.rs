@@ -470,3 +470,31 @@ fn text_that_is_not_utf8_exits_2_naming_file_and_line() {
         stderr(&output)
     );
 }
+
+#[test]
+fn a_document_that_cannot_be_edited_in_place_is_named_in_every_output() {
+    // The second tag is an alias of the first: scheduling it means editing through it.
+    let shared = "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: app\n  namespace: shop\nspec:\n  tags:\n  - &tag\n    name: latest\n    from:\n      kind: DockerImage\n      name: docker.io/example/app:latest\n  - *tag\n";
+    let dir = workspace(&[("is.yaml", shared)]);
+    let note = "is.yaml:1: document 1 (ImageStream app): re-rendered whole";
+
+    let printed = mutate(dir.path(), &["-f", "is.yaml"], "");
+    assert!(
+        stderr(&printed).contains(&format!("autoredeploy: note: {note}")),
+        "{}",
+        stderr(&printed)
+    );
+    let check = mutate(dir.path(), &["-f", "is.yaml", "--check"], "");
+    assert!(stdout(&check).contains(note), "{}", stdout(&check));
+    let report = mutate(dir.path(), &["-f", "is.yaml", "-o", "json"], "");
+    let report: Value = serde_json::from_str(&stdout(&report)).expect("JSON report");
+    let rewritten = &report["rewritten"][0];
+    assert_eq!(
+        (rewritten["file"].as_str(), rewritten["document"].as_u64()),
+        (Some("is.yaml"), Some(1))
+    );
+    assert!(
+        rewritten["reason"].as_str().unwrap().contains("anchor"),
+        "{rewritten}"
+    );
+}

@@ -260,20 +260,27 @@ fn substitute(
     if text[end..].contains(&pending.placeholder) {
         return Err(lost());
     }
-    // A JSON-style flow collection gets its new entries quoted, and then JSON values.
-    let quoted = text[..start].ends_with('"') && text[end..].starts_with('"');
-    if quoted {
+    // In a flow collection whose scalars are quoted, the editor quotes the placeholder too:
+    // double quotes mean JSON, whose values are written as JSON; single quotes are kept.
+    let wrapped = |quote: char| text[..start].ends_with(quote) && text[end..].starts_with(quote);
+    let (quoted_json, quoted_single) = (wrapped('"'), wrapped('\''));
+    if quoted_json || quoted_single {
         start -= 1;
         end += 1;
     }
+    let keep = if quoted_single {
+        Quoting::Single
+    } else {
+        pending.keep
+    };
     let line_start = text[..start].rfind('\n').map_or(0, |at| at + 1);
     let column = text[line_start..start].chars().count();
     let value = &pending.value;
     let written = match pending.slot {
         Slot::Flow => match value {
-            Node::Map(_) | Node::Seq(_) => flow(value, json || quoted),
-            _ if json || quoted => flow(value, true),
-            _ => scalar(value, pending.keep, true),
+            Node::Map(_) | Node::Seq(_) => flow(value, json || quoted_json),
+            _ if json || quoted_json => flow(value, true),
+            _ => scalar(value, keep, true),
         },
         Slot::BlockItem => layout.after_dash(value, column),
         Slot::BlockValue => {
@@ -287,7 +294,7 @@ fn substitute(
             match value {
                 Node::Map(e) if !e.is_empty() => layout.after_key(value, key_column),
                 Node::Seq(i) if !i.is_empty() => layout.after_key(value, key_column),
-                _ => format!(" {}", scalar(value, pending.keep, false)),
+                _ => format!(" {}", scalar(value, keep, false)),
             }
         }
     };

@@ -97,3 +97,17 @@ fn crlf_documents_get_crlf_lines() {
         "spec:\r\n  a: 1\r\n  triggers:\r\n  - type: ConfigChange\r\n"
     );
 }
+
+#[test]
+fn single_quoted_flow_collections_get_single_quoted_style() {
+    let text = "labels: {'a': 'b'}\nnames: ['x']\n";
+    let patch = json!([
+        {"op": "add", "path": "/labels/c", "value": "d e"},
+        {"op": "add", "path": "/names/1", "value": "it's"},
+    ]);
+    let edited = edit(text, patch).unwrap();
+    assert_eq!(
+        edited,
+        "labels: {'a': 'b', c: 'd e'}\nnames: ['x', \"it's\"]\n"
+    );
+}
