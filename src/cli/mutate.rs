@@ -58,7 +58,8 @@ pub enum OutputFormat {
     /// The mutated manifests.
     #[default]
     Yaml,
-    /// A JSON report: per object its file, document, kind, name, changes, findings and patch.
+    /// A JSON report: per object its file, document, kind, name, changes, findings and patch;
+    /// and the documents re-rendered whole, with why.
     Json,
 }
 
