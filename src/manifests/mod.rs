@@ -282,4 +282,6 @@ fn type_name(value: &Value) -> &'static str {
 }
 
 #[cfg(test)]
+mod edit_properties;
+#[cfg(test)]
 mod tests;
