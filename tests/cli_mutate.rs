@@ -406,6 +406,20 @@ fn in_place_output_equals_the_printed_bytes_for_one_file() {
     );
 }
 
+#[test]
+fn in_place_writes_the_printed_bytes_when_the_file_lacks_a_final_line_break() {
+    let unterminated = UNSCHEDULED_STREAM.trim_end();
+    let dir = workspace(&[("is.yaml", unterminated)]);
+    let printed = stdout(&mutate(dir.path(), &["-f", "is.yaml"], ""));
+    let diff = stdout(&mutate(dir.path(), &["-f", "is.yaml", "--diff"], ""));
+    mutate(dir.path(), &["-f", "is.yaml", "--in-place"], "");
+    assert_eq!(
+        fs::read_to_string(dir.path().join("is.yaml")).unwrap(),
+        printed
+    );
+    assert!(diff.ends_with("+      scheduled: true\n"), "{diff}");
+}
+
 #[cfg(unix)]
 #[test]
 fn in_place_keeps_permissions() {

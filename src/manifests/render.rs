@@ -110,6 +110,10 @@ impl Manifest {
             copied = doc.segment.end;
         }
         out.push_str(&text[copied..]);
+        if out != *text && !out.ends_with('\n') {
+            // Printed files end with a line break; a written one too, so both are the same.
+            out.push_str(if text.contains("\r\n") { "\r\n" } else { "\n" });
+        }
         Ok(Rendered {
             text: self.source.with_byte_order_mark(&out),
             rewrites,
