@@ -40,7 +40,8 @@ note naming it and saying why. Standard input is read as YAML, which includes JS
 
 --in-place writes the results back to the files given (not `-`): only files that change, \
 each through a temporary file in the same directory renamed over the original (permissions \
-kept), one line per file written. --diff shows exactly what --in-place would write.
+kept), one line per file written. --diff shows exactly what --in-place would write. Combined \
+with --diff or --check, --in-place still writes, and its lines go to standard error.
 
 The offline catalog is the set of ImageStreams found in all inputs (List items included); \
 objects without metadata.namespace share one namespace.
