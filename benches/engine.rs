@@ -13,11 +13,8 @@ use autoredeploy::engine::{Input, mutate};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
 
-#[path = "support/recorded.rs"]
-mod recorded;
-#[path = "support/stream.rs"]
-mod support;
-use support::stream;
+use autoredeploy::testing::imported_stream as stream;
+use autoredeploy::testing::recorded;
 
 // Measure with the allocator the `autoredeploy` binary ships with (src/main.rs).
 #[global_allocator]
@@ -74,7 +71,7 @@ fn benches(c: &mut Criterion) {
 /// What the server does with a request body besides TLS and HTTP: decode the review, run
 /// the engine, build the response and encode it, as `server::router` does.
 fn reviews(c: &mut Criterion, catalog: &CatalogIndex, config: &RuleConfig) {
-    let mut fixtures = recorded::recorded_reviews().expect("recorded reviews");
+    let mut fixtures = recorded::reviews().expect("recorded reviews");
     // A 10,000-tag ImageStream as the API server sends it on UPDATE: object and oldObject
     // both with their status (every tag imported), the tags not yet scheduled.
     let big = stream(10_000);

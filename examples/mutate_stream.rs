@@ -7,9 +7,7 @@
 use autoredeploy::catalog::EmptyCatalog;
 use autoredeploy::config::RuleConfig;
 use autoredeploy::engine::{Input, mutate};
-#[path = "../benches/support/stream.rs"]
-mod support;
-use support::stream;
+use autoredeploy::testing::imported_stream as stream;
 
 fn main() {
     let tags = std::env::args()

@@ -11,3 +11,5 @@ pub mod engine; // PURE: the rules, per resource family
 pub mod manifests; // multi-document YAML/JSON in and out, diffs
 pub mod scan; // the engine over what a cluster holds: list, classify, explain, fix
 pub mod server; // HTTPS router, TLS load and reload, admin port, shutdown
+#[cfg(any(test, feature = "testing"))]
+pub mod testing; // shared test support: builders, invariants, recorded reviews, fuzz checks

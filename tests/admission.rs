@@ -14,7 +14,8 @@ use autoredeploy::admission::{
 use autoredeploy::catalog::{CatalogIndex, EmptyCatalog};
 use autoredeploy::config::{Mode, RuleConfig};
 use autoredeploy::engine::{self, Change, Code, Outcome};
-use common::{assert_accepted_by_apiserver, engine_input, fixture, fixtures, nested_arrays};
+use autoredeploy::testing::recorded::{engine_input, fixture, fixtures};
+use common::{assert_accepted_by_apiserver, nested_arrays};
 use serde_json::{Value, json};
 
 fn answer(request: &Value, mode: Mode) -> (Value, admission::Summary) {
@@ -366,7 +367,7 @@ fn deeply_nested_json_is_an_error_not_a_stack_overflow() {
 }
 
 /// `imagetags` is the third door into a stream that bypasses an `imagestreams` webhook
-/// (openshift-semantics §1.6): an ImageTag review gets the scheduled import.
+/// (openshift-apiserver updates the stream internally, without admission for `imagestreams`): an ImageTag review gets the scheduled import.
 #[test]
 fn an_image_tag_review_gets_a_scheduled_import() {
     let mut request = fixture("imagestream-create.json");

@@ -329,3 +329,186 @@ fn json_report_carries_changes_and_an_applicable_patch() {
     assert_eq!(object["spec"]["tags"][0]["importPolicy"]["scheduled"], true);
     assert_eq!(report["summary"]["changes"], 1);
 }
+
+/// A commented Deployment that needs a trigger, with CRLF line breaks.
+const CRLF_DEPLOYMENT: &str = "# the web tier\r\napiVersion: apps/v1\r\nkind: Deployment\r\nmetadata:\r\n  name: web # public\r\n  namespace: shop\r\nspec:\r\n  template:\r\n    spec:\r\n      containers:\r\n      - name: web\r\n        image: app:latest\r\n";
+
+#[test]
+fn in_place_writes_what_mutate_prints_to_changed_files_only() {
+    let dir = workspace(&[
+        ("m/is.yaml", UNSCHEDULED_STREAM),
+        ("m/deploy.yaml", CRLF_DEPLOYMENT),
+        ("m/job.yaml", JOB),
+    ]);
+    let printed_stream = stdout(&mutate(
+        dir.path(),
+        &["-f", "m/is.yaml", "-f", "m/deploy.yaml"],
+        "",
+    ));
+    let job_path = dir.path().join("m/job.yaml");
+    let job_modified = fs::metadata(&job_path).unwrap().modified().unwrap();
+
+    let output = mutate(dir.path(), &["-f", "m", "--in-place"], "");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "autoredeploy: updated m/deploy.yaml\nautoredeploy: updated m/is.yaml\n"
+    );
+    let written = |name: &str| fs::read_to_string(dir.path().join(name)).unwrap();
+    let expected_stream =
+        manifests::concatenate([written("m/is.yaml").as_str(), &written("m/deploy.yaml")]);
+    assert_eq!(printed_stream, expected_stream);
+    assert!(written("m/deploy.yaml").starts_with(CRLF_DEPLOYMENT.split("spec:").next().unwrap()));
+    assert!(
+        !written("m/deploy.yaml").replace("\r\n", "").contains('\n'),
+        "CRLF kept"
+    );
+    assert_eq!(written("m/job.yaml"), JOB);
+    assert_eq!(
+        fs::metadata(&job_path).unwrap().modified().unwrap(),
+        job_modified
+    );
+
+    let check = mutate(dir.path(), &["-f", "m", "--check"], "");
+    assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
+    let again = mutate(dir.path(), &["-f", "m", "--in-place"], "");
+    assert_eq!(stdout(&again), "", "nothing left to write");
+}
+
+#[test]
+fn in_place_output_equals_the_printed_bytes_for_one_file() {
+    let dir = workspace(&[
+        ("deploy.yaml", CRLF_DEPLOYMENT),
+        ("is.yaml", UNSCHEDULED_STREAM),
+    ]);
+    let printed = mutate(dir.path(), &["-f", "deploy.yaml", "-f", "is.yaml"], "");
+    let diff = mutate(dir.path(), &["-f", "deploy.yaml", "--diff"], "");
+    mutate(
+        dir.path(),
+        &["-f", "deploy.yaml", "-f", "is.yaml", "-i"],
+        "",
+    );
+    let deploy = fs::read_to_string(dir.path().join("deploy.yaml")).unwrap();
+    assert!(
+        stdout(&printed).starts_with(&deploy),
+        "{}",
+        stdout(&printed)
+    );
+    let added: Vec<_> = stdout(&diff)
+        .lines()
+        .filter(|l| l.starts_with('-') && !l.starts_with("---"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        added,
+        Vec::<String>::new(),
+        "block manifests only gain lines"
+    );
+}
+
+#[test]
+fn in_place_writes_the_printed_bytes_when_the_file_lacks_a_final_line_break() {
+    let unterminated = UNSCHEDULED_STREAM.trim_end();
+    let dir = workspace(&[("is.yaml", unterminated)]);
+    let printed = stdout(&mutate(dir.path(), &["-f", "is.yaml"], ""));
+    let diff = stdout(&mutate(dir.path(), &["-f", "is.yaml", "--diff"], ""));
+    mutate(dir.path(), &["-f", "is.yaml", "--in-place"], "");
+    assert_eq!(
+        fs::read_to_string(dir.path().join("is.yaml")).unwrap(),
+        printed
+    );
+    assert!(diff.ends_with("+      scheduled: true\n"), "{diff}");
+}
+
+#[cfg(unix)]
+#[test]
+fn in_place_keeps_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = workspace(&[("is.yaml", UNSCHEDULED_STREAM)]);
+    let path = dir.path().join("is.yaml");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    let output = mutate(dir.path(), &["-f", "is.yaml", "--in-place"], "");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        fs::read_to_string(&path)
+            .unwrap()
+            .contains("scheduled: true")
+    );
+    assert_eq!(
+        fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn in_place_refuses_standard_input_and_json_output() {
+    let dir = workspace(&[("is.yaml", UNSCHEDULED_STREAM)]);
+    let stdin = mutate(dir.path(), &["-f", "-", "--in-place"], UNSCHEDULED_STREAM);
+    assert_eq!(stdin.status.code(), Some(2));
+    assert!(
+        stderr(&stdin).contains("standard input"),
+        "{}",
+        stderr(&stdin)
+    );
+    let json = mutate(dir.path(), &["-f", "is.yaml", "-i", "-o", "json"], "");
+    assert_eq!(json.status.code(), Some(2));
+    assert_eq!(
+        fs::read_to_string(dir.path().join("is.yaml")).unwrap(),
+        UNSCHEDULED_STREAM
+    );
+}
+
+#[test]
+fn in_place_with_check_writes_and_exits_1() {
+    let dir = workspace(&[("is.yaml", UNSCHEDULED_STREAM)]);
+    let output = mutate(dir.path(), &["-f", "is.yaml", "-i", "--check"], "");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("autoredeploy: updated is.yaml"),
+        "{}",
+        stderr(&output)
+    );
+    let again = mutate(dir.path(), &["-f", "is.yaml", "--check"], "");
+    assert_eq!(again.status.code(), Some(0));
+}
+
+#[test]
+fn text_that_is_not_utf8_exits_2_naming_file_and_line() {
+    let dir = workspace(&[]);
+    fs::write(dir.path().join("bad.yaml"), b"kind: A\n# caf\xe9\n").unwrap();
+    let output = mutate(dir.path(), &["-f", "bad.yaml"], "");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("bad.yaml: line 2: not UTF-8 text"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_document_that_cannot_be_edited_in_place_is_named_in_every_output() {
+    // The second tag is an alias of the first: scheduling it means editing through it.
+    let shared = "apiVersion: image.openshift.io/v1\nkind: ImageStream\nmetadata:\n  name: app\n  namespace: shop\nspec:\n  tags:\n  - &tag\n    name: latest\n    from:\n      kind: DockerImage\n      name: docker.io/example/app:latest\n  - *tag\n";
+    let dir = workspace(&[("is.yaml", shared)]);
+    let note = "is.yaml:1: document 1 (ImageStream app): re-rendered whole";
+
+    let printed = mutate(dir.path(), &["-f", "is.yaml"], "");
+    assert!(
+        stderr(&printed).contains(&format!("autoredeploy: note: {note}")),
+        "{}",
+        stderr(&printed)
+    );
+    let check = mutate(dir.path(), &["-f", "is.yaml", "--check"], "");
+    assert!(stdout(&check).contains(note), "{}", stdout(&check));
+    let report = mutate(dir.path(), &["-f", "is.yaml", "-o", "json"], "");
+    let report: Value = serde_json::from_str(&stdout(&report)).expect("JSON report");
+    let rewritten = &report["rewritten"][0];
+    assert_eq!(
+        (rewritten["file"].as_str(), rewritten["document"].as_u64()),
+        (Some("is.yaml"), Some(1))
+    );
+    assert!(
+        rewritten["reason"].as_str().unwrap().contains("anchor"),
+        "{rewritten}"
+    );
+}

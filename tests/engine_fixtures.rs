@@ -7,12 +7,12 @@ mod common;
 use autoredeploy::catalog::{CatalogIndex, EmptyCatalog};
 use autoredeploy::config::RuleConfig;
 use autoredeploy::engine::{Code, Input, Outcome, mutate};
-use common::engine_input;
+use autoredeploy::testing::recorded::{self, engine_input};
 use serde_json::{Value, json};
 
 /// The `request` of a recorded review, by file stem.
 fn request(name: &str) -> Value {
-    common::fixture(&format!("{name}.json"))["request"].clone()
+    recorded::fixture(&format!("{name}.json"))["request"].clone()
 }
 
 fn catalog() -> CatalogIndex {
@@ -21,25 +21,7 @@ fn catalog() -> CatalogIndex {
 }
 
 fn checked(input: &Input<'_>, catalog: &CatalogIndex) -> Outcome {
-    let config = RuleConfig::default();
-    let outcome = mutate(input, catalog, &config);
-    let mut patched = input.object.clone();
-    json_patch::patch(&mut patched, &outcome.patch).expect("patch applies");
-    assert_eq!(patched, outcome.object);
-    let again = mutate(
-        &Input {
-            object: &outcome.object,
-            ..*input
-        },
-        catalog,
-        &config,
-    );
-    assert!(
-        again.is_unchanged() && again.changes.is_empty(),
-        "{:?}",
-        again.changes
-    );
-    outcome
+    autoredeploy::testing::checked(input, catalog, &RuleConfig::default())
 }
 
 fn codes(changes: &[autoredeploy::engine::Change]) -> Vec<Code> {

@@ -6,6 +6,7 @@
 use autoredeploy::catalog::CatalogIndex;
 use autoredeploy::config::RuleConfig;
 use autoredeploy::engine::{Input, Operation, mutate};
+use autoredeploy::testing::invariant_violation;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -266,33 +267,7 @@ fn catalog() -> CatalogIndex {
     CatalogIndex::from_objects(&streams, "shop")
 }
 
-/// Whether a patch path is a field autoredeploy owns in an object of `kind`.
-fn owned(kind: &str, path: &str) -> bool {
-    let segments: Vec<&str> = path.split('/').skip(1).collect();
-    let s = |i: usize| segments.get(i).copied().unwrap_or("");
-    let is_index = |x: &str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
-    let container_field = segments.windows(3).any(|w| {
-        matches!(w[0], "containers" | "initContainers")
-            && is_index(w[1])
-            && matches!(w[2], "image" | "imagePullPolicy")
-    });
-    match segments.as_slice() {
-        ["metadata"]
-        | ["metadata", "annotations"]
-        | ["metadata", "annotations", "image.openshift.io~1triggers"] => true,
-        ["spec", "triggers", ..]
-        | ["tag", "importPolicy", ..]
-        | ["spec", "repository", "importPolicy", ..] => true,
-        ["spec", "tags" | "images", i, "importPolicy", ..] => is_index(i),
-        // An ImageTag's spec is the TagReference itself.
-        ["spec", "importPolicy", ..] => kind == "ImageTag",
-        _ => container_field && s(0) == "spec",
-    }
-}
-
 fn check(object: &Value, old: Option<&Value>) -> Result<(), TestCaseError> {
-    let catalog = catalog();
-    let config = RuleConfig::default();
     let operation = if old.is_some() {
         Operation::Update
     } else {
@@ -305,47 +280,9 @@ fn check(object: &Value, old: Option<&Value>) -> Result<(), TestCaseError> {
         namespace: Some("shop"),
         username: Some("alice"),
     };
-    let outcome = mutate(&input, &catalog, &config);
-    let mut patched = object.clone();
-    json_patch::patch(&mut patched, &outcome.patch)
-        .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    prop_assert_eq!(&patched, &outcome.object);
-    // The engine diffs only the members rules write; that must be the whole diff.
-    prop_assert_eq!(&outcome.patch, &json_patch::diff(object, &outcome.object));
-    prop_assert_eq!(
-        outcome.patch.0.is_empty(),
-        outcome.changes.is_empty(),
-        "changes iff patch: {:?}",
-        outcome.changes
-    );
-    for op in &outcome.patch.0 {
-        let path = op.path().to_string();
-        let kind = object["kind"].as_str().unwrap_or("");
-        prop_assert!(
-            owned(kind, &path),
-            "unowned path {} in {:?}",
-            path,
-            outcome.patch
-        );
-    }
-    for change in outcome.changes.iter().chain(&outcome.findings) {
-        prop_assert!(!change.message.chars().any(char::is_control));
-    }
-    let again = mutate(
-        &Input {
-            object: &outcome.object,
-            ..input
-        },
-        &catalog,
-        &config,
-    );
-    prop_assert!(again.is_unchanged(), "second pass patch {:?}", again.patch);
-    prop_assert!(
-        again.changes.is_empty(),
-        "second pass changes {:?}",
-        again.changes
-    );
-    Ok(())
+    invariant_violation(&input, &catalog(), &RuleConfig::default())
+        .map(drop)
+        .map_err(TestCaseError::fail)
 }
 
 proptest! {
@@ -370,5 +307,150 @@ proptest! {
     fn junk_never_panics_and_holds_the_invariants(object in junk(), old in junk()) {
         check(&object, None)?;
         check(&object, Some(&old))?;
+    }
+}
+
+/// Streams with names, tags, sources and policies drawn from one small vocabulary, so that
+/// generated images often almost match them.
+fn bind_catalog() -> impl Strategy<Value = Vec<Value>> {
+    let source = prop_oneof![
+        Just(Some("docker.io/library/nginx:1.25")),
+        Just(Some("nginx:latest")),
+        Just(Some("quay.io/acme/nginx:1.25")),
+        Just(Some("org/app:1")),
+        Just(None)
+    ];
+    let tag = (
+        prop_oneof![Just("latest"), Just("1"), Just("1.25"), Just("stable")],
+        source,
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(name, source, local, reference)| {
+            let mut tag = json!({"name": name});
+            if let Some(source) = source {
+                tag["from"] = json!({"kind": "DockerImage", "name": source});
+            }
+            tag["referencePolicy"] = json!({"type": if local { "Local" } else { "Source" }});
+            if reference {
+                tag["reference"] = json!(true);
+            }
+            tag
+        });
+    let stream = (
+        prop_oneof![Just("app"), Just("nginx"), Just("tools")],
+        prop_oneof![Just("shop"), Just("other")],
+        prop::collection::vec(tag, 0..3),
+        any::<bool>(),
+        prop::option::of(prop_oneof![Just("latest"), Just("1.25"), Just("pushed")]),
+    )
+        .prop_map(|(name, namespace, tags, local, pushed)| {
+            let mut status =
+                json!({"dockerImageRepository": format!("{INTERNAL}/{namespace}/{name}")});
+            if let Some(tag) = pushed {
+                status["tags"] = json!([{"tag": tag, "items": [{"image": DIGEST,
+                    "dockerImageReference": format!("{INTERNAL}/{namespace}/{name}@{DIGEST}")}]}]);
+            }
+            json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+                "metadata": {"name": name, "namespace": namespace},
+                "spec": {"lookupPolicy": {"local": local}, "tags": tags}, "status": status})
+        });
+    prop::collection::vec(stream, 0..4)
+}
+
+fn bind_image() -> impl Strategy<Value = String> {
+    let short = (
+        prop_oneof![Just("app"), Just("nginx"), Just("tools"), Just("MyApp")],
+        prop::option::of(prop_oneof![
+            Just("latest"),
+            Just("1"),
+            Just("1.25"),
+            Just("1.27"),
+            Just("stable"),
+            Just("pushed")
+        ]),
+    )
+        .prop_map(|(stream, tag)| match tag {
+            Some(tag) => format!("{stream}:{tag}"),
+            None => stream.to_string(),
+        });
+    let internal = (
+        prop_oneof![Just("shop"), Just("other"), Just("team-a")],
+        prop_oneof![Just("app"), Just("nginx"), Just("app."), Just("x--y")],
+        prop_oneof![Just("latest"), Just("1.25"), Just("pushed"), Just(".bad")],
+    )
+        .prop_map(|(ns, stream, tag)| format!("{INTERNAL}/{ns}/{stream}:{tag}"));
+    prop_oneof![
+        short,
+        internal,
+        Just("docker.io/library/nginx:1.25".to_string()),
+        Just("quay.io/acme/nginx:1.25".to_string()),
+        Just("org/app:1".to_string()),
+    ]
+}
+
+/// `namespace/stream:tag` of every ImageStreamTag a DeploymentConfig trigger or a triggers
+/// annotation entry of `object` names.
+fn trigger_tags(object: &Value, namespace: &str) -> Vec<(String, String)> {
+    let mut froms: Vec<Value> = object
+        .pointer("/spec/triggers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.pointer("/imageChangeParams/from").cloned())
+        .collect();
+    if let Some(text) = object
+        .pointer("/metadata/annotations/image.openshift.io~1triggers")
+        .and_then(Value::as_str)
+        && let Ok(Value::Array(entries)) = serde_json::from_str::<Value>(text)
+    {
+        froms.extend(entries.iter().filter_map(|e| e.get("from").cloned()));
+    }
+    froms
+        .iter()
+        .map(|from| {
+            let ns = from["namespace"].as_str().unwrap_or(namespace).to_string();
+            (ns, from["name"].as_str().unwrap_or("").to_string())
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The binding contract (docs/rules.md): a trigger the engine writes names a tag the catalog has
+    /// (never a missing one, which would freeze a DeploymentConfig), and names OpenShift's
+    /// validation accepts (never one that fails the user's request).
+    #[test]
+    fn written_triggers_name_known_tags_with_valid_names(
+        streams in bind_catalog(),
+        images in prop::collection::vec(bind_image(), 1..3),
+        kind in prop_oneof![Just(("apps.openshift.io/v1", "DeploymentConfig")), Just(("apps/v1", "Deployment"))],
+    ) {
+        use autoredeploy::catalog::Catalog;
+        use autoredeploy::engine::names;
+        let catalog = CatalogIndex::from_objects(&streams, "");
+        let containers: Vec<Value> = images
+            .iter()
+            .enumerate()
+            .map(|(i, image)| json!({"name": format!("c{i}"), "image": image}))
+            .collect();
+        let object = json!({"apiVersion": kind.0, "kind": kind.1,
+            "metadata": {"name": "w", "namespace": "shop"},
+            "spec": {"template": {"spec": {"containers": containers}}}});
+        let outcome = mutate(&Input::create(&object), &catalog, &RuleConfig::default());
+        for (namespace, stream_tag) in trigger_tags(&outcome.object, "shop") {
+            let (stream, tag) = stream_tag.split_once(':').expect("stream:tag");
+            prop_assert!(
+                catalog.tag_state(&namespace, stream, tag).is_some(),
+                "{}/{} is not in the catalog", namespace, stream_tag
+            );
+            let tag_ref = autoredeploy::catalog::TagRef {
+                namespace,
+                stream: stream.to_string(),
+                tag: tag.to_string(),
+            };
+            prop_assert!(names::validate(&tag_ref).is_ok(), "{:?}", tag_ref);
+        }
     }
 }

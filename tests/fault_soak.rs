@@ -4,6 +4,8 @@
 //! a leak of even a few hundred bytes per request would show.
 
 mod common;
+
+use autoredeploy::testing::recorded;
 mod fault_support;
 
 use std::sync::Arc;
@@ -22,7 +24,7 @@ const TOLERANCE_KIB: u64 = 4 * 1024;
 /// Send `n` reviews over `CONNECTIONS` clients; every one must be answered 200.
 async fn send(tls: &TlsConnector, addr: std::net::SocketAddr, n: u64) {
     let bodies: Arc<Vec<(String, Vec<u8>)>> = Arc::new(
-        common::fixtures()
+        recorded::fixtures()
             .into_iter()
             .map(|(_, bytes)| {
                 let review: Value = serde_json::from_slice(&bytes).unwrap();

@@ -131,7 +131,7 @@ async fn dry_run_sends_dry_run_all_and_stores_nothing() {
     assert_eq!(run.code, 0, "{}{}", run.out, run.err);
     assert!(
         run.out
-            .contains("would patch Deployment shop/web (annotation-trigger)"),
+            .contains("would patch Deployment shop/web (annotation-trigger, resolved-image)"),
         "{}",
         run.out
     );

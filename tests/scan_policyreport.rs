@@ -133,9 +133,10 @@ async fn each_object_and_rule_has_one_result() {
             })
             .collect()
     };
+    let fail = |rule: &str| (rule.to_string(), "fail".to_string());
     assert_eq!(
         of("web"),
-        [("annotation-trigger".to_string(), "fail".to_string())]
+        [fail("annotation-trigger"), fail("resolved-image")]
     );
     assert_eq!(
         of("ok"),

@@ -5,6 +5,8 @@
 //! the same manifest keeps the running digest (no double rollout).
 
 mod common;
+
+use autoredeploy::testing::recorded;
 #[path = "catalog_watch/fake_api.rs"]
 mod fake_api;
 
@@ -50,7 +52,7 @@ fn kubeconfig(dir: &Path, api: &FakeApi) -> String {
 
 /// The recorded Deployment CREATE, running `image` (and, on UPDATE, `old_image`).
 fn deployment_review(image: &str, old_image: Option<&str>, username: &str) -> Value {
-    let mut review = common::fixture("deployment-create.json");
+    let mut review = recorded::fixture("deployment-create.json");
     let request = &mut review["request"];
     request["object"]["spec"]["template"]["spec"]["containers"][0]["image"] = json!(image);
     request["userInfo"]["username"] = json!(username);

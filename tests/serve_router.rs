@@ -3,6 +3,8 @@
 
 mod common;
 
+use autoredeploy::testing::recorded;
+
 use std::sync::Arc;
 
 use autoredeploy::config::{Mode, RuleConfig};
@@ -48,7 +50,7 @@ fn error_message(body: &[u8]) -> String {
 
 #[tokio::test]
 async fn every_fixture_is_answered_200_on_both_paths() {
-    for (_, bytes) in common::fixtures() {
+    for (_, bytes) in recorded::fixtures() {
         let request: Value = serde_json::from_slice(&bytes).unwrap();
         for path in ["/mutate", "/audit"] {
             let (status, body) = post(path, "application/json", bytes.clone()).await;
@@ -61,7 +63,7 @@ async fn every_fixture_is_answered_200_on_both_paths() {
 
 #[tokio::test]
 async fn content_type_with_charset_is_json() {
-    let (_, bytes) = common::fixtures().remove(0);
+    let (_, bytes) = recorded::fixtures().remove(0);
     let (status, _) = post("/mutate", "application/json; charset=utf-8", bytes).await;
     assert_eq!(status, StatusCode::OK);
 }
@@ -71,7 +73,7 @@ async fn bad_requests_get_json_errors_with_the_right_status() {
     let (status, body) = post("/mutate", "application/json", b"{garbage".to_vec()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(error_message(&body).contains("not a valid AdmissionReview"));
-    let mut no_uid = common::fixture("deployment-create.json");
+    let mut no_uid = recorded::fixture("deployment-create.json");
     no_uid["request"].as_object_mut().unwrap().remove("uid");
     let (status, body) = post("/mutate", "application/json", no_uid.to_string().into()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -97,7 +99,7 @@ async fn bad_requests_get_json_errors_with_the_right_status() {
 
 #[tokio::test]
 async fn global_audit_mode_makes_mutate_audit() {
-    let (_, bytes) = common::fixtures().remove(0);
+    let (_, bytes) = recorded::fixtures().remove(0);
     let app = router(state(Mode::Audit));
     let (status, _) = call(app, "POST", "/mutate", "application/json", bytes).await;
     assert_eq!(status, StatusCode::OK);
@@ -106,7 +108,7 @@ async fn global_audit_mode_makes_mutate_audit() {
 #[tokio::test]
 async fn admin_endpoints_report_health_readiness_and_metrics() {
     let shared = state(Mode::Enforce);
-    let bytes = common::fixture("deployment-create.json")
+    let bytes = recorded::fixture("deployment-create.json")
         .to_string()
         .into_bytes();
     let (status, _) = call(
@@ -152,7 +154,7 @@ async fn admin_endpoints_report_health_readiness_and_metrics() {
 async fn draining_answers_ask_http1_clients_to_reconnect() {
     let state = state(Mode::Enforce);
     let app = router(state.clone());
-    let body = serde_json::to_vec(&common::fixture("deployment-create.json")).unwrap();
+    let body = serde_json::to_vec(&recorded::fixture("deployment-create.json")).unwrap();
     let send = |version, path: &str| {
         Request::builder()
             .method("POST")

@@ -5,6 +5,8 @@
 
 mod common;
 
+use autoredeploy::testing::recorded;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -31,7 +33,7 @@ async fn fixtures_are_answered_over_tls_with_http11_alpn_only() {
     let mut server = Server::start_dev(dir.path(), &[]);
     let tls = connector(&[&ca(dir.path())], &[HTTP11]);
     let mut client = Http1::connect(&tls, server.webhook).await;
-    for (name, bytes) in common::fixtures() {
+    for (name, bytes) in recorded::fixtures() {
         let request: Value = serde_json::from_slice(&bytes).unwrap();
         for path in ["/mutate", "/audit"] {
             let (status, body) = client.post_json(path, bytes.clone()).await;
@@ -40,7 +42,7 @@ async fn fixtures_are_answered_over_tls_with_http11_alpn_only() {
             common::assert_accepted_by_apiserver(&request, &response);
         }
     }
-    let uid = common::fixture("deployment-create.json")["request"]["uid"].clone();
+    let uid = recorded::fixture("deployment-create.json")["request"]["uid"].clone();
     let line = server.wait_for_log(|l| l["message"] == "reviewed" && l["uid"] == uid, DEADLINE);
     assert_eq!(line["kind"], "Deployment");
     assert_eq!(line["namespace"], "whtest");
@@ -52,7 +54,7 @@ async fn global_audit_mode_reviews_mutate_in_audit() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start_dev(dir.path(), &["--mode", "audit"]);
     let tls = connector(&[&ca(dir.path())], &[HTTP11]);
-    let bytes = std::fs::read(Path::new(common::FIXTURE_DIR).join("deployment-create.json"));
+    let bytes = std::fs::read(Path::new(recorded::FIXTURE_DIR).join("deployment-create.json"));
     let (status, _) = Http1::connect(&tls, server.webhook)
         .await
         .post_json("/mutate", bytes.unwrap())
@@ -67,7 +69,7 @@ async fn bad_input_gets_clear_errors_and_the_server_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_dev(dir.path(), &[]);
     let tls = connector(&[&ca(dir.path())], &[HTTP11]);
-    let mut fixture = common::fixture("deployment-create.json");
+    let mut fixture = recorded::fixture("deployment-create.json");
     let cases: Vec<(&str, &str, Vec<u8>, StatusCode)> = vec![
         (
             "/mutate",
@@ -127,7 +129,7 @@ async fn bad_input_gets_clear_errors_and_the_server_keeps_serving() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     send_tls_garbage(server.webhook).await;
     disconnect_mid_handshake(server.webhook).await;
-    let bytes = common::fixture("imagestream-create.json")
+    let bytes = recorded::fixture("imagestream-create.json")
         .to_string()
         .into_bytes();
     let (status, _) = Http1::connect(&tls, server.webhook)
@@ -257,7 +259,7 @@ async fn keep_sending(
     stop: Arc<AtomicBool>,
     sent: Arc<AtomicUsize>,
 ) {
-    let body = common::fixture("deploymentconfig-create.json")
+    let body = recorded::fixture("deploymentconfig-create.json")
         .to_string()
         .into_bytes();
     let mut kept = Http1::connect(&tls, addr).await;
@@ -279,7 +281,7 @@ async fn slow_review(
     addr: std::net::SocketAddr,
     gate: tokio::sync::watch::Receiver<bool>,
 ) -> u16 {
-    let body = common::fixture("deploymentconfig-update-kubectl-apply.json").to_string();
+    let body = recorded::fixture("deploymentconfig-update-kubectl-apply.json").to_string();
     let (a, b) = body.as_bytes().split_at(body.len() / 2);
     let parts = vec![a.to_vec(), b.to_vec()];
     raw_request(tls, addr, "/mutate", "application/json", parts, Some(gate)).await
@@ -338,7 +340,7 @@ async fn admin_port_serves_health_readiness_and_metrics() {
     assert_eq!(admin_get(server.admin, "/healthz").await.0, StatusCode::OK);
     assert_eq!(admin_get(server.admin, "/readyz").await.0, StatusCode::OK);
     let tls = connector(&[&ca(dir.path())], &[HTTP11]);
-    let body = common::fixture("deployment-create.json")
+    let body = recorded::fixture("deployment-create.json")
         .to_string()
         .into_bytes();
     Http1::connect(&tls, server.webhook)

@@ -11,8 +11,6 @@ mod drive;
 mod floor;
 mod payloads;
 mod plot;
-#[path = "../support/recorded.rs"]
-mod recorded;
 mod report;
 mod run;
 

@@ -45,7 +45,7 @@ pub fn load(set: Set) -> anyhow::Result<Vec<Payload>> {
 }
 
 fn fixtures() -> anyhow::Result<Vec<Payload>> {
-    crate::recorded::recorded_reviews()?
+    autoredeploy::testing::recorded::reviews()?
         .into_iter()
         .map(|(name, bytes)| {
             let review = serde_json::from_slice(&bytes).with_context(|| format!("{name}.json"))?;

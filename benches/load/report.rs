@@ -1,17 +1,17 @@
 //! Turning measurements into numbers people read: one line per run, medians over rounds,
-//! the autoredeploy/floor ratios, and the SPEC §4 targets with pass or fail.
+//! the autoredeploy/floor ratios, and the targets (docs/benchmarks.md) with pass or fail.
 
 use std::time::Duration;
 
 use crate::drive::Outcome;
 
-/// SPEC §4: throughput at least this fraction of the floor's.
+/// Target: throughput at least this fraction of the floor's.
 pub const TARGET_RATIO: f64 = 0.85;
-/// SPEC §4: p99 under this at half the load, in µs.
+/// Target: p99 under this at half the load, in µs.
 pub const TARGET_P99_US: f64 = 1000.0;
-/// SPEC §4: peak RSS under this, in KiB.
+/// Target: peak RSS under this, in KiB.
 pub const TARGET_RSS_KIB: u64 = 12 * 1024;
-/// SPEC §4: ready under this.
+/// Target: ready under this.
 pub const TARGET_READY: Duration = Duration::from_millis(100);
 
 /// One closed-loop round of one server.
@@ -131,7 +131,7 @@ pub struct Summary {
 }
 
 pub fn print_summary(s: &Summary) {
-    println!("\n== SPEC §4 targets");
+    println!("\n== targets");
     println!(
         "throughput autoredeploy/floor (median of rounds): {:.3}  target >= {TARGET_RATIO}: {}",
         s.throughput_ratio,

@@ -2,7 +2,7 @@
 //! of [`crate::config::Mode`]. It decodes the review once (the object stays a raw
 //! `serde_json::Value`, never a typed `ObjectMeta`, so the patch is derived from what the API
 //! server sent), decides the mode, calls the engine and builds a response the API server
-//! accepts (admission-mechanics §1.4). It never denies, never does I/O and never blocks.
+//! accepts (kube-apiserver `VerifyAdmissionResponse` and the mutating dispatcher). It never denies, never does I/O and never blocks.
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use crate::catalog::Catalog;
 use crate::config::{Mode, RuleConfig};
+use crate::engine::kind::Kind;
 use crate::engine::{self, Change, Code};
 
 mod decode;
@@ -22,7 +23,7 @@ mod trimmed;
 
 pub use decode::{AdmissionRequest, GroupVersionKind, ReviewError, decode};
 
-/// Object annotation that puts one object in audit mode (SPEC §2).
+/// Object annotation that puts one object in audit mode (docs/rules.md, "Opting in and out").
 pub const MODE_ANNOTATION: &str = "autoredeploy.io/mode";
 /// Audit annotation holding the compact JSON Patch audit mode would have applied. The API
 /// server prefixes it with the webhook name, so it must not contain `/`.
@@ -39,19 +40,6 @@ pub const MAX_WARNING_CHARS: usize = 256;
 pub const WARNING_BUDGET_CHARS: usize = 4096;
 /// Room kept in the budget for the "more warnings" note.
 const OMITTED_NOTE_RESERVE: usize = 64;
-
-/// The kinds the engine has rules for, as `(group, kind)`; anything else gets an empty allow.
-pub const KNOWN_KINDS: &[(&str, &str)] = &[
-    ("image.openshift.io", "ImageStream"),
-    ("image.openshift.io", "ImageStreamTag"),
-    ("image.openshift.io", "ImageStreamImport"),
-    ("image.openshift.io", "ImageTag"),
-    ("apps.openshift.io", "DeploymentConfig"),
-    ("apps", "Deployment"),
-    ("apps", "StatefulSet"),
-    ("apps", "DaemonSet"),
-    ("batch", "CronJob"),
-];
 
 /// The AdmissionReview sent back. kube-core's own `AdmissionResponse` is not used: it
 /// serialises `patch` as an array of numbers instead of the base64 string the API documents
@@ -253,10 +241,9 @@ fn engine_operation(request: &AdmissionRequest) -> Option<engine::Operation> {
     }
 }
 
+/// The kinds the engine has rules for; anything else gets an empty allow.
 fn is_known_kind(gvk: &GroupVersionKind) -> bool {
-    KNOWN_KINDS
-        .iter()
-        .any(|(group, kind)| gvk.group == *group && gvk.kind == *kind)
+    Kind::of_group_kind(&gvk.group, &gvk.kind).is_some()
 }
 
 /// Audit when the path or the flag says so, or the object asks for it by annotation.

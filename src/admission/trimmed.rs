@@ -14,6 +14,8 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+use crate::engine::fields::{UNREAD_MEMBERS, UNREAD_METADATA};
+
 /// Where a map sits, which decides what is left out of it.
 #[derive(Clone, Copy)]
 enum Level {
@@ -26,8 +28,8 @@ enum Level {
 impl Level {
     fn skips(self, key: &str) -> bool {
         match self {
-            Level::Object => key == "status",
-            Level::Metadata => key == "managedFields",
+            Level::Object => UNREAD_MEMBERS.contains(&key),
+            Level::Metadata => UNREAD_METADATA.contains(&key),
         }
     }
 }

@@ -27,6 +27,10 @@ struct Tag {
     /// The canonical external reference this tag is indexed under. It shares `source`'s
     /// allocation when the user spelled the canonical form (the usual case: `quay.io/o/a:1`).
     external: Option<Arc<str>>,
+    /// `referencePolicy.type: Local`.
+    local_reference: bool,
+    /// `reference: true`: indexed, so advice can name it, but never bound.
+    reference: bool,
 }
 
 /// One ImageStream. Never edited in place: an update builds a new one, so clones of the
@@ -36,6 +40,8 @@ struct Stream {
     name: Arc<str>,
     /// Sorted by name, unique.
     tags: Box<[Tag]>,
+    /// `spec.lookupPolicy.local`.
+    local_lookup: bool,
 }
 
 impl Stream {
@@ -145,6 +151,10 @@ impl CatalogIndex {
         let stream = Arc::new(Stream {
             name: name.into(),
             tags: read_tags(object),
+            local_lookup: object
+                .pointer("/spec/lookupPolicy/local")
+                .and_then(Value::as_bool)
+                == Some(true),
         });
         let ns = match self.namespaces.get_mut(namespace) {
             Some(ns) => ns,
@@ -186,18 +196,7 @@ impl Catalog for CatalogIndex {
     }
 
     fn find_external(&self, namespace: &str, normalized: &str) -> Option<TagRef> {
-        let candidate = self
-            .namespaces
-            .get(namespace)?
-            .external
-            .get(normalized)?
-            .first()?;
-        let tag = candidate.stream.tags.get(candidate.tag as usize)?;
-        Some(TagRef {
-            namespace: namespace.to_string(),
-            stream: candidate.stream.name.to_string(),
-            tag: tag.name.to_string(),
-        })
+        self.candidates(namespace, normalized, false).next()
     }
 
     fn tag_state(&self, namespace: &str, stream: &str, tag: &str) -> Option<TagState> {
@@ -210,7 +209,49 @@ impl Catalog for CatalogIndex {
         Some(TagState {
             source: tag.source.as_deref().map(str::to_string),
             resolved: tag.resolved.as_deref().map(str::to_string),
+            local_reference: tag.local_reference,
+            reference_only: tag.reference,
         })
+    }
+
+    fn external_candidates(&self, namespace: &str, normalized: &str) -> Vec<TagRef> {
+        self.candidates(namespace, normalized, false).collect()
+    }
+
+    fn reference_tag(&self, namespace: &str, normalized: &str) -> Option<TagRef> {
+        self.candidates(namespace, normalized, true).next()
+    }
+
+    fn local_lookup(&self, namespace: &str, stream: &str) -> bool {
+        self.namespaces
+            .get(namespace)
+            .and_then(|ns| ns.streams.get(stream))
+            .is_some_and(|stream| stream.local_lookup)
+    }
+}
+
+impl CatalogIndex {
+    /// The tags indexed under `normalized`, in `TagRef` order: the imported ones, or with
+    /// `reference` the `reference: true` ones.
+    fn candidates<'a>(
+        &'a self,
+        namespace: &'a str,
+        normalized: &str,
+        reference: bool,
+    ) -> impl Iterator<Item = TagRef> + 'a {
+        self.namespaces
+            .get(namespace)
+            .and_then(|ns| ns.external.get(normalized))
+            .into_iter()
+            .flatten()
+            .filter_map(move |candidate| {
+                let tag = candidate.stream.tags.get(candidate.tag as usize)?;
+                (tag.reference == reference).then(|| TagRef {
+                    namespace: namespace.to_string(),
+                    stream: candidate.stream.name.to_string(),
+                    tag: tag.name.to_string(),
+                })
+            })
     }
 }
 
@@ -230,7 +271,9 @@ fn read_tags(object: &Value) -> Box<[Tag]> {
         {
             local_policy.insert(name);
         }
-        tags.insert(name, spec_tag_entry(name, spec_tag));
+        let mut entry = spec_tag_entry(name, spec_tag);
+        entry.local_reference = local_policy.contains(name);
+        tags.insert(name, entry);
     }
     let repository = object
         .pointer("/status/dockerImageRepository")
@@ -257,17 +300,16 @@ fn spec_tag_entry(name: &str, spec_tag: &Value) -> Tag {
         .flatten()
         .map(Arc::<str>::from);
     // `reference: true` tags are never imported, so binding a container to one would
-    // promise updates that never come.
+    // promise updates that never come; they are indexed only so advice can name them.
     let reference = spec_tag.get("reference").and_then(Value::as_bool) == Some(true);
-    let external = source
-        .as_ref()
-        .filter(|_| !reference)
-        .and_then(external_key);
+    let external = source.as_ref().and_then(external_key);
     Tag {
         name: name.into(),
         source,
         resolved: None,
         external,
+        local_reference: false,
+        reference,
     }
 }
 

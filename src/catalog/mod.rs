@@ -32,10 +32,14 @@ impl TagRef {
 pub struct TagState {
     /// `spec.tags[].from.name` when `from.kind` is `DockerImage`, as the user spelled it.
     pub source: Option<String>,
-    /// The pull spec a trigger would write now (openshift-semantics §1.3): `status.tags[]
+    /// The pull spec a trigger would write now (library-go `ResolveLatestTaggedImage`): `status.tags[]
     /// .items[0].dockerImageReference`, or `<status.dockerImageRepository>@<image>` for a
     /// `Local` reference policy. `None` when the tag never resolved.
     pub resolved: Option<String>,
+    /// `referencePolicy.type: Local`: triggers write the internal registry's pull spec.
+    pub local_reference: bool,
+    /// `reference: true`: the source is never imported.
+    pub reference_only: bool,
 }
 
 /// Read-only lookups the engine makes. Implementations answer from memory: no API call.
@@ -48,6 +52,23 @@ pub trait Catalog {
     fn find_external(&self, namespace: &str, normalized: &str) -> Option<TagRef>;
     /// What is known of one tag; `None` when the stream or tag is unknown.
     fn tag_state(&self, namespace: &str, stream: &str, tag: &str) -> Option<TagState>;
+    /// Every tag in `namespace` that imports `normalized`, smallest `TagRef` first (the first
+    /// is [`Catalog::find_external`]'s answer).
+    fn external_candidates(&self, namespace: &str, normalized: &str) -> Vec<TagRef> {
+        self.find_external(namespace, normalized)
+            .into_iter()
+            .collect()
+    }
+    /// A `reference: true` tag whose source normalises to `normalized`: it names the image
+    /// but is never imported.
+    fn reference_tag(&self, _namespace: &str, _normalized: &str) -> Option<TagRef> {
+        None
+    }
+    /// Whether the stream has `spec.lookupPolicy.local: true`, so short names in its
+    /// namespace resolve to it.
+    fn local_lookup(&self, _namespace: &str, _stream: &str) -> bool {
+        false
+    }
 }
 
 /// A catalog that knows nothing (no cluster access, `--catalog off`, or tests).

@@ -56,6 +56,25 @@ impl Catalog for CatalogSnapshot {
             .get(namespace)?
             .tag_state(namespace, stream, tag)
     }
+
+    fn external_candidates(&self, namespace: &str, normalized: &str) -> Vec<TagRef> {
+        self.namespaces
+            .get(namespace)
+            .map(|index| index.external_candidates(namespace, normalized))
+            .unwrap_or_default()
+    }
+
+    fn reference_tag(&self, namespace: &str, normalized: &str) -> Option<TagRef> {
+        self.namespaces
+            .get(namespace)?
+            .reference_tag(namespace, normalized)
+    }
+
+    fn local_lookup(&self, namespace: &str, stream: &str) -> bool {
+        self.namespaces
+            .get(namespace)
+            .is_some_and(|index| index.local_lookup(namespace, stream))
+    }
 }
 
 /// The writer's side: the live per-namespace indexes, from which snapshots are published.

@@ -18,6 +18,7 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::utils::Backoff;
 use kube::runtime::watcher::{self, Event};
 use tokio::task::AbortHandle;
+use tracing::Instrument;
 use tracing::{debug, info, warn};
 
 use super::object::WatchedImageStream;
@@ -76,7 +77,10 @@ impl LiveCatalog {
         let scopes = scopes(&options.namespaces);
         let events = watch_streams(&client, &scopes, &options);
         let writer = Writer::new(scopes, Arc::clone(&published), status.clone());
-        let task = tokio::spawn(run(events, writer, options.max_batch.max(1)));
+        let task = tokio::spawn(
+            run(events, writer, options.max_batch.max(1))
+                .instrument(tracing::info_span!("catalog_watch")),
+        );
         Self {
             published,
             status,

@@ -3,6 +3,7 @@
 //! environment. Errors here are `anyhow` with context.
 
 pub mod certs;
+mod in_place;
 pub mod mutate;
 pub mod rules;
 pub mod scan;

@@ -12,11 +12,12 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::in_place;
 use super::rules::RuleArgs;
 use crate::catalog::CatalogIndex;
 use crate::config::RuleConfig;
 use crate::engine::{self, Change, Input};
-use crate::manifests::{self, Manifest};
+use crate::manifests::{self, DocumentChange, Manifest, Rewrite};
 
 /// Nothing would change (or `--check` was not asked).
 pub const EXIT_OK: u8 = 0;
@@ -30,9 +31,17 @@ const NO_NAMESPACE: &str = "";
 
 const AFTER_HELP: &str = "\
 Output: the manifests in input order as one YAML stream (`---` between files). A document \
-that does not change is printed as its original text, comments included; a changed document \
-is re-serialised in its file's format (YAML stays YAML, a *.json file stays JSON; standard \
-input is read as YAML, which includes JSON), keys in their original order.
+that does not change is printed as its original text. A changed document is edited in place, \
+as a person would: only the fields the engine adds or replaces change; comments, quoting, flow \
+or block style, indentation, CRLF line breaks and a byte order mark stay, and new keys follow \
+their siblings' indentation and sequence style. A document that cannot be edited so (an \
+edit through an alias or a merge key) is re-serialised whole in its file's format, with a \
+note naming it and saying why. Standard input is read as YAML, which includes JSON.
+
+--in-place writes the results back to the files given (not `-`): only files that change, \
+each through a temporary file in the same directory renamed over the original (permissions \
+kept), one line per file written. --diff shows exactly what --in-place would write. Combined \
+with --diff or --check, --in-place still writes, and its lines go to standard error.
 
 The offline catalog is the set of ImageStreams found in all inputs (List items included); \
 objects without metadata.namespace share one namespace.
@@ -50,7 +59,8 @@ pub enum OutputFormat {
     /// The mutated manifests.
     #[default]
     Yaml,
-    /// A JSON report: per object its file, document, kind, name, changes, findings and patch.
+    /// A JSON report: per object its file, document, kind, name, changes, findings and patch;
+    /// and the documents re-rendered whole, with why.
     Json,
 }
 
@@ -67,6 +77,15 @@ pub struct MutateArgs {
     /// Exit 1 when anything would change (for CI); alone, print one line per change.
     #[arg(long, env = "AUTOREDEPLOY_CHECK")]
     pub check: bool,
+    /// Write the results back to the files given (not `-`) instead of printing them; only
+    /// files that change are written.
+    #[arg(
+        short = 'i',
+        long,
+        env = "AUTOREDEPLOY_IN_PLACE",
+        conflicts_with = "output"
+    )]
+    pub in_place: bool,
     /// `yaml`: the mutated manifests; `json`: a report for machines.
     #[arg(short, long, value_enum, default_value_t, env = "AUTOREDEPLOY_OUTPUT")]
     pub output: OutputFormat,
@@ -98,8 +117,14 @@ pub struct ObjectReport {
 #[derive(Debug, Clone)]
 pub struct FileRun {
     pub name: String,
+    /// The file it came from; none for standard input.
+    pub path: Option<PathBuf>,
+    /// The input and the output, byte order marks included: what `--in-place` compares and
+    /// writes.
     pub original: String,
     pub output: String,
+    /// Documents that could not be edited in place.
+    pub rewrites: Vec<Rewrite>,
 }
 
 /// Everything the command computed, before printing.
@@ -110,6 +135,10 @@ pub struct Run {
 }
 
 impl Run {
+    fn rewrites(&self) -> impl Iterator<Item = &Rewrite> {
+        self.files.iter().flat_map(|f| &f.rewrites)
+    }
+
     fn change_count(&self) -> usize {
         self.objects.iter().map(|o| o.changes.len()).sum()
     }
@@ -153,6 +182,9 @@ pub fn execute(
 /// Read, parse and mutate every input.
 pub fn mutate_inputs(args: &MutateArgs, stdin: &mut dyn Read) -> anyhow::Result<Run> {
     let rules = RuleConfig::try_from(&args.rules).context("invalid rule flags")?;
+    if args.in_place {
+        in_place::check_inputs(&args.files)?;
+    }
     let sources = manifests::read_sources(&args.files, stdin)?;
     let parsed = sources
         .into_iter()
@@ -174,37 +206,31 @@ fn mutate_manifest(
     rules: &RuleConfig,
     reports: &mut Vec<ObjectReport>,
 ) -> anyhow::Result<FileRun> {
-    let mut replacements = Vec::with_capacity(manifest.documents.len());
+    let mut changes = Vec::with_capacity(manifest.documents.len());
     for doc in &manifest.documents {
         let mut at = |item, object: &Value| {
             let outcome = engine::mutate(&Input::create(object), catalog, rules);
             reports.push(report(&manifest.source.name, doc, item, object, &outcome));
-            (!outcome.is_unchanged()).then_some(outcome.object)
+            (!outcome.is_unchanged()).then_some((outcome.object, outcome.patch))
         };
-        let replacement = match doc.items() {
-            None => at(None, &doc.value),
+        let change = match doc.items() {
+            None => at(None, &doc.value).map(DocumentChange::object),
             Some(items) => {
-                let mutated: Vec<_> = (items.iter().enumerate())
+                let outcomes: Vec<_> = (items.iter().enumerate())
                     .map(|(i, item)| at(Some(i), item))
                     .collect();
-                mutated.iter().any(Option::is_some).then(|| {
-                    let mut list = doc.value.clone();
-                    list[manifests::LIST_ITEMS] = Value::Array(
-                        (items.iter().zip(mutated))
-                            .map(|(old, new)| new.unwrap_or_else(|| old.clone()))
-                            .collect(),
-                    );
-                    list
-                })
+                DocumentChange::list(&doc.value, outcomes)
             }
         };
-        replacements.push(replacement);
+        changes.push(change);
     }
-    let refs: Vec<_> = replacements.iter().map(Option::as_ref).collect();
+    let rendered = manifest.render(&changes)?;
     Ok(FileRun {
         name: manifest.source.name.clone(),
-        original: manifest.source.text.clone(),
-        output: manifest.render(&refs)?,
+        path: manifest.source.path.clone(),
+        original: manifest.source.with_byte_order_mark(&manifest.source.text),
+        output: rendered.text,
+        rewrites: rendered.rewrites,
     })
 }
 
@@ -238,6 +264,8 @@ fn report(
 #[derive(Serialize)]
 struct Report<'a> {
     objects: &'a [ObjectReport],
+    /// Documents re-rendered whole because they could not be edited in place.
+    rewritten: Vec<&'a Rewrite>,
     summary: Summary,
 }
 
@@ -267,9 +295,19 @@ fn print(
         }
         (OutputFormat::Yaml, false, true) => print_check(run, out, err)?,
         (OutputFormat::Yaml, false, false) => {
-            let outputs = run.files.iter().map(|f| f.output.as_str());
-            out.write_all(manifests::concatenate(outputs).as_bytes())?;
+            if !args.in_place {
+                let outputs = run.files.iter().map(|f| f.output.as_str());
+                out.write_all(manifests::concatenate(outputs).as_bytes())?;
+            }
             print_findings(run, err)?;
+        }
+    }
+    if args.in_place {
+        // The diff or the change lines own standard output when asked for.
+        if args.diff || args.check {
+            in_place::write_changed(&run.files, err)?;
+        } else {
+            in_place::write_changed(&run.files, out)?;
         }
     }
     out.flush()?;
@@ -284,6 +322,7 @@ fn print(
 fn print_report(run: &Run, out: &mut dyn Write) -> anyhow::Result<()> {
     let report = Report {
         objects: &run.objects,
+        rewritten: run.rewrites().collect(),
         summary: Summary {
             objects: run.objects.len(),
             changed_objects: run.changed_objects(),
@@ -318,6 +357,9 @@ fn print_check(run: &Run, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::R
             )?;
         }
     }
+    for rewrite in run.rewrites() {
+        writeln!(out, "{rewrite}")?;
+    }
     match run.change_count() {
         0 => writeln!(err, "autoredeploy: nothing would change")?,
         n => writeln!(
@@ -331,6 +373,9 @@ fn print_check(run: &Run, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::R
 
 /// Findings on `err`, so the manifests or the diff on `out` stay clean.
 fn print_findings(run: &Run, err: &mut dyn Write) -> anyhow::Result<()> {
+    for rewrite in run.rewrites() {
+        writeln!(err, "autoredeploy: note: {rewrite}")?;
+    }
     for object in &run.objects {
         for finding in &object.findings {
             writeln!(

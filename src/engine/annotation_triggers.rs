@@ -1,16 +1,22 @@
 //! The `image.openshift.io/triggers` annotation of Deployments, StatefulSets, DaemonSets and
-//! CronJobs (SPEC §1.4, openshift-semantics §3). Owns that one annotation: existing entries
-//! are kept, new ones appended, and the value is written the way Go's `json.Marshal` writes
-//! it (what `oc set triggers` produces) and only when something was added, so a re-run is a
-//! no-op. An annotation it cannot read is left alone.
+//! CronJobs (docs/rules.md, "The triggers annotation"). Owns that one annotation: existing entries are kept, repaired where
+//! that loses nothing, retargeted when the user changed the image, new ones appended; the
+//! value is written the way Go's `json.Marshal` writes it (what `oc set triggers` produces)
+//! and only when something changed, so a re-run is a no-op. OpenShift's controller fails
+//! every entry of an object when one names a missing container or has a fieldPath it cannot
+//! read (openshift/library-go `pkg/image/trigger/annotations.go`), so such an annotation is
+//! reported and nothing is added to it.
 
 use serde_json::{Map, Value};
 
+use super::annotation_entries::{
+    Unusable, blocking_problems, coverage, field_path, read, repair, target,
+};
 use super::annotations::{pointer as annotation_pointer, trigger_source};
 use super::change::{Code, Report};
-use super::containers::{Container, List};
-use super::kind::Kind;
-use super::workload::{Coverage, Covered, Wanted};
+use super::containers::Container;
+use super::triggers::{Coverage, Covered, Existing, Triggers, Wanted};
+use crate::catalog::TagRef;
 
 /// The annotation key, on the workload's metadata (not the pod template).
 pub const TRIGGERS: &str = "image.openshift.io/triggers";
@@ -22,38 +28,125 @@ pub fn pointer() -> String {
     annotation_pointer(TRIGGERS)
 }
 
-/// Containers covered by existing entries, or why the annotation cannot be read.
-pub fn coverage(
-    object: &Value,
-    kind: Kind,
-    containers: &[Container],
-    namespace: &str,
-) -> Result<Coverage, String> {
-    let mut coverage = Coverage::new();
-    let prefix = kind.field_path_prefix().unwrap_or_default();
-    for entry in read(object)? {
-        let Some(name) = entry
-            .get("fieldPath")
-            .and_then(Value::as_str)
-            .and_then(|path| target(path, prefix, containers))
-        else {
-            continue;
-        };
-        let tag = match trigger_source(entry.get("from"), namespace) {
-            Ok(tag) => tag,
-            Err(tagless) => {
-                // Never resolves, but the container is still the user's: no second trigger.
-                coverage.entry(name).or_insert(Covered {
-                    tag: tagless,
-                    automatic: false,
-                });
-                continue;
+/// The annotation family of one kind: its pod spec's `fieldPath` prefix.
+pub struct AnnotationTriggers {
+    pub prefix: &'static str,
+}
+
+impl Triggers for AnnotationTriggers {
+    fn existing(
+        &self,
+        object: &mut Value,
+        containers: &[Container],
+        namespace: &str,
+        report: &mut Report,
+    ) -> Existing {
+        let mut entries = match read(object) {
+            Ok(entries) => entries,
+            Err(Unusable::NotAString) => {
+                report.finding(
+                    Code::Unreadable,
+                    pointer(),
+                    format!("{TRIGGERS} is not a string; left alone"),
+                );
+                return Existing::Unreadable;
+            }
+            Err(Unusable::NotAnArray) => {
+                report.finding(
+                    Code::BlockedTrigger,
+                    pointer(),
+                    format!("{TRIGGERS} is not a JSON array, so OpenShift's trigger controller ignores it whole; fix or remove it (nothing added)"),
+                );
+                return Existing::Blocked;
             }
         };
-        let automatic = entry.get("paused").and_then(Value::as_bool) != Some(true);
-        coverage.entry(name).or_insert(Covered { tag, automatic });
+        if repair(&mut entries, report) && !write(object, &entries, report) {
+            return Existing::Unreadable;
+        }
+        let problems = blocking_problems(&entries, self.prefix, containers);
+        if !problems.is_empty() {
+            for problem in problems {
+                report.finding(Code::BlockedTrigger, pointer(), format!("{problem}; OpenShift's trigger controller fails every trigger of this object until it is fixed (nothing added)"));
+            }
+            return Existing::Blocked;
+        }
+        Existing::Usable(coverage(&entries, self.prefix, containers, namespace))
     }
-    Ok(coverage)
+
+    fn ensure(
+        &self,
+        object: &mut Value,
+        wanted: &[Wanted<'_>],
+        namespace: &str,
+        report: &mut Report,
+    ) -> Coverage {
+        ensure(object, self.prefix, wanted, namespace, report)
+    }
+
+    fn retarget(
+        &self,
+        object: &mut Value,
+        container: &Container,
+        to: &TagRef,
+        namespace: &str,
+        report: &mut Report,
+    ) -> bool {
+        let Ok(mut entries) = read(object) else {
+            return false;
+        };
+        let containers = std::slice::from_ref(container);
+        let mut before = None;
+        for entry in entries.iter_mut().filter(|e| {
+            field_path(e)
+                .and_then(|p| target(p, self.prefix, containers))
+                .as_deref()
+                == Some(container.name.as_str())
+        }) {
+            let Some(from) = entry.get_mut("from").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            before = from.get("name").and_then(Value::as_str).map(str::to_string);
+            from.insert("name".into(), Value::String(to.stream_tag()));
+            if to.namespace != namespace {
+                from.insert("namespace".into(), Value::String(to.namespace.clone()));
+            } else {
+                from.remove("namespace");
+            }
+        }
+        let Some(before) = before else {
+            return false;
+        };
+        if !write(object, &entries, report) {
+            return false;
+        }
+        report.change(
+            Code::TriggerRetargeted,
+            pointer(),
+            format!(
+                "the image trigger of container {:?} now follows {} (it followed {before}, which would have reverted the new image)",
+                container.name,
+                to.stream_tag()
+            ),
+        );
+        true
+    }
+
+    fn followed_tag(
+        &self,
+        object: &Value,
+        containers: &[Container],
+        container: &str,
+        namespace: &str,
+    ) -> Option<TagRef> {
+        let entries = read(object).ok()?;
+        let entry = entries.iter().find(|e| {
+            field_path(e)
+                .and_then(|p| target(p, self.prefix, containers))
+                .as_deref()
+                == Some(container)
+        })?;
+        trigger_source(entry.get("from"), namespace).ok()
+    }
 }
 
 /// One trigger entry: `from` the wanted tag (its namespace only when it is not the
@@ -77,17 +170,14 @@ fn entry(wanted: &Wanted<'_>, prefix: &str, namespace: &str) -> Value {
 }
 
 /// Append one entry per wanted container; returns their coverage.
-pub fn ensure(
+fn ensure(
     object: &mut Value,
-    kind: Kind,
+    prefix: &str,
     wanted: &[Wanted<'_>],
     namespace: &str,
     report: &mut Report,
 ) -> Coverage {
     let mut coverage = Coverage::new();
-    let Some(prefix) = kind.field_path_prefix() else {
-        return coverage;
-    };
     let Ok(mut entries) = read(object) else {
         return coverage;
     };
@@ -99,15 +189,9 @@ pub fn ensure(
         return coverage;
     }
     entries.extend(wanted.iter().map(|w| entry(w, prefix, namespace)));
-    let Some(annotations) = annotations_mut(object) else {
-        report.finding(
-            Code::Unreadable,
-            "/metadata/annotations",
-            "metadata.annotations is not a map; no trigger added",
-        );
+    if !write(object, &entries, report) {
         return coverage;
-    };
-    annotations.insert(TRIGGERS.into(), Value::String(go_json_array(&entries)));
+    }
     for w in wanted {
         report.change(
             Code::AnnotationTrigger,
@@ -123,69 +207,25 @@ pub fn ensure(
             Covered {
                 tag: w.tag.clone(),
                 automatic: true,
+                sole: true,
             },
         );
     }
     coverage
 }
 
-/// The existing entries; an error when the value would not decode in the controller
-/// (not a JSON array of objects, or a non-boolean `paused`, which disables the whole
-/// annotation: OCPBUGS-43061).
-fn read(object: &Value) -> Result<Vec<Value>, String> {
-    let Some(value) = object
-        .pointer("/metadata/annotations")
-        .and_then(|a| a.get(TRIGGERS))
-    else {
-        return Ok(Vec::new());
+/// Write `entries` as the annotation; `false` (reported) when annotations is not a map.
+fn write(object: &mut Value, entries: &[Value], report: &mut Report) -> bool {
+    let Some(annotations) = annotations_mut(object) else {
+        report.finding(
+            Code::Unreadable,
+            "/metadata/annotations",
+            "metadata.annotations is not a map; triggers left alone",
+        );
+        return false;
     };
-    let text = value
-        .as_str()
-        .ok_or_else(|| format!("{TRIGGERS} is not a string; left alone"))?;
-    if text.trim().is_empty() {
-        return Ok(Vec::new());
-    }
-    let entries = match serde_json::from_str::<Value>(text) {
-        Ok(Value::Array(entries)) => entries,
-        _ => return Err(format!("{TRIGGERS} is not a JSON array; left alone")),
-    };
-    let valid = |e: &Value| {
-        e.is_object()
-            && e.get("paused")
-                .is_none_or(|p| p.is_boolean() || p.is_null())
-    };
-    if entries.iter().all(valid) {
-        Ok(entries)
-    } else {
-        Err(format!(
-            "{TRIGGERS} has an entry the trigger controller cannot decode; left alone"
-        ))
-    }
-}
-
-/// The container a `fieldPath` points at (§3.2): the kind's prefix, `containers[` or
-/// `initContainers[`, a `?(@.name=="x")` or index selector, then `.image`. A name selector
-/// searches both lists, as the controller does.
-fn target(field_path: &str, prefix: &str, containers: &[Container]) -> Option<String> {
-    let rest = field_path.strip_prefix(prefix)?.strip_prefix('.')?;
-    let (list, rest) = [List::Containers, List::InitContainers]
-        .into_iter()
-        .find_map(|l| Some((l, rest.strip_prefix(l.key())?.strip_prefix('[')?)))?;
-    let (selector, rest) = rest.split_once(']')?;
-    if rest != ".image" {
-        return None;
-    }
-    if let Some(name) = selector
-        .strip_prefix("?(@.name==\"")
-        .and_then(|s| s.strip_suffix("\")"))
-    {
-        return Some(name.to_string());
-    }
-    let index: usize = selector.parse().ok()?;
-    containers
-        .iter()
-        .find(|c| c.list == list && c.index == index)
-        .map(|c| c.name.clone())
+    annotations.insert(TRIGGERS.into(), Value::String(go_json_array(entries)));
+    true
 }
 
 /// Names the selector grammar can carry (no quote, no bracket).
@@ -233,5 +273,4 @@ fn ordered(value: &Value, order: &[&str]) -> String {
 }
 
 #[cfg(test)]
-#[path = "annotation_triggers_tests.rs"]
 mod tests;

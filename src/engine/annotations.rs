@@ -1,4 +1,4 @@
-//! The annotations users write to steer autoredeploy (SPEC §1.5): object opt-out,
+//! The annotations users write to steer autoredeploy (docs/rules.md, "Opting in and out"): object opt-out,
 //! per-container opt-out and explicit container-to-tag bindings. Owns their keys and parsing;
 //! it must not change the object.
 
@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::change::{Code, Report, pointer_token};
+use super::names;
 use crate::catalog::TagRef;
 
 /// `"true"` on an object (or on an ImageStream spec tag): leave it alone.
@@ -52,7 +53,9 @@ pub fn skipped_containers(object: &Value) -> BTreeSet<String> {
 }
 
 /// Container name -> tag from `autoredeploy.io/image-stream-tags`. Entries that do not read
-/// as `name=stream:tag` are reported `unreadable` and ignored.
+/// as `name=stream:tag` are reported `unreadable`, and entries whose names OpenShift would
+/// reject in a trigger `invalid-name` (the API server would fail the user's whole request);
+/// both are ignored.
 pub fn explicit_bindings(
     object: &Value,
     namespace: &str,
@@ -70,9 +73,16 @@ pub fn explicit_bindings(
             })
             .filter(|(container, _)| !container.is_empty());
         match parsed {
-            Some((container, tag)) => {
-                bindings.insert(container.to_string(), tag);
-            }
+            Some((container, tag)) => match names::validate(&tag) {
+                Ok(()) => {
+                    bindings.insert(container.to_string(), tag);
+                }
+                Err(error) => report.finding(
+                    Code::InvalidName,
+                    pointer(IMAGE_STREAM_TAGS),
+                    format!("ignored {IMAGE_STREAM_TAGS} entry {entry:?}: {error}"),
+                ),
+            },
             None => report.finding(
                 Code::Unreadable,
                 pointer(IMAGE_STREAM_TAGS),
@@ -151,6 +161,19 @@ mod tests {
         assert_eq!(bindings.keys().collect::<Vec<_>>(), ["ok"]);
         assert_eq!(report.findings.len(), 3);
         assert!(report.findings.iter().all(|f| f.code == Code::Unreadable));
+    }
+
+    #[test]
+    fn explicit_bindings_with_names_openshift_rejects_are_reported_invalid() {
+        let object = annotated(
+            IMAGE_STREAM_TAGS,
+            "a=MyApp:latest,b=Team_A/app:1,c=app.:1,d=app:.x,ok=app:1",
+        );
+        let mut report = Report::default();
+        let bindings = explicit_bindings(&object, "shop", &mut report);
+        assert_eq!(bindings.keys().collect::<Vec<_>>(), ["ok"]);
+        let codes: Vec<Code> = report.findings.iter().map(|f| f.code).collect();
+        assert_eq!(codes, [Code::InvalidName; 4]);
     }
 
     #[test]

@@ -1,26 +1,46 @@
-//! Binding a container image to an ImageStreamTag (SPEC §1.2): internal-registry pull specs,
-//! short `stream:tag` names the catalog knows, and external references a catalog tag
-//! imports. Explicit annotations and existing triggers are handled by the caller first.
-//! Pure lookups; it must not change the object.
+//! Binding a container image to an ImageStreamTag (docs/rules.md, "Binding a container to a tag"): internal-registry pull specs,
+//! short `stream[:tag]` names the catalog knows, and external references a catalog tag
+//! imports. A binding must never change what a container runs and must never name a tag
+//! that does not exist: a trigger on a missing tag freezes a DeploymentConfig, and a trigger
+//! on the wrong stream swaps the image. Explicit annotations and existing triggers are
+//! handled by the caller first. Pure lookups; it must not change the object.
 
 use super::Context;
-use super::image_ref::{self, ImageRef};
+use super::change::Code;
+use super::image_ref::{self, ImageRef, same_image};
+use super::names;
 use crate::catalog::TagRef;
 
 /// What a container image binds to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Binding {
-    Tag(TagRef),
+    /// The tag to follow; `others` are further tags importing the same image.
+    Tag { tag: TagRef, others: Vec<TagRef> },
     /// Pinned to a digest: immutable, never bound (an internal `…@sha256:` is an
     /// ImageStreamImage, which triggers cannot follow).
     DigestPinned,
     /// A valid external reference no ImageStream imports.
     Untracked(ImageRef),
+    /// Deliberately not bound; the finding says why.
+    Refused { code: Code, message: String },
     /// Nothing to say (`" "`, empty, unparsable).
     Nothing,
 }
 
-/// Bind one image, in the order of SPEC §1.2 after the explicit annotation.
+impl Binding {
+    fn tag(tag: TagRef) -> Self {
+        Binding::Tag {
+            tag,
+            others: Vec::new(),
+        }
+    }
+
+    fn refused(code: Code, message: String) -> Self {
+        Binding::Refused { code, message }
+    }
+}
+
+/// Bind one image, in the documented order (docs/rules.md) after the explicit annotation.
 pub fn bind(image: &str, context: &Context<'_>) -> Binding {
     let Ok(parsed) = ImageRef::parse(image) else {
         return Binding::Nothing;
@@ -29,17 +49,26 @@ pub fn bind(image: &str, context: &Context<'_>) -> Binding {
         return Binding::DigestPinned;
     }
     if is_internal(&parsed, context) {
-        return internal_tag(&parsed, context).map_or(Binding::Nothing, Binding::Tag);
+        return bind_internal(image, &parsed, context);
     }
-    if let Some(tag) = short_tag(image, context) {
-        return Binding::Tag(tag);
-    }
-    match context
+    let short = match short_name(image) {
+        Some((stream, tag)) => match bind_short(image, stream, tag, context) {
+            Ok(tag) => return Binding::tag(tag),
+            Err(why) => why,
+        },
+        None => None,
+    };
+    let mut candidates = context
         .catalog
-        .find_external(context.namespace, &parsed.canonical())
-    {
-        Some(tag) => Binding::Tag(tag),
-        None => Binding::Untracked(parsed),
+        .external_candidates(context.namespace, &parsed.canonical())
+        .into_iter();
+    match (candidates.next(), short) {
+        (Some(tag), _) => Binding::Tag {
+            tag,
+            others: candidates.collect(),
+        },
+        (None, Some(why)) => Binding::refused(Code::AmbiguousImage, why),
+        (None, None) => Binding::Untracked(parsed),
     }
 }
 
@@ -47,7 +76,8 @@ fn is_internal(image: &ImageRef, context: &Context<'_>) -> bool {
     context
         .config
         .internal_registry_hosts
-        .contains(&image.registry)
+        .iter()
+        .any(|host| host.eq_ignore_ascii_case(&image.registry))
 }
 
 /// `<internal-host>/<namespace>/<stream>:<tag>` names the tag directly (§5.2).
@@ -66,32 +96,115 @@ fn internal_tag(image: &ImageRef, context: &Context<'_>) -> Option<TagRef> {
     })
 }
 
-/// A one-segment `stream[:tag]` naming a stream of the object's namespace: what
-/// `lookupPolicy.local` resolves and what `oc new-app` writes for DCs.
-fn short_tag(image: &str, context: &Context<'_>) -> Option<TagRef> {
+/// Step 2, an internal-registry pull spec: the tag must exist, have valid names, and keep pulls in the cluster.
+fn bind_internal(image: &str, parsed: &ImageRef, context: &Context<'_>) -> Binding {
+    let Some(tag) = internal_tag(parsed, context) else {
+        return Binding::Nothing;
+    };
+    if let Err(error) = names::validate(&tag) {
+        return Binding::refused(Code::InvalidName, format!("{image}: {error}"));
+    }
+    let Some(state) = context
+        .catalog
+        .tag_state(&tag.namespace, &tag.stream, &tag.tag)
+    else {
+        return Binding::refused(
+            Code::UnknownTag,
+            format!(
+                "{image} names {}/{}, which no known ImageStream has; no trigger added",
+                tag.namespace,
+                tag.stream_tag()
+            ),
+        );
+    };
+    // With `referencePolicy: Source` a trigger writes the tag's external source
+    // (library-go `ResolveLatestTaggedImage`): pulls would leave the cluster's registry,
+    // which breaks disconnected and egress-restricted clusters.
+    let resolves_outside = match (&state.resolved, &state.source) {
+        (Some(resolved), _) => ImageRef::parse(resolved)
+            .map(|r| !is_internal(&r, context))
+            .unwrap_or(false),
+        (None, Some(_)) => true,
+        (None, None) => false,
+    };
+    if !state.local_reference && resolves_outside {
+        return Binding::refused(
+            Code::ReferencePolicySource,
+            format!(
+                "{image} pulls through the cluster registry, but {} has referencePolicy Source, so a trigger would pull from {}; set referencePolicy.type: Local on that tag to bind it",
+                tag.stream_tag(),
+                state.source.as_deref().unwrap_or("its external source")
+            ),
+        );
+    }
+    Binding::tag(tag)
+}
+
+/// A one-segment `stream[:tag]` (no registry, no digest); a bare `stream` means
+/// `stream:latest`.
+fn short_name(image: &str) -> Option<(&str, &str)> {
     if image.contains(['/', '@']) {
         return None;
     }
-    let (stream, tag) = image
-        .split_once(':')
-        .unwrap_or((image, image_ref::DEFAULT_TAG));
-    context
-        .catalog
-        .has_stream(context.namespace, stream)
-        .then(|| TagRef {
-            namespace: context.namespace.to_string(),
-            stream: stream.to_string(),
-            tag: tag.to_string(),
-        })
+    Some(
+        image
+            .split_once(':')
+            .unwrap_or((image, image_ref::DEFAULT_TAG)),
+    )
+}
+
+/// Step 3, a short name. `Err(Some(why))` when a stream of that name exists but may not be
+/// bound; `Err(None)` when there is no such stream.
+fn bind_short(
+    image: &str,
+    stream: &str,
+    tag: &str,
+    context: &Context<'_>,
+) -> Result<TagRef, Option<String>> {
+    let namespace = context.namespace;
+    if !context.catalog.has_stream(namespace, stream) {
+        return Err(None);
+    }
+    let Some(state) = context.catalog.tag_state(namespace, stream, tag) else {
+        return Err(Some(format!(
+            "{image} is not bound to ImageStream {stream}: it has no tag {tag:?}, and no ImageStream imports {}",
+            docker_hub_reading(image)
+        )));
+    };
+    let safe = !state.reference_only
+        && (context.catalog.local_lookup(namespace, stream)
+            || state.source.is_none()
+            || state
+                .source
+                .as_deref()
+                .is_some_and(|s| same_image(s, image)));
+    if !safe {
+        return Err(Some(format!(
+            "{image} means {} on Docker Hub, but ImageStream tag {stream}:{tag} {}; set lookupPolicy.local: true on the stream, or write the image in full",
+            docker_hub_reading(image),
+            match (&state.source, state.reference_only) {
+                (Some(source), false) => format!("tracks {source}"),
+                (Some(source), true) => format!("only references {source} (reference: true)"),
+                (None, _) => "is not imported".to_string(),
+            }
+        )));
+    }
+    Ok(TagRef {
+        namespace: namespace.to_string(),
+        stream: stream.to_string(),
+        tag: tag.to_string(),
+    })
+}
+
+fn docker_hub_reading(image: &str) -> String {
+    image_ref::canonical(image).unwrap_or_else(|| image.to_string())
 }
 
 /// Whether `image` is a not-yet-resolved way of naming `tag`: blank (`" "`, the `oc new-app`
-/// convention), the tag's external source, `stream:tag`, or its internal pull spec.
+/// convention), a name that binds to it (`stream[:tag]`, its internal pull spec, its
+/// external source), or the external source of that very tag.
 pub fn is_unresolved_reference(image: &str, tag: &TagRef, context: &Context<'_>) -> bool {
     if image.trim().is_empty() {
-        return true;
-    }
-    if tag.namespace == context.namespace && image == tag.stream_tag() {
         return true;
     }
     let Ok(parsed) = ImageRef::parse(image) else {
@@ -103,103 +216,37 @@ pub fn is_unresolved_reference(image: &str, tag: &TagRef, context: &Context<'_>)
     if internal_tag(&parsed, context).as_ref() == Some(tag) {
         return true;
     }
+    if matches!(bind(image, context), Binding::Tag { tag: bound, .. } if bound == *tag) {
+        return true;
+    }
     context
         .catalog
         .tag_state(&tag.namespace, &tag.stream, &tag.tag)
         .and_then(|state| state.source)
-        .is_some_and(|source| image_ref::same_image(&source, image))
+        .is_some_and(|source| same_image(&source, image))
 }
 
-/// The command that makes an ImageStream track `image` (for the `untracked-image` finding).
-pub fn import_hint(image: &ImageRef) -> String {
+/// What to tell the user about an image no tag imports: the command or edit that would make
+/// one track it, true for the catalog at hand.
+pub fn untracked_advice(image: &ImageRef, context: &Context<'_>) -> String {
+    let canonical = image.canonical();
+    if let Some(tag) = context.catalog.reference_tag(context.namespace, &canonical) {
+        return format!(
+            "ImageStream tag {} names {image} with reference: true, so it is never imported; set reference: false and importPolicy.scheduled: true on it",
+            tag.stream_tag()
+        );
+    }
     let stream = image.path.rsplit('/').next().unwrap_or(&image.path);
     let tag = image.effective_tag().unwrap_or(image_ref::DEFAULT_TAG);
-    format!("oc import-image {stream}:{tag} --from={image} --confirm --scheduled")
+    if context.catalog.has_stream(context.namespace, stream) {
+        return format!(
+            "no ImageStream tracks {image}; add tag {tag:?} with from {{kind: DockerImage, name: {image}}} and importPolicy.scheduled: true to ImageStream {stream}"
+        );
+    }
+    format!(
+        "no ImageStream tracks {image}; run: oc import-image {stream}:{tag} --from={image} --confirm --scheduled"
+    )
 }
 
 #[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-    use crate::catalog::CatalogIndex;
-    use crate::config::RuleConfig;
-    use crate::engine::Operation;
-
-    fn with_context<T>(f: impl FnOnce(&Context<'_>) -> T) -> T {
-        let stream = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
-            "metadata": {"name": "app", "namespace": "shop"},
-            "spec": {"tags": [{"name": "1", "from": {"kind": "DockerImage", "name": "org/app:1"}}]}});
-        let catalog = CatalogIndex::from_objects([&stream], "");
-        let config = RuleConfig::default();
-        let context = Context {
-            namespace: "shop",
-            catalog: &catalog,
-            config: &config,
-            operation: Operation::Create,
-            old_object: None,
-        };
-        f(&context)
-    }
-
-    fn tag(ns: &str, stream: &str, tag: &str) -> TagRef {
-        TagRef {
-            namespace: ns.into(),
-            stream: stream.into(),
-            tag: tag.into(),
-        }
-    }
-
-    #[test]
-    fn images_bind_in_the_documented_order() {
-        with_context(|cx| {
-            let internal = "image-registry.openshift-image-registry.svc:5000/other/base:2";
-            assert_eq!(bind(internal, cx), Binding::Tag(tag("other", "base", "2")));
-            assert_eq!(bind("app:7", cx), Binding::Tag(tag("shop", "app", "7")));
-            assert_eq!(
-                bind("docker.io/org/app:1", cx),
-                Binding::Tag(tag("shop", "app", "1"))
-            );
-            assert!(matches!(bind("org/other:1", cx), Binding::Untracked(_)));
-            assert_eq!(bind(" ", cx), Binding::Nothing);
-            let pinned = format!(
-                "{}@sha256:{}",
-                "image-registry.openshift-image-registry.svc:5000/shop/app",
-                "0".repeat(64)
-            );
-            assert_eq!(bind(&pinned, cx), Binding::DigestPinned);
-        });
-    }
-
-    #[test]
-    fn unresolved_references_are_recognised() {
-        with_context(|cx| {
-            let app = tag("shop", "app", "1");
-            for image in [
-                " ",
-                "",
-                "app:1",
-                "org/app:1",
-                "docker.io/org/app:1",
-                "image-registry.openshift-image-registry.svc:5000/shop/app:1",
-            ] {
-                assert!(is_unresolved_reference(image, &app, cx), "{image:?}");
-            }
-            for image in [
-                "org/app:2",
-                "org/app@sha256:0000000000000000000000000000000000000000000000000000000000000000",
-            ] {
-                assert!(!is_unresolved_reference(image, &app, cx), "{image:?}");
-            }
-        });
-    }
-
-    #[test]
-    fn import_hint_names_stream_tag_and_source() {
-        let image = ImageRef::parse("docker.io/org/app").unwrap();
-        assert_eq!(
-            import_hint(&image),
-            "oc import-image app:latest --from=docker.io/org/app:latest --confirm --scheduled"
-        );
-    }
-}
+mod tests;

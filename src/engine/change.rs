@@ -27,6 +27,12 @@ pub enum Code {
     ResolvedImage,
     /// An UPDATE kept the running digest instead of the unresolved reference.
     KeptRunningImage,
+    /// An existing trigger that covered only this container now follows the tag its new
+    /// image binds to (it would have reverted the user's image change).
+    TriggerRetargeted,
+    /// An existing annotation entry the trigger controller could not use was repaired
+    /// losslessly (single-quoted selector, `"paused"` as a string).
+    TriggerRepaired,
     // Findings (nothing changed)
     /// An `automatic: false` trigger was kept.
     ManualTriggerKept,
@@ -44,6 +50,25 @@ pub enum Code {
     OptedOut,
     /// An annotation or field autoredeploy needs could not be understood.
     Unreadable,
+    /// An automatic trigger follows another tag than the container's image: the trigger
+    /// controller would write that tag's image back over the user's change.
+    StaleTrigger,
+    /// An existing trigger entry makes OpenShift's controller fail every trigger of the object.
+    BlockedTrigger,
+    /// A short image name matches a stream, but not safely (tag missing, or the stream tracks
+    /// another image and does not resolve short names); nothing else tracks it.
+    AmbiguousImage,
+    /// A name that OpenShift's validation would reject in a trigger.
+    InvalidName,
+    /// An internal-registry image whose tag resolves to its external source
+    /// (`referencePolicy: Source`): a trigger would move pulls out of the cluster.
+    ReferencePolicySource,
+    /// An explicit binding names a tag the catalog does not know.
+    UnknownTag,
+    /// Several tags import the same image; the smallest was chosen.
+    SeveralTags,
+    /// `updateStrategy: OnDelete`: a new image reaches pods only when they are deleted.
+    OnDeleteStrategy,
 }
 
 impl Code {
@@ -58,6 +83,8 @@ impl Code {
             Code::PullPolicy => "pull-policy",
             Code::ResolvedImage => "resolved-image",
             Code::KeptRunningImage => "kept-running-image",
+            Code::TriggerRetargeted => "trigger-retargeted",
+            Code::TriggerRepaired => "trigger-repaired",
             Code::ManualTriggerKept => "manual-trigger-kept",
             Code::RepositoryWithoutTags => "repository-without-tags",
             Code::UntrackedImage => "untracked-image",
@@ -66,6 +93,14 @@ impl Code {
             Code::TriggersDisabled => "triggers-disabled",
             Code::OptedOut => "opted-out",
             Code::Unreadable => "unreadable",
+            Code::StaleTrigger => "stale-trigger",
+            Code::BlockedTrigger => "blocked-trigger",
+            Code::AmbiguousImage => "ambiguous-image",
+            Code::InvalidName => "invalid-name",
+            Code::ReferencePolicySource => "reference-policy-source",
+            Code::UnknownTag => "unknown-tag",
+            Code::SeveralTags => "several-tags",
+            Code::OnDeleteStrategy => "on-delete-strategy",
         }
     }
 }

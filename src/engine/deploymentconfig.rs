@@ -1,4 +1,4 @@
-//! DeploymentConfig `ImageChange` triggers (SPEC §1.3, openshift-semantics §2). Owns
+//! DeploymentConfig `ImageChange` triggers (docs/rules.md, "DeploymentConfig triggers"). Owns
 //! `spec.triggers`: adds one automatic trigger per bound tag, or container names to the
 //! existing trigger of that tag, and `ConfigChange` where the server's defaulting would.
 //! It never flips `automatic` (rollback sets `false` on purpose) and never adds anything
@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 
 use super::annotations::trigger_source;
 use super::change::{Code, Report};
-use super::workload::{Coverage, Covered, Wanted};
+use super::containers::Container;
+use super::triggers::{Coverage, Covered, Existing, Triggers, Wanted};
 use crate::catalog::TagRef;
 
 const TRIGGERS: &str = "/spec/triggers";
@@ -16,15 +17,77 @@ const IMAGE_CHANGE: &str = "ImageChange";
 const CONFIG_CHANGE: &str = "ConfigChange";
 const IMAGE_STREAM_TAG: &str = "ImageStreamTag";
 
+/// The DeploymentConfig trigger family.
+pub struct DeploymentConfigTriggers;
+
+impl Triggers for DeploymentConfigTriggers {
+    fn existing(
+        &self,
+        object: &mut Value,
+        _containers: &[Container],
+        namespace: &str,
+        report: &mut Report,
+    ) -> Existing {
+        // Names that match no container are ignored by the controller (openshift/api
+        // `DeploymentTriggerImageChangeParams.containerNames`), so nothing here blocks.
+        Existing::Usable(coverage(object, namespace, report))
+    }
+
+    fn ensure(
+        &self,
+        object: &mut Value,
+        wanted: &[Wanted<'_>],
+        namespace: &str,
+        report: &mut Report,
+    ) -> Coverage {
+        ensure_triggers(object, wanted, namespace, report)
+    }
+
+    fn retarget(
+        &self,
+        object: &mut Value,
+        container: &Container,
+        to: &TagRef,
+        namespace: &str,
+        report: &mut Report,
+    ) -> bool {
+        retarget(object, &container.name, to, namespace, report)
+    }
+
+    fn followed_tag(
+        &self,
+        object: &Value,
+        _containers: &[Container],
+        container: &str,
+        namespace: &str,
+    ) -> Option<TagRef> {
+        image_change_triggers(object)
+            .filter_map(|(_, trigger)| trigger.get("imageChangeParams"))
+            .find(|params| container_names(params).any(|n| n == container))
+            .map(|params| trigger_tag(params, namespace))
+    }
+
+    fn missing_tag_blocks(&self) -> bool {
+        // "Postponing rollout ... because of invalid or unresolved image" until every
+        // automatic trigger resolves (openshift-controller-manager
+        // `pkg/image/trigger/deploymentconfigs/deploymentconfigs.go`).
+        true
+    }
+
+    fn last_triggered_image<'v>(&self, object: &'v Value, container: &str) -> Option<&'v str> {
+        last_triggered_image(object, container)
+    }
+}
+
 /// Containers named by existing `ImageChange` triggers; manual ones are reported.
-pub fn coverage(object: &Value, namespace: &str, report: &mut Report) -> Coverage {
+fn coverage(object: &Value, namespace: &str, report: &mut Report) -> Coverage {
     let mut coverage = Coverage::new();
     for (i, trigger) in image_change_triggers(object) {
         let Some(params) = trigger.get("imageChangeParams") else {
             continue;
         };
         let tag = trigger_tag(params, namespace);
-        // `automatic` is omitempty: absent means false (openshift-semantics §2.1).
+        // `automatic` is omitempty: absent means false (openshift/api `apps/v1` `DeploymentTriggerImageChangeParams`).
         let automatic = params.get("automatic").and_then(Value::as_bool) == Some(true);
         if !automatic {
             report.finding(
@@ -36,18 +99,62 @@ pub fn coverage(object: &Value, namespace: &str, report: &mut Report) -> Coverag
                 ),
             );
         }
+        let sole = container_names(params).count() == 1;
         for name in container_names(params) {
             coverage.entry(name.to_string()).or_insert_with(|| Covered {
                 tag: tag.clone(),
                 automatic,
+                sole,
             });
         }
     }
     coverage
 }
 
+/// Point the trigger that names only `container` at `to`. `lastTriggeredImage` stays: the
+/// controller compares it with the new tag's image and writes that image when they differ.
+fn retarget(
+    object: &mut Value,
+    container: &str,
+    to: &TagRef,
+    namespace: &str,
+    report: &mut Report,
+) -> bool {
+    let Some(i) = image_change_triggers(object)
+        .find(|(_, t)| {
+            t.get("imageChangeParams")
+                .is_some_and(|p| container_names(p).eq([container]))
+        })
+        .map(|(i, _)| i)
+    else {
+        return false;
+    };
+    let path = format!("{TRIGGERS}/{i}/imageChangeParams/from");
+    let Some(from) = object.pointer_mut(&path).and_then(Value::as_object_mut) else {
+        return false;
+    };
+    let before = from
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    from.insert("name".into(), Value::String(to.stream_tag()));
+    if to.namespace != namespace || from.contains_key("namespace") {
+        from.insert("namespace".into(), Value::String(to.namespace.clone()));
+    }
+    report.change(
+        Code::TriggerRetargeted,
+        path,
+        format!(
+            "the ImageChange trigger of container {container:?} now follows {} (it followed {before}, which would have reverted the new image)",
+            to.stream_tag()
+        ),
+    );
+    true
+}
+
 /// `lastTriggeredImage` of the trigger naming `container` (what the controller last wrote).
-pub fn last_triggered_image<'a>(object: &'a Value, container: &str) -> Option<&'a str> {
+fn last_triggered_image<'a>(object: &'a Value, container: &str) -> Option<&'a str> {
     image_change_triggers(object)
         .filter_map(|(_, trigger)| trigger.get("imageChangeParams"))
         .find(|params| container_names(params).any(|n| n == container))?
@@ -57,7 +164,7 @@ pub fn last_triggered_image<'a>(object: &'a Value, container: &str) -> Option<&'
 }
 
 /// Add triggers for `wanted`, grouped by tag; returns what now covers those containers.
-pub fn ensure_triggers(
+fn ensure_triggers(
     object: &mut Value,
     wanted: &[Wanted<'_>],
     namespace: &str,
@@ -93,12 +200,14 @@ pub fn ensure_triggers(
                 true
             }
         };
+        let sole = names.len() == 1;
         for name in names {
             coverage.insert(
                 name,
                 Covered {
                     tag: tag.clone(),
                     automatic,
+                    sole,
                 },
             );
         }
@@ -242,5 +351,4 @@ fn quoted(names: &[String]) -> String {
 }
 
 #[cfg(test)]
-#[path = "deploymentconfig_tests.rs"]
 mod tests;

@@ -4,7 +4,8 @@
 use serde_json::Value;
 
 /// The kinds the rules apply to. Everything else (Jobs, Pods, ReplicaSets, ...) passes
-/// untouched: OpenShift's trigger controller does not watch them (openshift-semantics §3.3).
+/// untouched: OpenShift's trigger controller does not watch them (docs/rules.md, "The triggers
+/// annotation").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     ImageStream,
@@ -27,30 +28,59 @@ const APPS_OPENSHIFT_GROUP: &str = "apps.openshift.io";
 /// OpenShift 3's legacy un-grouped API version, still accepted for its own kinds.
 const LEGACY_VERSION: &str = "v1";
 
+/// The one table of kinds: `(kind, API group, kind name, also served un-grouped as v1)`.
+/// `ImageTag` is a newer API, never served under the legacy version.
+const KINDS: [(Kind, &str, &str, bool); 9] = [
+    (Kind::ImageStream, IMAGE_GROUP, "ImageStream", true),
+    (Kind::ImageStreamTag, IMAGE_GROUP, "ImageStreamTag", true),
+    (
+        Kind::ImageStreamImport,
+        IMAGE_GROUP,
+        "ImageStreamImport",
+        true,
+    ),
+    (Kind::ImageTag, IMAGE_GROUP, "ImageTag", false),
+    (
+        Kind::DeploymentConfig,
+        APPS_OPENSHIFT_GROUP,
+        "DeploymentConfig",
+        true,
+    ),
+    (Kind::Deployment, "apps", "Deployment", false),
+    (Kind::StatefulSet, "apps", "StatefulSet", false),
+    (Kind::DaemonSet, "apps", "DaemonSet", false),
+    (Kind::CronJob, "batch", "CronJob", false),
+];
+
 impl Kind {
     /// The kind of `object`, or `None` when the engine leaves it alone.
     pub fn of(object: &Value) -> Option<Kind> {
         let api_version = object.get("apiVersion")?.as_str()?;
         let kind = object.get("kind")?.as_str()?;
-        let group = match api_version.rsplit_once('/') {
-            Some((group, _version)) => group,
-            None if api_version == LEGACY_VERSION => "",
-            None => return None,
-        };
-        let openshift = |g: &str| group == g || group.is_empty();
-        match kind {
-            "ImageStream" if openshift(IMAGE_GROUP) => Some(Kind::ImageStream),
-            "ImageStreamTag" if openshift(IMAGE_GROUP) => Some(Kind::ImageStreamTag),
-            "ImageStreamImport" if openshift(IMAGE_GROUP) => Some(Kind::ImageStreamImport),
-            // A newer API: never served under the legacy un-grouped version.
-            "ImageTag" if group == IMAGE_GROUP => Some(Kind::ImageTag),
-            "DeploymentConfig" if openshift(APPS_OPENSHIFT_GROUP) => Some(Kind::DeploymentConfig),
-            "Deployment" if group == "apps" => Some(Kind::Deployment),
-            "StatefulSet" if group == "apps" => Some(Kind::StatefulSet),
-            "DaemonSet" if group == "apps" => Some(Kind::DaemonSet),
-            "CronJob" if group == "batch" => Some(Kind::CronJob),
-            _ => None,
+        match api_version.rsplit_once('/') {
+            Some((group, _version)) => Kind::of_group_kind(group, kind),
+            None if api_version == LEGACY_VERSION => KINDS
+                .iter()
+                .find(|(_, _, name, legacy)| *legacy && *name == kind)
+                .map(|(k, ..)| *k),
+            None => None,
         }
+    }
+
+    /// The kind an admission request names by API group and kind.
+    pub fn of_group_kind(group: &str, kind: &str) -> Option<Kind> {
+        KINDS
+            .iter()
+            .find(|(_, g, name, _)| *g == group && *name == kind)
+            .map(|(k, ..)| *k)
+    }
+
+    /// The kind's name, as in `kind:` (a bounded metrics label).
+    pub fn name(self) -> &'static str {
+        KINDS
+            .iter()
+            .find(|(k, ..)| *k == self)
+            .map_or("", |(_, _, name, _)| name)
     }
 
     /// JSON pointer of the pod spec of a workload kind.

@@ -1,20 +1,25 @@
-//! The pure mutation engine (SPEC §1): one object as JSON in (plus the old one on UPDATE),
+//! The pure mutation engine (docs/rules.md): one object as JSON in (plus the old one on UPDATE),
 //! the mutated object, the changes and findings, and the JSON Patch out. No I/O, no async,
 //! no clock, no environment; outside data (the ImageStream catalog) arrives as an argument.
 //! Rules never look at the mode.
 
+mod annotation_entries;
 mod annotation_triggers;
 pub mod annotations;
 mod binding;
 pub mod change;
 mod containers;
 mod deploymentconfig;
+mod family;
+pub mod fields;
 pub mod image_ref;
 mod imagestream;
 pub mod kind;
+pub mod names;
 mod patch;
 mod pull_policy;
 mod rollout;
+mod triggers;
 mod workload;
 
 #[cfg(test)]
@@ -91,7 +96,7 @@ pub(crate) struct Context<'a> {
     pub old_object: Option<&'a Value>,
 }
 
-/// Apply every rule of SPEC §1 to one object.
+/// Apply every rule to one object.
 pub fn mutate(input: &Input<'_>, catalog: &dyn Catalog, config: &RuleConfig) -> Outcome {
     let mut object = input.object.clone();
     let mut report = Report::default();
@@ -133,7 +138,7 @@ fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut Rep
 }
 
 /// The trigger controller writes resolved images with full updates; rewriting them would
-/// fight it (openshift-semantics §7).
+/// fight it (its writes arrive as UPDATEs by `system:serviceaccount:openshift-infra:image-trigger-controller`).
 fn from_trigger_controller(input: &Input<'_>, config: &RuleConfig) -> bool {
     let prefix = config.controller_user_prefix.as_str();
     !prefix.is_empty() && input.username.is_some_and(|u| u.starts_with(prefix))

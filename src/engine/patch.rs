@@ -7,11 +7,7 @@
 use json_patch::{Patch, PatchOperation, diff};
 use serde_json::{Map, Value};
 
-/// Every top-level member a rule may add or edit: `metadata` (the annotation trigger),
-/// `spec` (ImageStream and ImageStreamImport import policies, DeploymentConfig triggers,
-/// container images and pull policies) and `tag` (ImageStreamTag, `oc tag`). Sorted like
-/// `serde_json::Map` iterates, so the patch lists operations in `json_patch::diff`'s order.
-pub(crate) const WRITABLE_MEMBERS: [&str; 3] = ["metadata", "spec", "tag"];
+use super::fields::WRITABLE_MEMBERS;
 
 /// `json_patch::diff(original, mutated)`, walking only [`WRITABLE_MEMBERS`]. Every rule
 /// records a change for each edit it makes, so with no change there is nothing to diff;

@@ -1,7 +1,7 @@
-//! `imagePullPolicy` of trigger-managed containers (SPEC §1.3). The trigger writes a digest,
+//! `imagePullPolicy` of trigger-managed containers (docs/rules.md, "Pull policy"). The trigger writes a digest,
 //! so `Always` only costs registry round trips (Docker Hub quota); but the API server fixes
 //! the policy once at creation from the image string and we receive it already defaulted
-//! (openshift-semantics §2.7), so only the value Kubernetes itself would have chosen is
+//! (kubernetes `pkg/apis/core/v1/defaults.go` `SetDefaults_Container`), so only the value Kubernetes itself would have chosen is
 //! replaced. Owns `imagePullPolicy`; it must not touch anything else.
 
 use serde_json::Value;

@@ -1,8 +1,12 @@
-//! Double-rollout avoidance (SPEC §1.4). Re-applying a manifest writes the literal image back
-//! over the digest a trigger wrote: one rollout, then the trigger restores the digest, then
-//! another (openshift/origin#17404, openshift/release#705). On CREATE a container gets the
-//! tag's resolved image at once; on UPDATE an unresolved reference keeps the image that is
-//! running. Owns container `image`; it must not touch anything else.
+//! Double-rollout avoidance and the right digest (docs/rules.md, "The right image"). Re-applying a manifest
+//! writes the literal image back over the digest a trigger wrote: one rollout, then the
+//! trigger restores the digest, then another (openshift/origin#17404,
+//! openshift/release#705). So a container whose image is an unresolved reference of the tag
+//! its trigger follows gets that tag's current image from the catalog at once, on CREATE
+//! and on UPDATE alike (when the tag moved since, that is one rollout to the right image).
+//! Without the catalog's answer, an UPDATE keeps the running image only when the stored
+//! object's trigger followed the same tag and wrote that image. Owns container `image`; it
+//! must not touch anything else.
 
 use serde_json::Value;
 
@@ -11,53 +15,68 @@ use super::Operation;
 use super::binding::is_unresolved_reference;
 use super::change::{Code, Report};
 use super::containers::{self, Container};
-use super::deploymentconfig;
 use super::image_ref::same_image;
-use super::kind::Kind;
+use super::triggers::Triggers;
 use crate::catalog::TagRef;
+
+/// Where the container lives and what follows it.
+pub struct Managed<'a> {
+    pub triggers: &'a dyn Triggers,
+    pub pod_spec: &'a str,
+    pub container: &'a Container,
+    pub tag: &'a TagRef,
+}
 
 pub fn avoid_double_rollout(
     object: &mut Value,
-    kind: Kind,
-    pod_spec: &str,
-    container: &Container,
-    tag: &TagRef,
+    managed: &Managed<'_>,
     context: &Context<'_>,
     report: &mut Report,
 ) {
+    let Managed {
+        pod_spec,
+        container,
+        tag,
+        ..
+    } = *managed;
     let Some(image) = container.image.as_deref() else {
         return;
     };
     if !is_unresolved_reference(image, tag, context) {
         return;
     }
-    let resolved = context
+    let current = context
         .catalog
         .tag_state(&tag.namespace, &tag.stream, &tag.tag)
         .and_then(|state| state.resolved);
-    let (replacement, code, message) = match context.operation {
-        Operation::Create => {
-            let Some(resolved) = resolved else { return };
-            let message = format!(
-                "set container {:?} to the current image of {}",
-                container.name,
-                tag.stream_tag()
-            );
-            (resolved, Code::ResolvedImage, message)
-        }
-        Operation::Update => {
-            let Some(running) =
-                running_image(kind, pod_spec, container, resolved.as_deref(), context)
-            else {
-                return;
-            };
+    let stored = stored_image(managed, context);
+    let (replacement, code, message) = match (current, stored) {
+        // The stored spelling is kept: a respelled image would change the pod template.
+        (Some(current), Some(stored)) if same_image(&stored.image, &current) => {
             let message = format!(
                 "kept the running image of container {:?} ({})",
                 container.name,
                 tag.stream_tag()
             );
-            (running, Code::KeptRunningImage, message)
+            (stored.image, Code::KeptRunningImage, message)
         }
+        (Some(current), _) => {
+            let message = format!(
+                "set container {:?} to the current image of {}",
+                container.name,
+                tag.stream_tag()
+            );
+            (current, Code::ResolvedImage, message)
+        }
+        (None, Some(stored)) if stored.same_tag && stored.last_triggered => {
+            let message = format!(
+                "kept the running image of container {:?}, which its trigger for {} wrote",
+                container.name,
+                tag.stream_tag()
+            );
+            (stored.image, Code::KeptRunningImage, message)
+        }
+        (None, _) => return,
     };
     if replacement == image {
         return;
@@ -69,21 +88,32 @@ pub fn avoid_double_rollout(
     }
 }
 
-/// The old object's image for this container, when it is the tag's resolved image: the
-/// catalog's answer, or (DC) the trigger's `lastTriggeredImage` equal to that old image.
-fn running_image(
-    kind: Kind,
-    pod_spec: &str,
-    container: &Container,
-    resolved: Option<&str>,
-    context: &Context<'_>,
-) -> Option<String> {
+/// The stored object's image of this container, on UPDATE.
+struct Stored {
+    image: String,
+    /// The stored object's trigger for this container followed the same tag.
+    same_tag: bool,
+    /// The controller recorded that image as the one it wrote (DC `lastTriggeredImage`).
+    last_triggered: bool,
+}
+
+fn stored_image(managed: &Managed<'_>, context: &Context<'_>) -> Option<Stored> {
+    if context.operation != Operation::Update {
+        return None;
+    }
     let old_object = context.old_object?;
-    let old_containers = containers::read(old_object.pointer(pod_spec));
-    let old = containers::find(&old_containers, container.list, &container.name)?;
-    let old_image = old.image.as_deref().filter(|i| !i.trim().is_empty())?;
-    let by_catalog = resolved.is_some_and(|r| same_image(r, old_image));
-    let by_trigger = kind == Kind::DeploymentConfig
-        && deploymentconfig::last_triggered_image(old_object, &container.name) == Some(old_image);
-    (by_catalog || by_trigger).then(|| old_image.to_string())
+    let old_containers = containers::read(old_object.pointer(managed.pod_spec));
+    let name = managed.container.name.as_str();
+    let old = containers::find(&old_containers, managed.container.list, name)?;
+    let image = old.image.as_deref().filter(|i| !i.trim().is_empty())?;
+    let followed =
+        managed
+            .triggers
+            .followed_tag(old_object, &old_containers, name, context.namespace);
+    let last = managed.triggers.last_triggered_image(old_object, name);
+    Some(Stored {
+        image: image.to_string(),
+        same_tag: followed.as_ref() == Some(managed.tag),
+        last_triggered: last.is_some_and(|last| same_image(last, image)),
+    })
 }

@@ -3,31 +3,13 @@
 
 use serde_json::Value;
 
-use super::{Code, Input, Outcome, mutate};
+use super::{Code, Input, Outcome};
 use crate::catalog::{Catalog, CatalogIndex, EmptyCatalog};
 use crate::config::RuleConfig;
 
-/// Run `input` and assert the patch and idempotence invariants.
+/// Run `input` and assert every outcome invariant (`crate::testing::invariants`).
 pub fn run_input(input: &Input<'_>, catalog: &dyn Catalog, config: &RuleConfig) -> Outcome {
-    let outcome = mutate(input, catalog, config);
-    let mut patched = input.object.clone();
-    json_patch::patch(&mut patched, &outcome.patch).expect("patch applies to the input");
-    assert_eq!(patched, outcome.object, "patch gives the mutated object");
-    let again = mutate(
-        &Input {
-            object: &outcome.object,
-            ..*input
-        },
-        catalog,
-        config,
-    );
-    assert!(again.is_unchanged(), "second pass patch: {:?}", again.patch);
-    assert!(
-        again.changes.is_empty(),
-        "second pass changes: {:?}",
-        again.changes
-    );
-    outcome
+    crate::testing::checked(input, catalog, config)
 }
 
 /// A CREATE with the default configuration and no catalog.

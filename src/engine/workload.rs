@@ -1,9 +1,11 @@
 //! The rules shared by every workload kind (DeploymentConfig and the four kinds OpenShift's
-//! annotation trigger controller watches): bind each container to a tag, let the kind's
-//! module add the triggers, then avoid the double rollout and fix the pull policy of the
-//! containers a trigger now manages. It must not know how a kind stores its triggers.
+//! annotation trigger controller watches): read the existing triggers, keep them true to the
+//! containers' images (docs/rules.md, "Triggers that stay true"), bind the uncovered containers to tags, let the kind's
+//! trigger family add the triggers, then write the right image and fix the pull policy of
+//! the containers an automatic trigger manages. It must not know how a kind stores its
+//! triggers: it speaks to them through [`Triggers`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde_json::Value;
 
@@ -12,29 +14,17 @@ use super::annotations;
 use super::binding::{self, Binding};
 use super::change::{Code, Report};
 use super::containers::{self, Container};
+use super::family;
+use super::image_ref::{ImageRef, same_image};
 use super::kind::Kind;
-use super::{annotation_triggers, deploymentconfig, pull_policy, rollout};
+use super::names;
+use super::pull_policy;
+use super::rollout::{self, Managed};
+use super::triggers::{Coverage, Covered, Existing, Triggers, Wanted};
 use crate::catalog::TagRef;
 
-/// The trigger that manages a container.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Covered {
-    pub tag: TagRef,
-    /// `automatic: true` (DC) or not `paused` (annotation): the controller writes the image.
-    pub automatic: bool,
-}
-
-/// Container name -> the trigger that names it.
-pub type Coverage = BTreeMap<String, Covered>;
-
-/// A container to give a new trigger.
-pub struct Wanted<'a> {
-    pub container: &'a Container,
-    pub tag: TagRef,
-}
-
 pub fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut Report) {
-    let Some(pod_spec) = kind.pod_spec_pointer() else {
+    let (Some(pod_spec), Some(triggers)) = (kind.pod_spec_pointer(), family::of(kind)) else {
         return;
     };
     let containers = containers::read(object.pointer(pod_spec));
@@ -50,74 +40,20 @@ pub fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut
         );
         return;
     }
-    let Some(existing) = existing_coverage(kind, object, &containers, context, report) else {
+    // A trigger the controller cannot use blocks every trigger of the object: claim nothing.
+    let Existing::Usable(existing) =
+        triggers.existing(object, &containers, context.namespace, report)
+    else {
         return;
     };
     let skipped = annotations::skipped_containers(object);
-    let wanted = wanted_triggers(
-        object,
-        pod_spec,
-        &containers,
-        &existing,
-        &skipped,
-        context,
-        report,
-    );
-    let added = match kind {
-        Kind::DeploymentConfig => {
-            deploymentconfig::ensure_triggers(object, &wanted, context.namespace, report)
-        }
-        _ => annotation_triggers::ensure(object, kind, &wanted, context.namespace, report),
-    };
-    for container in containers.iter().filter(|c| !skipped.contains(&c.name)) {
-        let covered = existing
-            .get(&container.name)
-            .or_else(|| added.get(&container.name));
-        if let Some(covered) = covered.filter(|c| c.automatic) {
-            manage(object, kind, pod_spec, container, covered, context, report);
-        }
-    }
-}
-
-/// The triggers already there, or `None` when they cannot be read (rewriting an annotation
-/// we cannot read would lose the user's triggers).
-fn existing_coverage(
-    kind: Kind,
-    object: &Value,
-    containers: &[Container],
-    context: &Context<'_>,
-    report: &mut Report,
-) -> Option<Coverage> {
-    match kind {
-        Kind::DeploymentConfig => Some(deploymentconfig::coverage(
-            object,
-            context.namespace,
-            report,
-        )),
-        _ => match annotation_triggers::coverage(object, kind, containers, context.namespace) {
-            Ok(coverage) => Some(coverage),
-            Err(why) => {
-                report.finding(Code::Unreadable, annotation_triggers::pointer(), why);
-                None
-            }
-        },
-    }
-}
-
-/// The containers no trigger names yet, each with the tag it binds to (explicit annotation
-/// first, then the catalog); opted-out containers are reported and left out.
-fn wanted_triggers<'c>(
-    object: &Value,
-    pod_spec: &str,
-    containers: &'c [Container],
-    existing: &Coverage,
-    skipped: &BTreeSet<String>,
-    context: &Context<'_>,
-    report: &mut Report,
-) -> Vec<Wanted<'c>> {
     let explicit = annotations::explicit_bindings(object, context.namespace, report);
-    let mut wanted = Vec::new();
-    for container in containers {
+    let mut plan = Plan {
+        pod_spec,
+        wanted: Vec::new(),
+        managed: Coverage::new(),
+    };
+    for container in &containers {
         if skipped.contains(&container.name) {
             report.finding(
                 Code::OptedOut,
@@ -128,39 +64,200 @@ fn wanted_triggers<'c>(
                     annotations::SKIP_CONTAINERS
                 ),
             );
-        } else if !existing.contains_key(&container.name) {
-            let explicit = explicit.get(&container.name).cloned();
-            if let Some(tag) = explicit.or_else(|| bind(container, pod_spec, context, report)) {
-                wanted.push(Wanted { container, tag });
+        } else if let Some(covered) = existing.get(&container.name) {
+            plan.keep_true(
+                object, triggers, container, covered, &explicit, context, report,
+            );
+        } else {
+            let tag = match explicit.get(&container.name) {
+                Some(tag) => explicit_tag(tag, triggers, context, report),
+                None => bind(container, pod_spec, context, report),
+            };
+            if let Some(tag) = tag.filter(|t| writable(t, container, pod_spec, report)) {
+                plan.wanted.push(Wanted { container, tag });
             }
         }
     }
-    wanted
+    let added = triggers.ensure(object, &plan.wanted, context.namespace, report);
+    plan.managed
+        .extend(added.into_iter().filter(|(_, c)| c.automatic));
+    for container in &containers {
+        if let Some(covered) = plan.managed.get(&container.name) {
+            let managed = Managed {
+                triggers,
+                pod_spec,
+                container,
+                tag: &covered.tag,
+            };
+            manage(object, &managed, context, report);
+        }
+    }
+    if !plan.managed.is_empty() {
+        report_on_delete(kind, object, report);
+    }
 }
 
-/// What a container whose image an automatic trigger writes needs: its running or resolved
-/// image kept (double rollout) and a pull policy that suits digests.
-fn manage(
-    object: &mut Value,
-    kind: Kind,
-    pod_spec: &str,
+/// What the rules decided for the containers.
+struct Plan<'c> {
+    pod_spec: &'c str,
+    /// Uncovered containers to give a trigger.
+    wanted: Vec<Wanted<'c>>,
+    /// Containers an automatic trigger manages (after retargeting), by name.
+    managed: Coverage,
+}
+
+impl Plan<'_> {
+    /// A container's image is the user's latest word. An automatic trigger that
+    /// follows another tag would write that tag's image back over it (observed on
+    /// openshift-controller-manager: within milliseconds), so it is retargeted when it
+    /// covers only this container, and reported otherwise.
+    #[allow(clippy::too_many_arguments)]
+    fn keep_true(
+        &mut self,
+        object: &mut Value,
+        triggers: &dyn Triggers,
+        container: &Container,
+        covered: &Covered,
+        explicit: &BTreeMap<String, TagRef>,
+        context: &Context<'_>,
+        report: &mut Report,
+    ) {
+        if !covered.automatic {
+            return;
+        }
+        let image = container.image.as_deref().unwrap_or("");
+        if follows(image, object, triggers, container, &covered.tag, context) {
+            self.managed.insert(container.name.clone(), covered.clone());
+            return;
+        }
+        let wanted = match explicit.get(&container.name) {
+            Some(tag) => Some(tag.clone()),
+            None => match binding::bind(image, context) {
+                Binding::Tag { tag, .. } => Some(tag),
+                _ => None,
+            },
+        };
+        if wanted.as_ref() == Some(&covered.tag) {
+            // An explicit binding to the tag the trigger follows: the user's own choice.
+            self.managed.insert(container.name.clone(), covered.clone());
+            return;
+        }
+        let retargeted = wanted.filter(|tag| {
+            covered.sole
+                && names::validate(tag).is_ok()
+                && triggers.retarget(object, container, tag, context.namespace, report)
+        });
+        match retargeted {
+            Some(tag) => {
+                let covered = Covered {
+                    tag,
+                    ..covered.clone()
+                };
+                self.managed.insert(container.name.clone(), covered);
+            }
+            None => report.finding(
+                Code::StaleTrigger,
+                format!("{}/image", container.pointer(self.pod_spec)),
+                format!(
+                    "container {:?} runs {image:?}, but its automatic trigger follows {}: OpenShift's trigger controller will write that tag's image back; point the trigger at the image's tag or remove it",
+                    container.name,
+                    covered.tag.stream_tag()
+                ),
+            ),
+        }
+    }
+}
+
+/// Whether `image` is what a trigger for `tag` leaves or expects: an unresolved reference of
+/// the tag, its current image, the image the controller last wrote, or any digest (the
+/// controller writes digests; an older one is the tag's previous image).
+fn follows(
+    image: &str,
+    object: &Value,
+    triggers: &dyn Triggers,
     container: &Container,
-    covered: &Covered,
+    tag: &TagRef,
+    context: &Context<'_>,
+) -> bool {
+    if binding::is_unresolved_reference(image, tag, context) {
+        return true;
+    }
+    if ImageRef::parse(image).is_ok_and(|r| r.is_digest_pinned()) {
+        return true;
+    }
+    let current = context
+        .catalog
+        .tag_state(&tag.namespace, &tag.stream, &tag.tag)
+        .and_then(|state| state.resolved);
+    current.is_some_and(|c| same_image(&c, image))
+        || triggers
+            .last_triggered_image(object, &container.name)
+            .is_some_and(|last| same_image(last, image))
+}
+
+/// An explicit binding is the user's word, but a tag the catalog does not know is named in
+/// a finding: an annotation trigger waits for it harmlessly, while on a DeploymentConfig it
+/// would block every rollout, so there it is not written.
+fn explicit_tag(
+    tag: &TagRef,
+    triggers: &dyn Triggers,
     context: &Context<'_>,
     report: &mut Report,
-) {
-    if context.config.avoid_double_rollout {
-        rollout::avoid_double_rollout(
-            object,
-            kind,
-            pod_spec,
-            container,
-            &covered.tag,
-            context,
-            report,
-        );
+) -> Option<TagRef> {
+    let known = context
+        .catalog
+        .tag_state(&tag.namespace, &tag.stream, &tag.tag)
+        .is_some();
+    if known {
+        return Some(tag.clone());
     }
-    pull_policy::ensure(object, pod_spec, container, context.config, report);
+    let blocks = triggers.missing_tag_blocks();
+    report.finding(
+        Code::UnknownTag,
+        annotations::pointer(annotations::IMAGE_STREAM_TAGS),
+        format!(
+            "{} names {}/{}, which no known ImageStream has; {}",
+            annotations::IMAGE_STREAM_TAGS,
+            tag.namespace,
+            tag.stream_tag(),
+            if blocks {
+                "no trigger added, since a DeploymentConfig trigger on a missing tag blocks every rollout"
+            } else {
+                "the trigger will fire once it exists"
+            }
+        ),
+    );
+    (!blocks).then(|| tag.clone())
+}
+
+/// Never write a trigger OpenShift's validation rejects: it would fail the whole request.
+fn writable(tag: &TagRef, container: &Container, pod_spec: &str, report: &mut Report) -> bool {
+    match names::validate(tag) {
+        Ok(()) => true,
+        Err(error) => {
+            report.finding(
+                Code::InvalidName,
+                format!("{}/image", container.pointer(pod_spec)),
+                format!("no trigger for container {:?}: {error}", container.name),
+            );
+            false
+        }
+    }
+}
+
+/// What a container whose image an automatic trigger writes needs: the right image
+/// (double rollout) and a pull policy that suits digests.
+fn manage(object: &mut Value, managed: &Managed<'_>, context: &Context<'_>, report: &mut Report) {
+    if context.config.avoid_double_rollout {
+        rollout::avoid_double_rollout(object, managed, context, report);
+    }
+    pull_policy::ensure(
+        object,
+        managed.pod_spec,
+        managed.container,
+        context.config,
+        report,
+    );
 }
 
 /// Catalog binding for one container, reporting why an image stays unbound.
@@ -173,7 +270,22 @@ fn bind(
     let image = container.image.as_deref()?;
     let path = format!("{}/image", container.pointer(pod_spec));
     match binding::bind(image, context) {
-        Binding::Tag(tag) => Some(tag),
+        Binding::Tag { tag, others } => {
+            if !others.is_empty() {
+                let others: Vec<String> = others.iter().map(TagRef::stream_tag).collect();
+                report.finding(
+                    Code::SeveralTags,
+                    path,
+                    format!(
+                        "{image} is imported by {} and also by {}; container {:?} follows the first",
+                        tag.stream_tag(),
+                        others.join(", "),
+                        container.name
+                    ),
+                );
+            }
+            Some(tag)
+        }
         Binding::DigestPinned => {
             report.finding(
                 Code::DigestPinned,
@@ -189,13 +301,33 @@ fn bind(
             report.finding(
                 Code::UntrackedImage,
                 path,
-                format!(
-                    "no ImageStream tracks {image}; run: {}",
-                    binding::import_hint(&image)
-                ),
+                binding::untracked_advice(&image, context),
             );
             None
         }
+        Binding::Refused { code, message } => {
+            report.finding(code, path, message);
+            None
+        }
         Binding::Nothing => None,
+    }
+}
+
+/// StatefulSets and DaemonSets with `updateStrategy: OnDelete` get the new image in their
+/// template, but pods keep the old one until deleted (Kubernetes' StatefulSet and DaemonSet
+/// update strategies).
+fn report_on_delete(kind: Kind, object: &Value, report: &mut Report) {
+    if !matches!(kind, Kind::StatefulSet | Kind::DaemonSet) {
+        return;
+    }
+    let strategy = object
+        .pointer("/spec/updateStrategy/type")
+        .and_then(Value::as_str);
+    if strategy == Some("OnDelete") {
+        report.finding(
+            Code::OnDeleteStrategy,
+            "/spec/updateStrategy/type",
+            "updateStrategy is OnDelete: a new image reaches the template, but pods keep the old one until they are deleted",
+        );
     }
 }

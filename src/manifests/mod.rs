@@ -1,16 +1,22 @@
 //! Multi-document YAML and JSON manifests in and out, and unified diffs: the only YAML code.
 //! It reads sources (files, directories, standard input), cuts them into documents that
-//! remember their place in the text (for located errors and byte-exact reprinting), writes
-//! mutated documents back in their source's format, and diffs texts. It knows the shape of
-//! a Kubernetes object (a mapping with a `kind`, `List` items) but nothing of the rules.
+//! remember their place in the text (for located errors and byte-exact reprinting), applies
+//! the engine's patches to the text as a person would edit it (re-rendering a document whole
+//! only when that cannot be done, with a note saying why), writes files back in place, and
+//! diffs texts. It knows the shape of a Kubernetes object (a mapping with a `kind`, `List`
+//! items) but nothing of the rules.
 
+mod edit;
 mod node;
 mod render;
 mod source;
 mod split;
+mod style;
+mod write;
 
-pub use render::{concatenate, unified_diff};
-pub use source::{Format, Source, read_sources};
+pub use render::{DocumentChange, Rendered, Rewrite, concatenate, unified_diff};
+pub use source::{Format, STDIN_PATH, Source, read_sources};
+pub use write::{WriteError, write_in_place};
 
 use serde_json::Value;
 
@@ -31,6 +37,8 @@ pub enum ManifestError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{path}: line {line}: not UTF-8 text")]
+    NotUtf8 { path: String, line: usize },
     #[error("{path}: no *.yaml, *.yml or *.json file in this directory")]
     NoManifests { path: String },
     #[error("{file}: document {document}, line {line}, column {column}: {message}")]
@@ -273,5 +281,7 @@ fn type_name(value: &Value) -> &'static str {
     }
 }
 
+#[cfg(test)]
+mod edit_properties;
 #[cfg(test)]
 mod tests;

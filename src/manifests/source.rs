@@ -1,6 +1,6 @@
 //! Where manifests come from: files, directories (recursively, in sorted order) and standard
-//! input, read whole into memory as text. The only file-system code of the module; it does
-//! not parse.
+//! input, read whole into memory as text, a byte order mark set aside to be written back.
+//! The only file-system reading of the module; it does not parse.
 
 use std::fs;
 use std::io::Read;
@@ -31,22 +31,50 @@ pub enum Format {
 pub struct Source {
     /// The path as given (or found in a directory), or `<stdin>`.
     pub name: String,
+    /// The text without its byte order mark.
     pub text: String,
     pub format: Format,
+    /// The input began with a byte order mark; written output keeps it.
+    pub byte_order_mark: bool,
+    /// The file it was read from (none for standard input).
+    pub path: Option<PathBuf>,
 }
 
 impl Source {
     pub fn new(name: impl Into<String>, text: impl Into<String>, format: Format) -> Self {
         let mut text: String = text.into();
-        if text.starts_with(BYTE_ORDER_MARK) {
+        let byte_order_mark = text.starts_with(BYTE_ORDER_MARK);
+        if byte_order_mark {
             text.drain(..BYTE_ORDER_MARK.len_utf8());
         }
         Source {
             name: name.into(),
             text,
             format,
+            byte_order_mark,
+            path: None,
         }
     }
+
+    /// `text` as the input had it: with its byte order mark, if it had one.
+    pub fn with_byte_order_mark(&self, text: &str) -> String {
+        if self.byte_order_mark {
+            format!("{BYTE_ORDER_MARK}{text}")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+/// `bytes` as text, or the error naming the first line that is not UTF-8.
+fn utf8(name: &Path, bytes: Vec<u8>) -> Result<String, ManifestError> {
+    String::from_utf8(bytes).map_err(|err| {
+        let valid = &err.as_bytes()[..err.utf8_error().valid_up_to()];
+        ManifestError::NotUtf8 {
+            path: name.display().to_string(),
+            line: 1 + valid.iter().filter(|b| **b == b'\n').count(),
+        }
+    })
 }
 
 /// Read every path in order: a file, a directory (its `*.yaml`, `*.yml` and `*.json` files,
@@ -55,10 +83,11 @@ pub fn read_sources(paths: &[PathBuf], stdin: &mut dyn Read) -> Result<Vec<Sourc
     let mut sources = Vec::new();
     for path in paths {
         if path.as_os_str() == STDIN_PATH {
-            let mut text = String::new();
+            let mut bytes = Vec::new();
             stdin
-                .read_to_string(&mut text)
+                .read_to_end(&mut bytes)
                 .map_err(|source| read_error(Path::new(STDIN_NAME), source))?;
+            let text = utf8(Path::new(STDIN_NAME), bytes)?;
             sources.push(Source::new(STDIN_NAME, text, Format::Yaml));
         } else if path.is_dir() {
             let mut files = Vec::new();
@@ -79,12 +108,15 @@ pub fn read_sources(paths: &[PathBuf], stdin: &mut dyn Read) -> Result<Vec<Sourc
 }
 
 fn read_file(path: &Path) -> Result<Source, ManifestError> {
-    let text = fs::read_to_string(path).map_err(|source| read_error(path, source))?;
+    let bytes = fs::read(path).map_err(|source| read_error(path, source))?;
+    let text = utf8(path, bytes)?;
     let format = match path.extension() {
         Some(ext) if ext.eq_ignore_ascii_case(JSON_EXTENSION) => Format::Json,
         _ => Format::Yaml,
     };
-    Ok(Source::new(path.display().to_string(), text, format))
+    let mut source = Source::new(path.display().to_string(), text, format);
+    source.path = Some(path.to_path_buf());
+    Ok(source)
 }
 
 /// Manifest files under `dir`, depth first in name order. Symbolic links to directories are

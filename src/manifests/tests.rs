@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::*;
 
-fn yaml(text: &str) -> Result<Manifest, ManifestError> {
+pub(super) fn yaml(text: &str) -> Result<Manifest, ManifestError> {
     parse(Source::new("deploy.yaml", text, Format::Yaml))
 }
 
@@ -83,39 +83,89 @@ fn octal_modes_read_as_kubernetes_reads_them() {
     assert_eq!(m.documents[0].value["mode"], json!(420));
 }
 
+/// The change that turns `doc` into `mutated`, as the engine would report it.
+pub(super) fn change(doc: &Document, mutated: serde_json::Value) -> Option<DocumentChange> {
+    let patch = json_patch::diff(&doc.value, &mutated);
+    Some(DocumentChange {
+        mutated,
+        patches: vec![(String::new(), patch)],
+    })
+}
+
 #[test]
-fn render_rewrites_only_changed_documents_in_source_key_order() {
+fn render_edits_only_changed_documents_in_place() {
     let text = "# keep me\nkind: A  # inline\nz: 1\n---\n# and me\nkind: B\nz: 1\na: 2\n";
     let m = yaml(text).unwrap();
-    assert_eq!(m.render(&[None, None]).unwrap(), text);
+    assert_eq!(m.render(&[None, None]).unwrap().text, text);
     let changed = json!({"kind": "B", "z": 1, "a": 2, "new": true});
-    let out = m.render(&[None, Some(&changed)]).unwrap();
+    let out = m.render(&[None, change(&m.documents[1], changed)]).unwrap();
     assert_eq!(
-        out,
+        out.text,
         "# keep me\nkind: A  # inline\nz: 1\n---\n# and me\nkind: B\nz: 1\na: 2\nnew: true\n"
+    );
+    assert_eq!(out.rewrites, []);
+}
+
+#[test]
+fn changed_json_stays_json_edited_in_place() {
+    let text = "{\"kind\": \"A\", \"b\": 1}\n";
+    let m = parse(Source::new("a.json", text, Format::Json)).unwrap();
+    let out = m
+        .render(&[change(&m.documents[0], json!({"kind": "A", "b": 2}))])
+        .unwrap();
+    assert_eq!(out.text, "{\"kind\": \"A\", \"b\": 2}\n");
+}
+
+#[test]
+fn inline_document_content_is_edited_on_its_marker_line() {
+    let m = yaml("--- {kind: A}\n").unwrap();
+    let out = m
+        .render(&[change(&m.documents[0], json!({"kind": "A", "b": 1}))])
+        .unwrap();
+    assert_eq!(out.text, "--- {kind: A, b: 1}\n");
+}
+
+#[test]
+fn an_edit_under_an_anchor_re_renders_the_document_and_says_why() {
+    let text = "kind: A\nmetadata:\n  name: a\nspec: &s\n  x: 1\nstatus: *s\n";
+    let m = yaml(text).unwrap();
+    let mut mutated = m.documents[0].value.clone();
+    mutated["spec"]["y"] = json!(2);
+    let out = m
+        .render(&[change(&m.documents[0], mutated.clone())])
+        .unwrap();
+    assert_eq!(yaml(&out.text).unwrap().documents[0].value, mutated);
+    let [rewrite] = out.rewrites.as_slice() else {
+        panic!("one rewrite: {:?}", out.rewrites)
+    };
+    assert_eq!((rewrite.document, rewrite.line), (1, 1));
+    assert_eq!(
+        rewrite.to_string(),
+        "deploy.yaml:1: document 1 (A a): re-rendered whole, comments and quoting lost: \
+         an edit under an anchor would change its aliases too"
     );
 }
 
 #[test]
-fn changed_json_stays_json() {
-    let m = parse(Source::new(
-        "a.json",
-        "{\"kind\": \"A\", \"b\": 1}\n",
-        Format::Json,
-    ))
-    .unwrap();
-    let out = m.render(&[Some(&json!({"kind": "A", "b": 2}))]).unwrap();
-    assert_eq!(out, "{\n  \"kind\": \"A\",\n  \"b\": 2\n}\n");
+fn crlf_and_a_byte_order_mark_survive_a_re_rendering() {
+    let text = "\u{feff}kind: A\r\nx: &a 1\r\nz: *a\r\n";
+    let m = yaml(text).unwrap();
+    let mutated = json!({"kind": "A", "x": 2, "z": 1});
+    let out = m.render(&[change(&m.documents[0], mutated)]).unwrap();
+    assert_eq!(out.rewrites.len(), 1);
+    assert_eq!(out.text, "\u{feff}kind: A\r\nx: 2\r\nz: 1\r\n");
 }
 
 #[test]
-fn inline_document_content_moves_below_its_marker_when_rewritten() {
-    let m = yaml("--- {kind: A}\n").unwrap();
-    let out = m.render(&[Some(&json!({"kind": "A", "b": 1}))]).unwrap();
-    assert_eq!(out, "--- \nkind: A\nb: 1\n");
-    assert_eq!(
-        yaml(&out).unwrap().documents[0].value,
-        json!({"kind": "A", "b": 1})
+fn text_that_is_not_utf8_names_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.yaml");
+    std::fs::write(&path, b"kind: A\nname: caf\xe9\n").unwrap();
+    let err = read_sources(&[path], &mut std::io::empty()).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("bad.yaml: line 2: not UTF-8 text"),
+        "{err}"
     );
 }
 
@@ -139,8 +189,8 @@ proptest! {
         let text = String::from_utf8_lossy(&bytes).into_owned();
         if let Ok(m) = yaml(&text) {
             let values: Vec<_> = m.documents.iter().map(|d| d.value.clone()).collect();
-            let refs: Vec<_> = values.iter().map(Some).collect();
-            let out = m.render(&refs).unwrap();
+            let changes: Vec<_> = m.documents.iter().map(|d| change(d, d.value.clone())).collect();
+            let out = m.render(&changes).unwrap().text;
             let again = yaml(&out).unwrap();
             let round: Vec<_> = again.documents.iter().map(|d| d.value.clone()).collect();
             prop_assert_eq!(round, values);

@@ -19,12 +19,15 @@ use kube::core::admission::Operation;
 
 use super::AppState;
 use super::metrics::{ChangeLabels, GaugeGuard, ReviewLabels};
-use crate::admission::{self, AdmissionRequest, Context, KNOWN_KINDS, Summary};
+use crate::admission::{self, AdmissionRequest, Context, ReviewError, Summary};
 use crate::config::Mode;
+use crate::engine::kind::Kind;
 
 pub const MUTATE_PATH: &str = "/mutate";
 pub const AUDIT_PATH: &str = "/audit";
-/// An UPDATE carries object and oldObject of up to 3 MiB each (admission-mechanics §1.6).
+/// An UPDATE carries object and oldObject, each up to the API server's 3 MiB
+/// `MaxRequestBodyBytes`; controller-runtime's webhook reads up to 7 MiB for the same reason
+/// (controller-runtime `pkg/webhook/admission/http.go`).
 pub const MAX_BODY_BYTES: usize = 7 * 1024 * 1024;
 /// A client that takes longer than this to send its body is cut off.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -62,52 +65,109 @@ async fn close_when_draining(
     response
 }
 
+/// Why a request to the webhook is not answered with an AdmissionReview: each becomes a
+/// JSON error body with its status code, counted by [`Rejection::reason`].
+#[derive(Debug, thiserror::Error)]
+pub enum Rejection {
+    #[error("no such path")]
+    NotFound,
+    #[error("only POST is allowed")]
+    MethodNotAllowed,
+    #[error("Content-Type must be application/json")]
+    ContentType,
+    #[error("body larger than 7 MiB")]
+    TooLarge,
+    #[error("could not read the body")]
+    Body,
+    #[error("body read timed out")]
+    Timeout,
+    #[error(transparent)]
+    Review(#[from] ReviewError),
+}
+
+impl Rejection {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Rejection::NotFound => StatusCode::NOT_FOUND,
+            Rejection::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Rejection::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Rejection::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Rejection::Body | Rejection::Review(_) => StatusCode::BAD_REQUEST,
+            Rejection::Timeout => StatusCode::REQUEST_TIMEOUT,
+        }
+    }
+
+    /// A stable label for metrics.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Rejection::NotFound => "not-found",
+            Rejection::MethodNotAllowed => "method",
+            Rejection::ContentType => "content-type",
+            Rejection::TooLarge => "too-large",
+            Rejection::Body => "body",
+            Rejection::Timeout => "timeout",
+            Rejection::Review(err) => err.reason(),
+        }
+    }
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = self.to_string();
+        tracing::warn!(
+            status = status.as_u16(),
+            reason = self.reason(),
+            message,
+            "bad request"
+        );
+        let body = serde_json::json!({ "error": message }).to_string();
+        (status, [(header::CONTENT_TYPE, JSON)], body).into_response()
+    }
+}
+
 async fn mutate(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
-    handle(&state, Mode::Enforce, &headers, body).await
+    counted(&state, handle(&state, Mode::Enforce, &headers, body).await)
 }
 
 async fn audit(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
-    handle(&state, Mode::Audit, &headers, body).await
+    counted(&state, handle(&state, Mode::Audit, &headers, body).await)
 }
 
 async fn not_found(State(state): State<Arc<AppState>>) -> Response {
-    error(&state, StatusCode::NOT_FOUND, "not-found", "no such path")
+    counted(&state, Err(Rejection::NotFound))
 }
 
 async fn method_not_allowed(State(state): State<Arc<AppState>>) -> Response {
-    let message = "only POST is allowed";
-    error(&state, StatusCode::METHOD_NOT_ALLOWED, "method", message)
+    counted(&state, Err(Rejection::MethodNotAllowed))
 }
 
-async fn handle(state: &AppState, path_mode: Mode, headers: &HeaderMap, body: Body) -> Response {
+/// The answer, with a rejection counted by reason.
+fn counted(state: &AppState, answer: Result<Response, Rejection>) -> Response {
+    answer.unwrap_or_else(|rejection| {
+        state.metrics.bad_request(rejection.reason());
+        rejection.into_response()
+    })
+}
+
+async fn handle(
+    state: &AppState,
+    path_mode: Mode,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, Rejection> {
     let started = Instant::now();
     let _in_flight = GaugeGuard::new(&state.metrics.requests_in_flight);
     if !is_json(headers) {
-        let message = "Content-Type must be application/json";
-        return error(
-            state,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "content-type",
-            message,
-        );
+        return Err(Rejection::ContentType);
     }
-    let bytes = match read_body(headers, body).await {
-        Ok(bytes) => bytes,
-        Err((status, reason, message)) => return error(state, status, reason, message),
-    };
-    let request = match admission::decode(&bytes) {
-        Ok(request) => request,
-        Err(err) => {
-            tracing::debug!(body = %String::from_utf8_lossy(&bytes), "rejected body");
-            return error(
-                state,
-                StatusCode::BAD_REQUEST,
-                err.reason(),
-                &err.to_string(),
-            );
-        }
-    };
+    let bytes = read_body(headers, body).await?;
+    let request = admission::decode(&bytes).inspect_err(|_| {
+        tracing::debug!(body = %String::from_utf8_lossy(&bytes), "rejected body");
+    })?;
     drop(bytes);
+    let span = tracing::info_span!("review", uid = %request.uid);
+    let _entered = span.enter();
     let mode = match (state.mode, path_mode) {
         (Mode::Enforce, Mode::Enforce) => Mode::Enforce,
         _ => Mode::Audit,
@@ -123,35 +183,26 @@ async fn handle(state: &AppState, path_mode: Mode, headers: &HeaderMap, body: Bo
     let body = serde_json::to_vec(&review).unwrap_or_default();
     record(state, &request, &summary, started.elapsed());
     tracing::debug!(response = %String::from_utf8_lossy(&body), "response");
-    ([(header::CONTENT_TYPE, JSON)], body).into_response()
+    Ok(([(header::CONTENT_TYPE, JSON)], body).into_response())
 }
 
-type BodyError = (StatusCode, &'static str, &'static str);
-
 /// Read the whole body, at most [`MAX_BODY_BYTES`], within [`BODY_READ_TIMEOUT`].
-async fn read_body(headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, BodyError> {
-    const TOO_LARGE: BodyError = (
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "too-large",
-        "body larger than 7 MiB",
-    );
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, Rejection> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
-        return Err(TOO_LARGE);
+        return Err(Rejection::TooLarge);
     }
     let collect = Limited::new(body, MAX_BODY_BYTES).collect();
     match tokio::time::timeout(BODY_READ_TIMEOUT, collect).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(err)) if err.downcast_ref::<LengthLimitError>().is_some() => Err(TOO_LARGE),
-        Ok(Err(_)) => Err((StatusCode::BAD_REQUEST, "body", "could not read the body")),
-        Err(_) => Err((
-            StatusCode::REQUEST_TIMEOUT,
-            "timeout",
-            "body read timed out",
-        )),
+        Ok(Err(err)) if err.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(Rejection::TooLarge)
+        }
+        Ok(Err(_)) => Err(Rejection::Body),
+        Err(_) => Err(Rejection::Timeout),
     }
 }
 
@@ -162,14 +213,6 @@ fn is_json(headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|media| media.trim().eq_ignore_ascii_case(JSON))
-}
-
-/// A JSON error body `{"error": "..."}`, counted by reason.
-fn error(state: &AppState, status: StatusCode, reason: &'static str, message: &str) -> Response {
-    state.metrics.bad_request(reason);
-    tracing::warn!(status = status.as_u16(), reason, message, "bad request");
-    let body = serde_json::json!({ "error": message }).to_string();
-    (status, [(header::CONTENT_TYPE, JSON)], body).into_response()
 }
 
 /// The metrics and the one log line of a review.
@@ -209,10 +252,7 @@ fn record(state: &AppState, request: &AdmissionRequest, summary: &Summary, elaps
 }
 
 fn kind_label(request: &AdmissionRequest) -> &'static str {
-    KNOWN_KINDS
-        .iter()
-        .find(|(group, kind)| request.kind.group == *group && request.kind.kind == *kind)
-        .map_or("other", |(_, kind)| kind)
+    Kind::of_group_kind(&request.kind.group, &request.kind.kind).map_or("other", Kind::name)
 }
 
 fn operation_label(operation: &Operation) -> &'static str {

@@ -15,6 +15,7 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
+use tracing::Instrument;
 
 use super::metrics::GaugeGuard;
 use super::shutdown::{Shutdown, TerminationSignals};
@@ -77,12 +78,15 @@ pub async fn serve(config: ServerConfig) -> Result<(), ServeError> {
     let shutdown = Shutdown::new();
     tokio::spawn(drain_on_signal(signals, state.clone(), shutdown.clone()));
     let reloader = Reloader::new(config.tls_cert, config.tls_key, provider, resolver);
-    tokio::spawn(reload_certificates(
-        reloader,
-        config.tls_reload_interval,
-        state.clone(),
-        shutdown.clone(),
-    ));
+    tokio::spawn(
+        reload_certificates(
+            reloader,
+            config.tls_reload_interval,
+            state.clone(),
+            shutdown.clone(),
+        )
+        .instrument(tracing::info_span!("tls_reload")),
+    );
     let admin_stop = Shutdown::new();
     let admin_task = tokio::spawn(serve_admin(
         admin_listener,
@@ -188,7 +192,7 @@ async fn accept_loop(
             biased;
             _ = shutdown.wait() => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(err) => {
                     tracing::warn!(error = %err, "accept failed");
                     tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
@@ -204,7 +208,9 @@ async fn accept_loop(
             watcher: graceful.watcher(),
             _permit: permit,
         };
-        tokio::spawn(connection.serve(stream));
+        let (stream, peer) = stream;
+        let span = tracing::debug_span!("connection", %peer);
+        tokio::spawn(connection.serve(stream).instrument(span));
     }
     graceful
 }

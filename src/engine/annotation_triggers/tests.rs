@@ -4,6 +4,7 @@ use crate::catalog::CatalogIndex;
 use crate::config::RuleConfig;
 use crate::engine::test_support::{change_codes, finding_codes, run, run_input, run_with_streams};
 use crate::engine::{Code, Input, Operation};
+use crate::testing;
 
 const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -25,14 +26,16 @@ fn workload(kind: &str, containers: Value, annotations: Option<Value>) -> Value 
     object
 }
 
+/// Stream `app` with tag `1` from `org/app:1`; lookupPolicy.local, so short `app:1` names
+/// in these tests mean the stream.
 fn stream(resolved: Option<&str>) -> Value {
-    let mut object = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
-        "metadata": {"name": "app", "namespace": "shop"},
-        "spec": {"tags": [{"name": "1", "from": {"kind": "DockerImage", "name": "org/app:1"}}]}});
-    if let Some(resolved) = resolved {
-        object["status"] = json!({"tags": [{"tag": "1", "items": [{"dockerImageReference": resolved, "image": DIGEST}]}]});
+    let app = testing::stream("shop", "app")
+        .lookup_local()
+        .tag("1", "org/app:1");
+    match resolved {
+        Some(reference) => app.resolved("1", reference).build(),
+        None => app.build(),
     }
-    object
 }
 
 fn triggers(outcome: &crate::engine::Outcome) -> &str {
@@ -84,7 +87,9 @@ fn statefulset_and_daemonset_are_annotated_too() {
 fn cronjob_uses_the_job_template_prefix_and_init_containers_their_list() {
     let mut object = workload("CronJob", json!([{"name": "run", "image": "app:1"}]), None);
     object["spec"]["jobTemplate"]["spec"]["template"]["spec"]["initContainers"] = json!([{"name": "prep", "image": "image-registry.openshift-image-registry.svc:5000/tools/prep:1"}]);
-    let outcome = run_with_streams(&object, &[stream(None)]);
+    // `prep:1` was pushed to the cluster's registry: it exists in status only.
+    let prep = testing::stream("tools", "prep").status_tag("1").build();
+    let outcome = run_with_streams(&object, &[stream(None), prep]);
     assert_eq!(
         triggers(&outcome),
         concat!(
@@ -130,12 +135,12 @@ fn covered_annotation_is_not_rewritten() {
 }
 
 #[test]
-fn unreadable_annotation_is_left_alone_and_reported() {
-    for bad in [
-        json!("not json"),
-        json!("{}"),
-        json!(r#"[{"paused":"false"}]"#),
-        json!(3),
+fn annotations_the_controller_cannot_decode_block_and_are_left_alone() {
+    for (bad, code) in [
+        (json!("not json"), Code::BlockedTrigger),
+        (json!("{}"), Code::BlockedTrigger),
+        (json!(r#"[{"paused":1}]"#), Code::BlockedTrigger),
+        (json!(3), Code::Unreadable),
     ] {
         let object = workload(
             "Deployment",
@@ -144,8 +149,72 @@ fn unreadable_annotation_is_left_alone_and_reported() {
         );
         let outcome = run_with_streams(&object, &[stream(None)]);
         assert!(outcome.is_unchanged(), "{bad}");
-        assert_eq!(finding_codes(&outcome), [Code::Unreadable], "{bad}");
+        assert_eq!(finding_codes(&outcome), [code], "{bad}");
     }
+}
+
+#[test]
+fn paused_strings_and_single_quoted_selectors_are_repaired() {
+    let existing = r#"[{"from":{"kind":"ImageStreamTag","name":"app:1"},"fieldPath":"spec.template.spec.containers[?(@.name='web')].image","paused":"false"}]"#;
+    let object = workload(
+        "Deployment",
+        json!([{"name": "web", "image": "app:1"}]),
+        Some(json!({"image.openshift.io/triggers": existing})),
+    );
+    let outcome = run_with_streams(&object, &[stream(None)]);
+    assert_eq!(
+        triggers(&outcome),
+        r#"[{"from":{"kind":"ImageStreamTag","name":"app:1"},"fieldPath":"spec.template.spec.containers[?(@.name==\"web\")].image"}]"#
+    );
+    assert_eq!(
+        change_codes(&outcome),
+        [
+            Code::TriggerRepaired,
+            Code::TriggerRepaired,
+            Code::PullPolicy
+        ]
+    );
+}
+
+#[test]
+fn an_entry_naming_a_missing_container_blocks_everything_and_nothing_is_claimed() {
+    let existing = r#"[{"from":{"kind":"ImageStreamTag","name":"app:1"},"fieldPath":"spec.template.spec.containers[?(@.name==\"gone\")].image"}]"#;
+    let object = workload(
+        "Deployment",
+        json!([{"name": "web", "image": "app:1", "imagePullPolicy": "Always"}]),
+        Some(json!({"image.openshift.io/triggers": existing})),
+    );
+    let outcome = run_with_streams(&object, &[stream(None)]);
+    assert!(
+        outcome.is_unchanged(),
+        "no trigger added, no pull policy relaxed"
+    );
+    assert_eq!(finding_codes(&outcome), [Code::BlockedTrigger]);
+    assert!(outcome.findings[0].message.contains("\"gone\""));
+}
+
+#[test]
+fn a_bumped_image_retargets_the_trigger_that_would_revert_it() {
+    let existing = r#"[{"from":{"kind":"ImageStreamTag","name":"app:1"},"fieldPath":"spec.template.spec.containers[?(@.name==\"web\")].image"}]"#;
+    let mut two = stream(None);
+    two["spec"]["tags"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "2", "from": {"kind": "DockerImage", "name": "org/app:2"}}));
+    let object = workload(
+        "Deployment",
+        json!([{"name": "web", "image": "org/app:2", "imagePullPolicy": "IfNotPresent"}]),
+        Some(json!({"image.openshift.io/triggers": existing})),
+    );
+    let outcome = run_with_streams(&object, &[two]);
+    assert!(triggers(&outcome).contains(r#""name":"app:2""#));
+    assert_eq!(change_codes(&outcome), [Code::TriggerRetargeted]);
+    // Nothing tracks org/app:3: the trigger would write app:1 back, so it is reported.
+    let mut three = object.clone();
+    three["spec"]["template"]["spec"]["containers"][0]["image"] = json!("org/app:3");
+    let outcome = run_with_streams(&three, &[stream(None)]);
+    assert!(outcome.is_unchanged());
+    assert_eq!(finding_codes(&outcome), [Code::StaleTrigger]);
 }
 
 #[test]
@@ -224,5 +293,7 @@ fn update_with_the_source_reference_keeps_the_running_digest() {
         object: &other,
         ..input
     };
-    assert!(run_input(&input, &catalog, &RuleConfig::default()).is_unchanged());
+    let outcome = run_input(&input, &catalog, &RuleConfig::default());
+    assert!(outcome.is_unchanged());
+    assert_eq!(finding_codes(&outcome), [Code::StaleTrigger]);
 }

@@ -1,13 +1,13 @@
-//! What must hold for ANY input bytes, checked by the fuzz target and, on the saved inputs,
-//! by the main crate's `tests/fuzz_regressions.rs`: no panic; a body that decodes is answered
+//! What must hold for ANY input bytes, checked by the fuzz target (`fuzz/`) and, on the saved
+//! inputs, by `tests/fuzz_regressions.rs`: no panic; a body that decodes is answered
 //! allowed, with its uid, with `patchType` iff a patch, and a patch that applies to
 //! `request.object`; the engine's patch turns the input into its output, and a second pass
 //! over the output changes nothing. Anything else is a finding.
 
-use autoredeploy::admission::{self, Context};
-use autoredeploy::catalog::CatalogIndex;
-use autoredeploy::config::{Mode, RuleConfig};
-use autoredeploy::engine::{self, Input, Operation};
+use crate::admission::{self, Context};
+use crate::catalog::CatalogIndex;
+use crate::config::{Mode, RuleConfig};
+use crate::engine::{Input, Operation};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
@@ -85,18 +85,5 @@ fn check_response(review: &Value, response: &Value) {
 }
 
 fn check_engine(input: &Input<'_>, catalog: &CatalogIndex, rules: &RuleConfig) {
-    let first = engine::mutate(input, catalog, rules);
-    let mut patched = input.object.clone();
-    json_patch::patch(&mut patched, &first.patch).expect("engine patch applies");
-    assert_eq!(patched, first.object, "patch gives the engine's output");
-    let again = Input {
-        object: &first.object,
-        ..*input
-    };
-    let second = engine::mutate(&again, catalog, rules);
-    assert!(
-        second.is_unchanged(),
-        "second pass changed {:?}",
-        second.patch
-    );
+    super::checked(input, catalog, rules);
 }

@@ -4,6 +4,7 @@ use crate::catalog::{CatalogIndex, EmptyCatalog};
 use crate::config::{PullPolicyHandling, RuleConfig};
 use crate::engine::test_support::{change_codes, finding_codes, run, run_input, run_with_streams};
 use crate::engine::{Code, Input, Operation};
+use crate::testing;
 
 const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const INTERNAL: &str = "image-registry.openshift-image-registry.svc:5000";
@@ -18,14 +19,14 @@ fn dc(containers: Value, triggers: Option<Value>) -> Value {
     object
 }
 
+/// Stream `name` with one tag from `from`; lookupPolicy.local, so short `stream:tag` names in
+/// these tests mean the stream.
 fn stream(name: &str, tag: &str, from: &str, resolved: Option<&str>) -> Value {
-    let mut object = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
-        "metadata": {"name": name, "namespace": "shop"},
-        "spec": {"tags": [{"name": tag, "from": {"kind": "DockerImage", "name": from}}]}});
-    if let Some(resolved) = resolved {
-        object["status"] = json!({"tags": [{"tag": tag, "items": [{"dockerImageReference": resolved, "image": DIGEST}]}]});
+    let stream = testing::stream("shop", name).lookup_local().tag(tag, from);
+    match resolved {
+        Some(reference) => stream.resolved(tag, reference).build(),
+        None => stream.build(),
     }
-    object
 }
 
 #[test]
@@ -71,7 +72,8 @@ fn containers_of_one_tag_share_one_trigger_and_other_namespaces_are_named() {
     object["spec"]["template"]["spec"]["initContainers"] =
         json!([{"name": "init", "image": "app:1"}]);
     object["spec"]["triggers"] = json!([{"type": "ConfigChange"}]);
-    let outcome = run_with_streams(&object, &[stream("app", "1", "org/app:1", None)]);
+    let tools = testing::stream("base", "tools").status_tag("2").build();
+    let outcome = run_with_streams(&object, &[stream("app", "1", "org/app:1", None), tools]);
     let triggers = &outcome.object["spec"]["triggers"];
     assert_eq!(
         triggers[1]["imageChangeParams"]["containerNames"],
@@ -178,7 +180,8 @@ fn explicit_binding_skip_containers_and_object_skip_are_respected() {
     );
     object["metadata"]["annotations"] = json!({"autoredeploy.io/image-stream-tags": "web=other/site:v2",
                                                "autoredeploy.io/skip-containers": "side"});
-    let outcome = run_with_streams(&object, &[stream("app", "1", "org/app:1", None)]);
+    let site = testing::stream("other", "site").status_tag("v2").build();
+    let outcome = run_with_streams(&object, &[stream("app", "1", "org/app:1", None), site]);
     assert_eq!(
         outcome.object["spec"]["triggers"][1]["imageChangeParams"]["from"],
         json!({"kind": "ImageStreamTag", "name": "site:v2", "namespace": "other"})
@@ -188,6 +191,13 @@ fn explicit_binding_skip_containers_and_object_skip_are_respected() {
         json!(["web"])
     );
     assert_eq!(finding_codes(&outcome), [Code::OptedOut]);
+    // A tag no stream has would block every rollout of the DC: reported, not written.
+    let missing = run_with_streams(&object, &[stream("app", "1", "org/app:1", None)]);
+    assert_eq!(
+        missing.object["spec"]["triggers"],
+        json!([{"type": "ConfigChange"}])
+    );
+    assert_eq!(finding_codes(&missing), [Code::UnknownTag, Code::OptedOut]);
     object["metadata"]["annotations"]["autoredeploy.io/skip"] = json!("true");
     let skipped = run(&object);
     assert!(skipped.is_unchanged());

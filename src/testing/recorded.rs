@@ -1,0 +1,74 @@
+//! The AdmissionReviews recorded byte for byte from a real kube-apiserver
+//! (`tests/fixtures/apiserver-1.36`), read for tests and benches, and the engine input a
+//! recorded `request` stands for.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::engine::{Input, Operation};
+
+/// Directory of the recorded reviews, relative to the package.
+pub const FIXTURE_DIR: &str = "tests/fixtures/apiserver-1.36";
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(FIXTURE_DIR)
+}
+
+/// Every recorded review as `(file name, raw bytes)`, sorted by name (for tests: panics
+/// when the directory cannot be read or is empty).
+pub fn fixtures() -> Vec<(String, Vec<u8>)> {
+    let out = reviews().unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.is_empty(), "no recorded reviews in {FIXTURE_DIR}");
+    out.into_iter()
+        .map(|(stem, bytes)| (format!("{stem}.json"), bytes))
+        .collect()
+}
+
+/// Every recorded review as `(file stem, raw bytes)`, sorted by name; an error names the
+/// path it is about (for benches, which report rather than panic).
+pub fn reviews() -> io::Result<Vec<(String, Vec<u8>)>> {
+    let dir = dir();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| located(&dir, e))?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| {
+            let name = path.file_stem().unwrap_or_default().to_string_lossy();
+            let bytes = std::fs::read(path).map_err(|e| located(path, e))?;
+            Ok((name.into_owned(), bytes))
+        })
+        .collect()
+}
+
+fn located(path: &Path, error: io::Error) -> io::Error {
+    io::Error::new(error.kind(), format!("{}: {error}", path.display()))
+}
+
+/// One recorded review parsed as JSON.
+pub fn fixture(name: &str) -> Value {
+    let bytes = std::fs::read(dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The engine input a recorded `request` stands for.
+pub fn engine_input(request: &Value) -> Input<'_> {
+    let operation = match request["operation"].as_str() {
+        Some("UPDATE") => Operation::Update,
+        _ => Operation::Create,
+    };
+    Input {
+        object: &request["object"],
+        old_object: request.get("oldObject").filter(|o| !o.is_null()),
+        operation,
+        namespace: request["namespace"].as_str(),
+        username: request
+            .pointer("/userInfo/username")
+            .and_then(Value::as_str),
+    }
+}
