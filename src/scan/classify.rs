@@ -169,11 +169,17 @@ fn untriggered(
         .iter()
         .filter(|f| f.path.starts_with(pointer))
     {
-        let status = match finding.code {
-            Code::UntrackedImage => Status::NotTracked,
-            _ => Status::NeedsAttention,
+        let (status, detail) = match finding.code {
+            Code::UntrackedImage => (
+                Status::NotTracked,
+                format!("container {name:?}: {}", finding.message),
+            ),
+            code => (
+                Status::NeedsAttention,
+                format!("{code}: container {name:?}: {}", finding.message),
+            ),
         };
-        problems.add(status, format!("container {name:?}: {}", finding.message));
+        problems.add(status, detail);
         explained.insert(finding.path.clone());
         related += 1;
     }

@@ -124,3 +124,21 @@ fn stream_verdict(object: &Value) -> Verdict {
     let outcome = run_engine(object, &CatalogIndex::new(), &RuleConfig::default());
     stream(object, &outcome)
 }
+
+#[test]
+fn a_container_finding_without_a_status_of_its_own_names_its_code_first() {
+    let object = deployment(
+        json!({}),
+        "quay.io/o/a@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+    );
+    let outcome = run_engine(&object, &CatalogIndex::new(), &RuleConfig::default());
+    let verdict = workload(Kind::Deployment, &object, &outcome, &tags_of(&[]));
+    assert_eq!(verdict.status, Status::NeedsAttention);
+    assert!(
+        verdict
+            .detail
+            .starts_with("digest-pinned: container \"web\": "),
+        "{}",
+        verdict.detail
+    );
+}
