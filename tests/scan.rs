@@ -122,6 +122,9 @@ async fn explaining_shows_a_failing_import_and_a_stream() {
     let api = scan(&kubeconfig, &["deploy/api", "-n", "shop"]).await;
     assert_eq!(api.code, 0, "{}", api.err);
     insta::assert_snapshot!("explain_failing_import", api.out);
+    let manual = scan(&kubeconfig, &["dc/worker", "-n", "shop"]).await;
+    assert_eq!(manual.code, 0, "{}", manual.err);
+    insta::assert_snapshot!("explain_manual_trigger", manual.out);
     let stream = scan(&kubeconfig, &["is/nginx", "-n", "shop"]).await;
     assert_eq!(stream.code, 1, "{}", stream.err);
     insta::assert_snapshot!("explain_stream", stream.out);
@@ -186,6 +189,24 @@ async fn small_pages_still_see_every_object() {
         3 + 1,
         "three one-item pages, then the whole list"
     );
+}
+
+#[tokio::test]
+async fn a_server_repeating_its_continue_token_ends_that_list_with_an_error() {
+    let (cluster, _dir, kubeconfig) = start().await;
+    cluster.stick_pages("cronjobs");
+    let run = scan(&kubeconfig, &["-A"]).await;
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.err,
+        "autoredeploy: list cronjobs.batch in all namespaces: the server repeated its continue token\n"
+    );
+    let cronjob_lists = cluster
+        .seen()
+        .iter()
+        .filter(|s| s.path.ends_with("/cronjobs"))
+        .count();
+    assert_eq!(cronjob_lists, 2);
 }
 
 #[tokio::test]

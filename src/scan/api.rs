@@ -116,6 +116,14 @@ impl Cluster {
                 each(typed(item, resource));
             }
             match page.metadata.next.filter(|t| !t.is_empty()) {
+                // A server handing back the token it was given would keep this loop going.
+                Some(next) if token.as_deref() == Some(next.as_str()) => {
+                    return Err(other(
+                        "list",
+                        &target,
+                        "the server repeated its continue token",
+                    ));
+                }
                 Some(next) => token = Some(next),
                 None => return Ok(requests),
             }

@@ -50,6 +50,8 @@ struct Store {
     resource_version: u64,
     openshift: bool,
     forbidden: BTreeSet<String>,
+    /// Lists of this plural always answer the same continue token (a broken server).
+    stuck: Option<String>,
     /// Plurals whose cluster-wide list answers 403 (namespaced requests are allowed).
     namespace_only: BTreeSet<String>,
     /// Plurals whose PATCH answers 403 (lists and GETs are allowed).
@@ -122,6 +124,11 @@ impl FakeCluster {
     /// Requests on `plural` answer 403, as RBAC would.
     pub fn forbid(&self, plural: &str) {
         self.lock().forbidden.insert(plural.to_string());
+    }
+
+    /// Every list of `plural` answers `continue: "1"`, page after page.
+    pub fn stick_pages(&self, plural: &str) {
+        self.lock().stuck = Some(plural.to_string());
     }
 
     /// Listing `plural` in all namespaces answers 403; in one namespace it is allowed.
@@ -346,6 +353,9 @@ fn list(store: &Store, target: &Target, query: &str) -> Response {
     let mut metadata = json!({"resourceVersion": store.resource_version.to_string()});
     if end < matching.len() {
         metadata["continue"] = json!(end.to_string());
+    }
+    if store.stuck.as_deref() == Some(target.plural.as_str()) {
+        metadata["continue"] = json!("1");
     }
     axum::Json(json!({"apiVersion": target.api_version, "kind": "List", "metadata": metadata, "items": items}))
         .into_response()
