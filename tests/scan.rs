@@ -159,6 +159,7 @@ async fn lists_are_paginated_and_2000_deployments_take_4_requests() {
     assert_eq!(run.code, 0, "{}", run.err);
     let report: Value = serde_json::from_str(&run.out).expect("JSON report");
     assert_eq!(report["summary"]["objects"], 2000);
+    assert_eq!(report["summary"]["list_requests"], 4 + 5);
     let lists: Vec<_> = cluster
         .seen()
         .into_iter()

@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::catalog::TagRef;
@@ -19,7 +18,7 @@ use crate::engine::kind::Kind;
 const TRIGGERS_ANNOTATION: &str = "image.openshift.io/triggers";
 
 /// One container of the pod template.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContainerView {
     /// `containers` or `initContainers`.
     pub list: &'static str,
@@ -31,7 +30,7 @@ pub struct ContainerView {
 }
 
 /// The trigger that names one container.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TriggerView {
     /// The ImageStreamTag it follows (`tag` empty when `from.name` has none).
     pub namespace: String,
@@ -42,8 +41,7 @@ pub struct TriggerView {
 }
 
 /// Where a trigger is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
     /// A DeploymentConfig's `spec.triggers` `ImageChange` entry.
     DeploymentConfig,

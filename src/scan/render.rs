@@ -141,6 +141,8 @@ pub struct JsonReport<'a> {
 #[derive(Debug, Serialize)]
 pub struct JsonSummary<'a> {
     pub objects: usize,
+    /// List requests the scan made (pages of `--page-size` objects).
+    pub list_requests: usize,
     pub statuses: BTreeMap<Status, usize>,
     pub registries: &'a [RegistryLoad],
 }
@@ -153,6 +155,7 @@ impl<'a> JsonReport<'a> {
             objects: sorted(&scan.objects),
             summary: JsonSummary {
                 objects: scan.objects.len(),
+                list_requests: scan.requests,
                 statuses: status_counts(&scan.objects),
                 registries: &scan.registries,
             },

@@ -21,7 +21,7 @@ pub const WINDOW: &str = "6h";
 const IMPORT_SUCCESS: &str = "ImportSuccess";
 
 /// One spec or status tag of one stream.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TagFacts {
     /// `from.name` when `from.kind` is `DockerImage`.
     pub source: Option<String>,
@@ -39,7 +39,7 @@ pub struct TagFacts {
     pub failing: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LastImport {
     pub created: Option<String>,
     pub image: Option<String>,
