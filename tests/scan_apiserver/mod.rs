@@ -250,22 +250,8 @@ async fn handle(
     let Some(target) = parse_path(uri.path()) else {
         return not_found();
     };
-    let served = KINDS
-        .iter()
-        .any(|k| k.0 == target.api_version && k.2 == target.plural);
-    if !served || (!store.openshift && target.api_version.contains("openshift.io")) {
-        return not_found();
-    }
-    let read_only = method == Method::PATCH && store.read_only.contains(&target.plural);
-    let cluster_wide = target.namespace.is_none() && store.namespace_only.contains(&target.plural);
-    if read_only || cluster_wide || store.forbidden.contains(&target.plural) {
-        let message = format!(
-            "{} is forbidden: User \"me\" cannot {} resource \"{}\"",
-            target.plural,
-            method.as_str().to_lowercase(),
-            target.plural
-        );
-        return status(StatusCode::FORBIDDEN, "Forbidden", &message);
+    if let Some(refusal) = refusal(&store, &method, &target) {
+        return refusal;
     }
     let json_patch = headers
         .get(header::CONTENT_TYPE)
@@ -293,6 +279,28 @@ async fn handle(
             "not served",
         ),
     }
+}
+
+/// 404 for what is not served, 403 for what RBAC would forbid, `None` to go on.
+fn refusal(store: &Store, method: &Method, target: &Target) -> Option<Response> {
+    let served = KINDS
+        .iter()
+        .any(|k| k.0 == target.api_version && k.2 == target.plural);
+    if !served || (!store.openshift && target.api_version.contains("openshift.io")) {
+        return Some(not_found());
+    }
+    let read_only = method == Method::PATCH && store.read_only.contains(&target.plural);
+    let cluster_wide = target.namespace.is_none() && store.namespace_only.contains(&target.plural);
+    if !(read_only || cluster_wide || store.forbidden.contains(&target.plural)) {
+        return None;
+    }
+    let message = format!(
+        "{} is forbidden: User \"me\" cannot {} resource \"{}\"",
+        target.plural,
+        method.as_str().to_lowercase(),
+        target.plural
+    );
+    Some(status(StatusCode::FORBIDDEN, "Forbidden", &message))
 }
 
 /// What kube-apiserver answers for an API group or resource it does not serve.

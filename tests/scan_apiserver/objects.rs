@@ -101,79 +101,77 @@ fn pull_if_not_present(mut object: Value) -> Value {
 }
 
 fn workloads() -> Vec<Value> {
-    let base_pinned = format!("docker.io/org/base@{DIGEST_BASE}");
-    let app_pinned = format!("quay.io/org/app@{DIGEST_APP}");
+    let mut workloads = with_triggers();
+    workloads.extend(without_triggers());
+    workloads
+}
+
+const APPS: &str = "apps/v1";
+const APPS_OPENSHIFT: &str = "apps.openshift.io/v1";
+
+/// `ok` (healthy), `api` (import failing), `worker` (automatic: false), `report` (paused).
+fn with_triggers() -> Vec<Value> {
+    let base = format!("docker.io/org/base@{DIGEST_BASE}");
+    let app = format!("quay.io/org/app@{DIGEST_APP}");
     let mut worker = workload(
-        "apps.openshift.io/v1",
+        APPS_OPENSHIFT,
         "DeploymentConfig",
         "shop",
         "worker",
-        &base_pinned,
+        &base,
         json!({}),
     );
     worker["spec"]["triggers"] = json!([{"type": "ConfigChange"}, {"type": "ImageChange",
         "imageChangeParams": {"automatic": false, "containerNames": ["main"],
-            "from": {"kind": "ImageStreamTag", "name": "base:latest"}, "lastTriggeredImage": base_pinned}}]);
-    let ok = workload(
-        "apps/v1",
-        "Deployment",
-        "shop",
-        "ok",
-        &base_pinned,
-        trigger("Deployment", "base:latest", false),
-    );
-    let api = workload(
-        "apps/v1",
-        "Deployment",
-        "shop",
-        "api",
-        &app_pinned,
-        trigger("Deployment", "app:1", false),
-    );
+            "from": {"kind": "ImageStreamTag", "name": "base:latest"}, "lastTriggeredImage": base}}]);
+    let ok_trigger = trigger("Deployment", "base:latest", false);
+    let api_trigger = trigger("Deployment", "app:1", false);
+    let report_trigger = trigger("CronJob", "base:latest", true);
     vec![
-        workload(
-            "apps/v1",
+        pull_if_not_present(workload(
+            APPS,
             "Deployment",
             "shop",
-            "web",
-            "docker.io/library/nginx:1.25",
-            json!({}),
-        ),
-        pull_if_not_present(ok),
-        pull_if_not_present(api),
+            "ok",
+            &base,
+            ok_trigger,
+        )),
+        pull_if_not_present(workload(
+            APPS,
+            "Deployment",
+            "shop",
+            "api",
+            &app,
+            api_trigger,
+        )),
         pull_if_not_present(worker),
         workload(
-            "apps.openshift.io/v1",
+            "batch/v1",
+            "CronJob",
+            "shop",
+            "report",
+            &base,
+            report_trigger,
+        ),
+    ]
+}
+
+/// `web` (would change), `legacy` and `edge` (not tracked), `db` (opted out).
+fn without_triggers() -> Vec<Value> {
+    let nginx = "docker.io/library/nginx:1.25";
+    let skip = json!({"autoredeploy.io/skip": "true"});
+    vec![
+        workload(APPS, "Deployment", "shop", "web", nginx, json!({})),
+        workload(
+            APPS_OPENSHIFT,
             "DeploymentConfig",
             "shop",
             "legacy",
             "busybox:1.36",
             json!({}),
         ),
-        workload(
-            "apps/v1",
-            "StatefulSet",
-            "shop",
-            "db",
-            "postgres:16",
-            json!({"autoredeploy.io/skip": "true"}),
-        ),
-        workload(
-            "batch/v1",
-            "CronJob",
-            "shop",
-            "report",
-            &base_pinned,
-            trigger("CronJob", "base:latest", true),
-        ),
-        workload(
-            "apps/v1",
-            "DaemonSet",
-            "other",
-            "edge",
-            "docker.io/library/nginx:1.25",
-            json!({}),
-        ),
+        workload(APPS, "StatefulSet", "shop", "db", "postgres:16", skip),
+        workload(APPS, "DaemonSet", "other", "edge", nginx, json!({})),
     ]
 }
 
