@@ -362,7 +362,7 @@ async fn the_binary_prints_the_table_and_exits_1() {
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let stdout = String::from_utf8(output.stdout).expect("utf-8");
     assert!(stdout.starts_with("NAMESPACE  KIND"), "{stdout}");
-    assert!(stdout.contains("11 objects: 2 would change"), "{stdout}");
+    assert!(stdout.contains("12 objects: 3 would change"), "{stdout}");
     assert_eq!(
         output.stderr, b"",
         "no progress when stderr is not a terminal"

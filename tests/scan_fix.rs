@@ -34,18 +34,23 @@ async fn fix_patches_behind_a_resource_version_test_and_a_second_scan_exits_0() 
     assert_eq!(run.code, 0, "{}{}", run.out, run.err);
     insta::assert_snapshot!("fix_table", run.out);
     let patches = cluster.patches();
-    assert_eq!(patches.len(), 2, "{patches:?}");
-    for (query, body) in &patches {
-        assert!(query.contains("fieldManager=autoredeploy"), "{query}");
-        assert!(!query.contains("dryRun"), "{query}");
-        assert_eq!(body[0]["op"], "test");
-        assert_eq!(body[0]["path"], "/metadata/resourceVersion");
+    let names: Vec<&str> = patches.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["nginx", "cart", "web"], "streams go first");
+    for patch in &patches {
+        assert!(
+            patch.query.contains("fieldManager=autoredeploy"),
+            "{patch:?}"
+        );
+        assert!(!patch.query.contains("dryRun"), "{patch:?}");
+        assert_eq!(patch.body[0]["op"], "test");
+        assert_eq!(patch.body[0]["path"], "/metadata/resourceVersion");
     }
+    assert_eq!(patches[2].body[0]["value"], stored_version);
+    let cart = cluster.object("DeploymentConfig", "shop", "cart");
     assert_eq!(
-        patches[0].1[1]["path"], "/spec/tags/0/importPolicy/scheduled",
-        "streams go first"
+        cart["spec"]["triggers"][1]["imageChangeParams"]["from"]["name"],
+        "base:latest"
     );
-    assert_eq!(patches[1].1[0]["value"], stored_version);
     let stream = cluster.object("ImageStream", "shop", "nginx");
     assert_eq!(stream["spec"]["tags"][0]["importPolicy"]["scheduled"], true);
     assert!(
@@ -91,10 +96,11 @@ async fn a_concurrent_write_is_read_again_and_kept() {
     let web_patches: Vec<_> = cluster
         .patches()
         .into_iter()
-        .filter(|(_, b)| b[1]["path"] != "/spec/tags/0/importPolicy/scheduled")
+        .filter(|p| p.name == "web")
         .collect();
+    assert_eq!(web_patches.len(), 2);
     assert_ne!(
-        web_patches[0].1[0]["value"], web_patches[1].1[0]["value"],
+        web_patches[0].body[0]["value"], web_patches[1].body[0]["value"],
         "the retry tests the new version"
     );
 }
@@ -136,7 +142,7 @@ async fn dry_run_sends_dry_run_all_and_stores_nothing() {
         run.out
     );
     assert!(
-        run.out.contains("2 would be patched (dry run)"),
+        run.out.contains("3 would be patched (dry run)"),
         "{}",
         run.out
     );
@@ -144,7 +150,7 @@ async fn dry_run_sends_dry_run_all_and_stores_nothing() {
         cluster
             .patches()
             .iter()
-            .all(|(q, _)| q.contains("dryRun=All"))
+            .all(|p| p.query.contains("dryRun=All"))
     );
     assert_eq!(cluster.object("Deployment", "shop", "web"), before);
     assert_eq!(

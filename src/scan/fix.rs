@@ -215,13 +215,10 @@ fn failed(mut result: FixResult, reason: String) -> FixResult {
     result
 }
 
+/// The distinct change codes, sorted as the table's detail shows them.
 fn codes(changes: &[crate::engine::Change]) -> Vec<String> {
-    let mut codes: Vec<String> = changes
-        .iter()
-        .map(|c| c.code.as_str().to_string())
-        .collect();
-    codes.dedup();
-    codes
+    let codes: std::collections::BTreeSet<&str> = changes.iter().map(|c| c.code.as_str()).collect();
+    codes.into_iter().map(str::to_string).collect()
 }
 
 fn resource_version(object: &Value) -> Option<String> {

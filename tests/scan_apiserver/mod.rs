@@ -44,6 +44,15 @@ pub struct Seen {
     pub query: String,
 }
 
+/// One PATCH request as received.
+#[derive(Debug, Clone)]
+pub struct Patched {
+    pub name: String,
+    pub query: String,
+    /// The JSON Patch.
+    pub body: Value,
+}
+
 #[derive(Default)]
 struct Store {
     objects: BTreeMap<Key, Value>,
@@ -59,7 +68,7 @@ struct Store {
     /// Name -> patches still to be preceded by someone else's write.
     interfere: BTreeMap<String, usize>,
     seen: Vec<Seen>,
-    patches: Vec<(String, Value)>,
+    patches: Vec<Patched>,
 }
 
 #[derive(Clone)]
@@ -151,8 +160,8 @@ impl FakeCluster {
         self.lock().seen.clone()
     }
 
-    /// `(query, body)` of every PATCH received.
-    pub fn patches(&self) -> Vec<(String, Value)> {
+    /// Every PATCH received, in order.
+    pub fn patches(&self) -> Vec<Patched> {
         self.lock().patches.clone()
     }
 
@@ -373,10 +382,11 @@ fn patch(store: &mut Store, target: &Target, name: &str, query: &str, body: &[u8
     let Ok(ops) = serde_json::from_slice::<json_patch::Patch>(body) else {
         return status(StatusCode::BAD_REQUEST, "BadRequest", "not a JSON Patch");
     };
-    store.patches.push((
-        query.to_string(),
-        serde_json::from_slice(body).unwrap_or_default(),
-    ));
+    store.patches.push(Patched {
+        name: name.to_string(),
+        query: query.to_string(),
+        body: serde_json::from_slice(body).unwrap_or_default(),
+    });
     if let Some(left) = store.interfere.get_mut(name).filter(|n| **n > 0) {
         *left -= 1;
         if let Some(mut other) = find(store, target, name) {

@@ -156,12 +156,21 @@ fn with_triggers() -> Vec<Value> {
     ]
 }
 
-/// `web` (would change), `legacy` and `edge` (not tracked), `db` (opted out).
+/// `web` and `cart` (would change), `legacy` and `edge` (not tracked), `db` (opted out).
 fn without_triggers() -> Vec<Value> {
     let nginx = "docker.io/library/nginx:1.25";
+    let base = "docker.io/org/base:latest";
     let skip = json!({"autoredeploy.io/skip": "true"});
     vec![
         workload(APPS, "Deployment", "shop", "web", nginx, json!({})),
+        workload(
+            APPS_OPENSHIFT,
+            "DeploymentConfig",
+            "shop",
+            "cart",
+            base,
+            json!({}),
+        ),
         workload(
             APPS_OPENSHIFT,
             "DeploymentConfig",
