@@ -168,11 +168,14 @@ fn split_registry(name: &str) -> (&str, &str) {
     }
 }
 
-fn normalise_registry(registry: &str) -> String {
-    if DOCKER_HUB_ALIASES.contains(&registry) {
+/// Registry hosts are case-insensitive (DNS), so they are lowercased; Docker Hub's legacy
+/// hosts are one registry.
+pub fn normalise_registry(registry: &str) -> String {
+    let lower = registry.to_ascii_lowercase();
+    if DOCKER_HUB_ALIASES.contains(&lower.as_str()) {
         DOCKER_HUB.to_string()
     } else {
-        registry.to_string()
+        lower
     }
 }
 
