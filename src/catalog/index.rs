@@ -13,9 +13,11 @@ use std::sync::Arc;
 use serde_json::Value;
 use smallvec::SmallVec;
 
+use super::budget::{ImportCost, Replaced, UsageTotals};
 use super::{Catalog, TagRef, TagState};
 use crate::engine::image_ref::ImageRef;
 use crate::engine::kind::Kind;
+use crate::engine::{budget, status};
 
 /// One tag of one stream, as the engine needs it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,6 +29,10 @@ struct Tag {
     /// The canonical external reference this tag is indexed under. It shares `source`'s
     /// allocation when the user spelled the canonical form (the usual case: `quay.io/o/a:1`).
     external: Option<Arc<str>>,
+    /// What one scheduled import of this tag costs; `None` when it is not scheduled.
+    import: Option<ImportCost>,
+    /// Platforms the current image lists in status (sub-manifests of a manifest list).
+    platforms: Option<u32>,
 }
 
 /// One ImageStream. Never edited in place: an update builds a new one, so clones of the
@@ -36,6 +42,8 @@ struct Stream {
     name: Arc<str>,
     /// Sorted by name, unique.
     tags: Box<[Tag]>,
+    /// The cluster registry's hosts from the stream's status (usually one, often none).
+    own_hosts: Box<[Box<str>]>,
 }
 
 impl Stream {
@@ -109,6 +117,8 @@ impl Namespace {
 pub struct CatalogIndex {
     namespaces: BTreeMap<Box<str>, Namespace>,
     streams: usize,
+    /// Scheduled imports per registry over every stream held.
+    usage: UsageTotals,
 }
 
 impl CatalogIndex {
@@ -142,10 +152,21 @@ impl CatalogIndex {
             .and_then(Value::as_str)
             .unwrap_or(default_namespace);
         self.remove(namespace, name);
+        let mut tags = read_tags(object);
+        attach_import_costs(&mut tags, object);
         let stream = Arc::new(Stream {
             name: name.into(),
-            tags: read_tags(object),
+            tags,
+            own_hosts: status::own_registry_hosts(object)
+                .into_iter()
+                .map(String::into_boxed_str)
+                .collect(),
         });
+        stream
+            .tags
+            .iter()
+            .filter_map(|tag| tag.import.as_ref())
+            .for_each(|cost| self.usage.add(cost));
         let ns = match self.namespaces.get_mut(namespace) {
             Some(ns) => ns,
             None => self.namespaces.entry(namespace.into()).or_default(),
@@ -159,8 +180,12 @@ impl CatalogIndex {
         let Some(ns) = self.namespaces.get_mut(namespace) else {
             return;
         };
-        if !ns.remove(name) {
+        let Some(stream) = ns.streams.get(name).cloned() else {
             return;
+        };
+        ns.remove(name);
+        for cost in stream.tags.iter().filter_map(|tag| tag.import.as_ref()) {
+            self.usage.subtract(cost);
         }
         self.streams -= 1;
         if ns.streams.is_empty() {
@@ -175,6 +200,32 @@ impl CatalogIndex {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Scheduled tags and pulls per import cycle, per registry, over every stream held.
+    pub fn usage(&self) -> &UsageTotals {
+        &self.usage
+    }
+
+    /// What the tags `replaced` names cost per import cycle on `registry`.
+    pub fn replaced_pulls(&self, registry: &str, replaced: &Replaced<'_>) -> u64 {
+        let Some(stream) = replaced.stream().and_then(|(ns, s)| self.stream(ns, s)) else {
+            return 0;
+        };
+        (stream.tags.iter())
+            .filter(|tag| replaced.covers(&tag.name))
+            .filter_map(|tag| tag.import.as_ref())
+            .filter(|cost| cost.registry.as_ref() == registry)
+            .map(|cost| u64::from(cost.pulls))
+            .sum()
+    }
+
+    fn stream(&self, namespace: &str, stream: &str) -> Option<&Stream> {
+        self.namespaces
+            .get(namespace)?
+            .streams
+            .get(stream)
+            .map(|s| &**s)
     }
 }
 
@@ -211,6 +262,53 @@ impl Catalog for CatalogIndex {
             source: tag.source.as_deref().map(str::to_string),
             resolved: tag.resolved.as_deref().map(str::to_string),
         })
+    }
+
+    fn scheduled_pulls(&self, registry: &str, replaced: &Replaced<'_>) -> u64 {
+        let total = self.usage.get(registry).cycle_pulls;
+        total.saturating_sub(self.replaced_pulls(registry, replaced))
+    }
+
+    fn tag_platforms(&self, namespace: &str, stream: &str, tag: &str) -> Option<u32> {
+        self.stream(namespace, stream)?.tag(tag)?.platforms
+    }
+
+    fn own_registry_hosts(&self, namespace: &str, stream: &str) -> Vec<String> {
+        self.stream(namespace, stream)
+            .map(|s| s.own_hosts.iter().map(|h| h.to_string()).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Each scheduled spec tag's cost, and every tag's platform count (engine::budget's model).
+fn attach_import_costs(tags: &mut [Tag], object: &Value) {
+    for status_tag in array_at(object, "/status/tags") {
+        let Some(name) = status_tag.get("tag").and_then(Value::as_str) else {
+            continue;
+        };
+        if let Ok(i) = tags.binary_search_by(|tag| tag.name.as_ref().cmp(name)) {
+            tags[i].platforms = status::status_tag_platforms(status_tag);
+        }
+    }
+    for spec_tag in array_at(object, "/spec/tags") {
+        let Some(name) = spec_tag.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        let Ok(i) = tags.binary_search_by(|tag| tag.name.as_ref().cmp(name)) else {
+            continue;
+        };
+        if !budget::is_scheduled(spec_tag) {
+            continue;
+        }
+        let Some(registry) = budget::import_registry(spec_tag) else {
+            continue;
+        };
+        let pulls =
+            budget::pulls_per_import(budget::preserves_original(spec_tag), tags[i].platforms);
+        tags[i].import = Some(ImportCost {
+            registry: registry.into(),
+            pulls,
+        });
     }
 }
 
@@ -268,6 +366,8 @@ fn spec_tag_entry(name: &str, spec_tag: &Value) -> Tag {
         source,
         resolved: None,
         external,
+        import: None,
+        platforms: None,
     }
 }
 

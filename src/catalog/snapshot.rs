@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::budget::{Replaced, UsageTotals};
 use super::{Catalog, CatalogIndex, TagRef, TagState};
 
 type Namespaces = HashMap<Arc<str>, Arc<CatalogIndex>>;
@@ -20,6 +21,8 @@ type Namespaces = HashMap<Arc<str>, Arc<CatalogIndex>>;
 pub struct CatalogSnapshot {
     namespaces: Namespaces,
     streams: usize,
+    /// Scheduled imports per registry over every namespace, summed once per publish.
+    usage: UsageTotals,
 }
 
 impl CatalogSnapshot {
@@ -35,6 +38,11 @@ impl CatalogSnapshot {
     /// Number of namespaces holding at least one ImageStream.
     pub fn namespace_count(&self) -> usize {
         self.namespaces.len()
+    }
+
+    /// Scheduled tags and pulls per import cycle, per registry, cluster-wide.
+    pub fn usage(&self) -> &UsageTotals {
+        &self.usage
     }
 }
 
@@ -55,6 +63,27 @@ impl Catalog for CatalogSnapshot {
         self.namespaces
             .get(namespace)?
             .tag_state(namespace, stream, tag)
+    }
+
+    fn scheduled_pulls(&self, registry: &str, replaced: &Replaced<'_>) -> u64 {
+        let own = replaced
+            .stream()
+            .and_then(|(namespace, _)| self.namespaces.get(namespace))
+            .map_or(0, |index| index.replaced_pulls(registry, replaced));
+        self.usage.get(registry).cycle_pulls.saturating_sub(own)
+    }
+
+    fn tag_platforms(&self, namespace: &str, stream: &str, tag: &str) -> Option<u32> {
+        self.namespaces
+            .get(namespace)?
+            .tag_platforms(namespace, stream, tag)
+    }
+
+    fn own_registry_hosts(&self, namespace: &str, stream: &str) -> Vec<String> {
+        self.namespaces
+            .get(namespace)
+            .map(|index| index.own_registry_hosts(namespace, stream))
+            .unwrap_or_default()
     }
 }
 
@@ -128,9 +157,14 @@ impl CatalogShards {
 
     /// An immutable snapshot sharing every namespace with `self` (O(namespaces), no deep copy).
     pub fn snapshot(&self) -> CatalogSnapshot {
+        let mut usage = UsageTotals::default();
+        for index in self.namespaces.values() {
+            usage.merge(index.usage());
+        }
         CatalogSnapshot {
             namespaces: self.namespaces.clone(),
             streams: self.len(),
+            usage,
         }
     }
 }

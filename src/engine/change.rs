@@ -44,6 +44,8 @@ pub enum Code {
     OptedOut,
     /// An annotation or field autoredeploy needs could not be understood.
     Unreadable,
+    /// A tag left unscheduled because its imports would take its registry over budget.
+    PullBudget,
 }
 
 impl Code {
@@ -66,6 +68,7 @@ impl Code {
             Code::TriggersDisabled => "triggers-disabled",
             Code::OptedOut => "opted-out",
             Code::Unreadable => "unreadable",
+            Code::PullBudget => "pull-budget",
         }
     }
 }

@@ -6,6 +6,7 @@
 mod annotation_triggers;
 pub mod annotations;
 mod binding;
+pub mod budget;
 pub mod change;
 mod containers;
 mod deploymentconfig;
@@ -15,6 +16,7 @@ pub mod kind;
 mod patch;
 mod pull_policy;
 mod rollout;
+pub mod status;
 mod workload;
 
 #[cfg(test)]
@@ -126,7 +128,7 @@ fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut Rep
     }
     match kind {
         Kind::ImageStream | Kind::ImageStreamTag | Kind::ImageStreamImport | Kind::ImageTag => {
-            imagestream::apply(kind, object, context.config, report)
+            imagestream::apply(kind, object, context, report)
         }
         _ => workload::apply(kind, object, context, report),
     }

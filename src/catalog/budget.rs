@@ -1,0 +1,150 @@
+//! Registry use as the catalog counts it: per registry, the scheduled tags it knows and the
+//! pulls one import cycle of them costs (what a tag costs is decided by
+//! `engine::budget::import_cost`). The totals are kept up to date as streams are inserted and
+//! removed, so a review reads them without walking the catalog. Pure bookkeeping: no I/O, no
+//! knowledge of budgets or windows (those are the configuration's).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// What one scheduled tag costs per import cycle, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportCost {
+    /// Normalised registry host (`docker.io`, `quay.io`).
+    pub registry: Arc<str>,
+    pub pulls: u32,
+}
+
+/// One registry's scheduled imports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub scheduled_tags: u64,
+    /// Pulls one import cycle of those tags costs.
+    pub cycle_pulls: u64,
+}
+
+/// What a review replaces, so it is not counted twice: its incoming version is counted by the
+/// engine instead.
+#[derive(Debug, Clone, Copy)]
+pub enum Replaced<'a> {
+    /// Nothing known is replaced (a repository import, or no stream name).
+    Nothing,
+    /// A whole ImageStream.
+    Stream { namespace: &'a str, stream: &'a str },
+    /// Some tags of a stream (`ImageStreamTag`, `ImageTag`, `ImageStreamImport`).
+    Tags {
+        namespace: &'a str,
+        stream: &'a str,
+        tags: &'a [String],
+    },
+}
+
+impl Replaced<'_> {
+    /// The stream concerned, if any.
+    pub fn stream(&self) -> Option<(&str, &str)> {
+        match *self {
+            Replaced::Nothing => None,
+            Replaced::Stream { namespace, stream }
+            | Replaced::Tags {
+                namespace, stream, ..
+            } => Some((namespace, stream)),
+        }
+    }
+
+    /// Whether the tag named `tag` of the stream is replaced.
+    pub fn covers(&self, tag: &str) -> bool {
+        match self {
+            Replaced::Nothing => false,
+            Replaced::Stream { .. } => true,
+            Replaced::Tags { tags, .. } => tags.iter().any(|t| t == tag),
+        }
+    }
+}
+
+/// Usage per registry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsageTotals(BTreeMap<Arc<str>, Usage>);
+
+impl UsageTotals {
+    pub fn add(&mut self, cost: &ImportCost) {
+        let usage = self.0.entry(Arc::clone(&cost.registry)).or_default();
+        usage.scheduled_tags += 1;
+        usage.cycle_pulls += u64::from(cost.pulls);
+    }
+
+    pub fn subtract(&mut self, cost: &ImportCost) {
+        if let Some(usage) = self.0.get_mut(cost.registry.as_ref()) {
+            usage.scheduled_tags = usage.scheduled_tags.saturating_sub(1);
+            usage.cycle_pulls = usage.cycle_pulls.saturating_sub(u64::from(cost.pulls));
+            if usage.scheduled_tags == 0 {
+                self.0.remove(cost.registry.as_ref());
+            }
+        }
+    }
+
+    /// Adds every registry of `other` (summing per-namespace totals into a cluster's).
+    pub fn merge(&mut self, other: &UsageTotals) {
+        for (registry, usage) in &other.0 {
+            let total = self.0.entry(Arc::clone(registry)).or_default();
+            total.scheduled_tags += usage.scheduled_tags;
+            total.cycle_pulls += usage.cycle_pulls;
+        }
+    }
+
+    pub fn get(&self, registry: &str) -> Usage {
+        self.0.get(registry).copied().unwrap_or_default()
+    }
+
+    /// Every registry with scheduled tags, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Usage)> {
+        self.0.iter().map(|(r, u)| (r.as_ref(), *u))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cost(registry: &str, pulls: u32) -> ImportCost {
+        ImportCost {
+            registry: registry.into(),
+            pulls,
+        }
+    }
+
+    #[test]
+    fn totals_add_subtract_and_merge_per_registry() {
+        let mut totals = UsageTotals::default();
+        totals.add(&cost("docker.io", 1));
+        totals.add(&cost("docker.io", 3));
+        totals.add(&cost("quay.io", 1));
+        totals.subtract(&cost("docker.io", 1));
+        assert_eq!(
+            totals.get("docker.io"),
+            Usage {
+                scheduled_tags: 1,
+                cycle_pulls: 3
+            }
+        );
+        totals.subtract(&cost("quay.io", 1));
+        assert_eq!(totals.iter().count(), 1, "an emptied registry is dropped");
+        let mut cluster = UsageTotals::default();
+        cluster.merge(&totals);
+        cluster.merge(&totals);
+        assert_eq!(cluster.get("docker.io").cycle_pulls, 6);
+        assert_eq!(cluster.get("ghcr.io"), Usage::default());
+    }
+
+    #[test]
+    fn replaced_tags_cover_only_their_tags() {
+        let tags = ["latest".to_string()];
+        let replaced = Replaced::Tags {
+            namespace: "shop",
+            stream: "web",
+            tags: &tags,
+        };
+        assert!(replaced.covers("latest") && !replaced.covers("1.25"));
+        assert_eq!(replaced.stream(), Some(("shop", "web")));
+        assert!(!Replaced::Nothing.covers("latest"));
+    }
+}
