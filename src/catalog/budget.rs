@@ -7,6 +7,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use serde::Serialize;
+
+use crate::config::{Budget, RegistryBudgets};
+
 /// What one scheduled tag costs per import cycle, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportCost {
@@ -101,6 +105,47 @@ impl UsageTotals {
     }
 }
 
+/// One registry's projected use against its budget, as metrics and `mutate --output json`
+/// report it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegistryTotal {
+    pub registry: String,
+    pub scheduled_tags: u64,
+    /// Pulls per `window` the scheduled imports make (rounded up).
+    pub projected_pulls: u64,
+    /// The budget's window, or 6h for a registry without a budget.
+    pub window: String,
+    pub window_seconds: u64,
+    /// `None` when unlimited.
+    pub budget_pulls: Option<u64>,
+}
+
+/// Every registry with a budget set or with scheduled tags, in name order.
+pub fn registry_totals(usage: &UsageTotals, budgets: &RegistryBudgets) -> Vec<RegistryTotal> {
+    let mut registries: Vec<&str> = budgets.registries().map(|(r, _)| r).collect();
+    registries.extend(usage.iter().map(|(r, _)| r));
+    registries.sort_unstable();
+    registries.dedup();
+    registries
+        .into_iter()
+        .map(|registry| {
+            let used = usage.get(registry);
+            let window = budgets.window(registry);
+            RegistryTotal {
+                registry: registry.to_string(),
+                scheduled_tags: used.scheduled_tags,
+                projected_pulls: budgets.pulls_per_window(used.cycle_pulls, window),
+                window: window.to_string(),
+                window_seconds: window.seconds(),
+                budget_pulls: match budgets.budget(registry) {
+                    Budget::Limited { pulls, .. } => Some(pulls),
+                    Budget::Unlimited => None,
+                },
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +178,37 @@ mod tests {
         cluster.merge(&totals);
         assert_eq!(cluster.get("docker.io").cycle_pulls, 6);
         assert_eq!(cluster.get("ghcr.io"), Usage::default());
+    }
+
+    #[test]
+    fn totals_list_budgeted_and_used_registries_with_projected_pulls() {
+        let mut usage = UsageTotals::default();
+        usage.add(&cost("docker.io", 1));
+        usage.add(&cost("docker.io", 1));
+        usage.add(&cost("quay.io", 2));
+        let totals = registry_totals(&usage, &RegistryBudgets::default());
+        let hub = &totals[0];
+        assert_eq!(
+            (
+                hub.registry.as_str(),
+                hub.scheduled_tags,
+                hub.projected_pulls
+            ),
+            ("docker.io", 2, 48)
+        );
+        assert_eq!((hub.window.as_str(), hub.budget_pulls), ("6h", Some(50)));
+        assert_eq!(
+            (totals[1].registry.as_str(), totals[1].projected_pulls),
+            ("quay.io", 48)
+        );
+        assert_eq!(totals[1].budget_pulls, None);
+        let idle = registry_totals(&UsageTotals::default(), &RegistryBudgets::default());
+        assert_eq!(
+            idle.len(),
+            1,
+            "a budgeted registry is listed even when unused"
+        );
+        assert_eq!(idle[0].projected_pulls, 0);
     }
 
     #[test]
