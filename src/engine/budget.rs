@@ -71,8 +71,10 @@ pub struct OverBudget {
 }
 
 impl OverBudget {
-    /// One sentence: the registry, the budget, the projected use and how to raise it.
-    pub fn message(&self, label: &str, source: &str) -> String {
+    /// One sentence: the registry, the budget, the projected use and how to raise it. Kept
+    /// short (no source name; the path says which tag) because the API server cuts each
+    /// warning to 256 characters.
+    pub fn message(&self, label: &str) -> String {
         let OverBudget {
             registry,
             budget,
@@ -81,10 +83,10 @@ impl OverBudget {
             with_tag,
         } = self;
         format!(
-            "{label} ({source}) left unscheduled: its imports would bring {registry} to \
-             {with_tag} pulls per {window} (already {projected} projected), over its budget of \
-             {budget}; to raise it, authenticate imports with a pull secret in this namespace \
-             and set --registry-budget {registry}=PULLS/{window} (chart value registryBudgets)"
+            "{label} left unscheduled: {registry} would reach {with_tag} pulls/{window}, over \
+             its budget of {budget} ({projected} projected); authenticate imports with a pull \
+             secret, then raise --registry-budget {registry}=PULLS/{window} (chart: \
+             registryBudgets)"
         )
     }
 }
@@ -202,14 +204,16 @@ mod tests {
         );
         assert_eq!(refusal.window, "6h");
         assert_eq!(ledger.admit("quay.io", 1000), Ok(()));
-        let message = refusal.message("tag \"latest\"", "nginx");
+        let message = refusal.message("tag \"latest\"");
         assert!(
-            message.contains("docker.io to 72 pulls per 6h"),
+            message.contains("docker.io would reach 72 pulls/6h"),
             "{message}"
         );
         assert!(
             message.contains("--registry-budget docker.io=PULLS/6h"),
             "{message}"
         );
+        // With "(audit) autoredeploy: " in front it still fits one API server warning.
+        assert!(message.len() + 22 <= 256, "{} characters", message.len());
     }
 }

@@ -325,7 +325,7 @@ fn ensure_scheduled(
         && match ledger.admit(&registry, pulls) {
             Ok(()) => true,
             Err(over) => {
-                report.finding(Code::PullBudget, &path, over.message(&label, &source));
+                report.finding(Code::PullBudget, &path, over.message(&label));
                 false
             }
         };
