@@ -38,7 +38,7 @@ impl Mode {
     }
 }
 
-/// What to do with `imagePullPolicy` on trigger-managed containers (SPEC §1.3).
+/// What to do with `imagePullPolicy` on trigger-managed containers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum PullPolicyHandling {
     /// Set `IfNotPresent` where the value is absent or the defaulted `Always`.
@@ -63,7 +63,7 @@ pub enum ConfigError {
     EmptyRegistryHost,
 }
 
-/// Settings the rules read. Defaults follow SPEC §1.
+/// Settings the rules read, with the defaults the rules are designed around.
 #[derive(Debug, Clone)]
 pub struct RuleConfig {
     /// Hosts of the internal registry, service or route, lowercased (`<host>/<ns>/<stream>:<tag>`
@@ -76,7 +76,7 @@ pub struct RuleConfig {
     /// tag, e.g. `docker.io/library/nginx`) qualifies when it matches an include pattern (or
     /// there are none) and no exclude pattern.
     pub repositories: RepositoryFilter,
-    /// Double-rollout avoidance (SPEC §1.4).
+    /// Double-rollout avoidance: CREATEs get the current digest, re-applies keep it.
     pub avoid_double_rollout: bool,
     /// Requests from usernames with this prefix pass untouched.
     pub controller_user_prefix: String,

@@ -8,8 +8,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::config::{Budget, RegistryBudgets};
+use crate::engine::{budget, status};
 
 /// What one scheduled tag costs per import cycle, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +65,50 @@ impl Replaced<'_> {
             Replaced::Tags { tags, .. } => tags.iter().any(|t| t == tag),
         }
     }
+}
+
+/// What the catalog keeps of one tag for budgets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagImport {
+    /// What one scheduled import costs; `None` when the tag is not scheduled.
+    pub import: Option<ImportCost>,
+    /// Platforms the current image lists in status (sub-manifests of a manifest list).
+    pub platforms: Option<u32>,
+}
+
+/// Per tag name of an ImageStream, its platform count and, when scheduled, its cost
+/// (engine::budget's model).
+pub fn tag_imports(object: &Value) -> BTreeMap<&str, TagImport> {
+    let mut tags: BTreeMap<&str, TagImport> = BTreeMap::new();
+    for status_tag in array_at(object, "/status/tags") {
+        if let Some(name) = status_tag.get("tag").and_then(Value::as_str) {
+            tags.entry(name).or_default().platforms = status::status_tag_platforms(status_tag);
+        }
+    }
+    for spec_tag in array_at(object, "/spec/tags") {
+        let Some(name) = spec_tag.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        let tag = tags.entry(name).or_default();
+        tag.import = budget::import_registry(spec_tag)
+            .filter(|_| budget::is_scheduled(spec_tag))
+            .map(|registry| ImportCost {
+                registry: registry.into(),
+                pulls: budget::pulls_per_import(
+                    budget::preserves_original(spec_tag),
+                    tag.platforms,
+                ),
+            });
+    }
+    tags
+}
+
+fn array_at<'a>(object: &'a Value, pointer: &str) -> impl Iterator<Item = &'a Value> {
+    object
+        .pointer(pointer)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
 }
 
 /// Usage per registry.

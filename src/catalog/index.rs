@@ -17,7 +17,7 @@ use super::budget::{ImportCost, Replaced, UsageTotals};
 use super::{Catalog, TagRef, TagState};
 use crate::engine::image_ref::ImageRef;
 use crate::engine::kind::Kind;
-use crate::engine::{budget, status};
+use crate::engine::status;
 
 /// One tag of one stream, as the engine needs it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -280,35 +280,13 @@ impl Catalog for CatalogIndex {
     }
 }
 
-/// Each scheduled spec tag's cost, and every tag's platform count (engine::budget's model).
+/// Each scheduled spec tag's cost, and every tag's platform count.
 fn attach_import_costs(tags: &mut [Tag], object: &Value) {
-    for status_tag in array_at(object, "/status/tags") {
-        let Some(name) = status_tag.get("tag").and_then(Value::as_str) else {
-            continue;
-        };
-        if let Ok(i) = tags.binary_search_by(|tag| tag.name.as_ref().cmp(name)) {
-            tags[i].platforms = status::status_tag_platforms(status_tag);
+    let mut imports = super::budget::tag_imports(object);
+    for tag in tags.iter_mut() {
+        if let Some(found) = imports.remove(tag.name.as_ref()) {
+            (tag.import, tag.platforms) = (found.import, found.platforms);
         }
-    }
-    for spec_tag in array_at(object, "/spec/tags") {
-        let Some(name) = spec_tag.get("name").and_then(Value::as_str) else {
-            continue;
-        };
-        let Ok(i) = tags.binary_search_by(|tag| tag.name.as_ref().cmp(name)) else {
-            continue;
-        };
-        if !budget::is_scheduled(spec_tag) {
-            continue;
-        }
-        let Some(registry) = budget::import_registry(spec_tag) else {
-            continue;
-        };
-        let pulls =
-            budget::pulls_per_import(budget::preserves_original(spec_tag), tags[i].platforms);
-        tags[i].import = Some(ImportCost {
-            registry: registry.into(),
-            pulls,
-        });
     }
 }
 

@@ -41,7 +41,7 @@ pub struct RuleArgs {
         value_delimiter = ','
     )]
     pub exclude_repository: Vec<String>,
-    /// Do not pin digests to avoid the double rollout (SPEC §1.4).
+    /// Do not pin digests to avoid the double rollout after `oc apply`.
     #[arg(long, env = "AUTOREDEPLOY_NO_DIGEST_PINNING")]
     pub no_digest_pinning: bool,
     /// Usernames with this prefix (OpenShift's trigger controllers) pass untouched.

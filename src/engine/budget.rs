@@ -1,4 +1,4 @@
-//! Registry pull budgets in the engine (SPEC §1.7): what one scheduled import of a tag costs,
+//! Registry pull budgets in the engine: what one scheduled import of a tag costs,
 //! and a ledger that says whether scheduling one more tag keeps its registry within budget.
 //! The catalog supplies what the rest of the cluster (or manifest set) already schedules,
 //! leaving out what the object under review replaces; the object's own scheduled tags are

@@ -1,8 +1,9 @@
-//! Scheduled import on ImageStream tags (SPEC §1.1) and on the side doors that bypass an
-//! `imagestreams` webhook: `ImageStreamTag.tag` (`oc tag`), `ImageStreamImport.spec`
-//! (`oc import-image`) and `ImageTag.spec` (openshift-semantics §1.6), within each registry's
-//! pull budget (SPEC §1.7, arithmetic in `budget`). Owns `importPolicy.scheduled` and
-//! `importPolicy.importMode`; it must not touch any other field.
+//! Scheduled import on ImageStream tags and on the side doors that bypass an `imagestreams`
+//! webhook: `ImageStreamTag.tag` (`oc tag`), `ImageStreamImport.spec` (`oc import-image`) and
+//! `ImageTag.spec` (the server writes the stream internally, openshift/openshift-apiserver
+//! `pkg/image/apiserver/registry/imagestreamtag/rest.go`), within each registry's pull budget
+//! (arithmetic in `budget`). Owns `importPolicy.scheduled` and `importPolicy.importMode`; it
+//! must not touch any other field.
 
 use std::collections::BTreeMap;
 
@@ -67,7 +68,7 @@ impl<'a> Scope<'a> {
         }
     }
 
-    /// Pulls one import of the site costs (SPEC §1.7's cost model).
+    /// Pulls one import of the site costs (the cost model in `budget`).
     fn pulls(&self, site: &Site<'_>) -> u32 {
         let preserve =
             self.context.config.preserve_original || budget::preserves_original(site.entry);
@@ -85,42 +86,11 @@ impl<'a> Scope<'a> {
 pub(super) fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut Report) {
     match kind {
         Kind::ImageStream => image_stream(object, context, report),
-        Kind::ImageStreamTag => single_tag(object, "tag", context, report),
-        Kind::ImageTag => single_tag(object, "spec", context, report),
-        Kind::ImageStreamImport => image_stream_import(object, context, report),
+        Kind::ImageStreamTag => doors::single_tag(object, "tag", context, report),
+        Kind::ImageTag => doors::single_tag(object, "spec", context, report),
+        Kind::ImageStreamImport => doors::image_stream_import(object, context, report),
         _ => {}
     }
-}
-
-/// An object holding one TagReference under `member` and named `stream:tag`.
-fn single_tag(object: &mut Value, member: &str, context: &Context<'_>, report: &mut Report) {
-    let name = object.pointer("/metadata/name").and_then(Value::as_str);
-    let label = name.map_or_else(|| "tag".to_string(), |n| format!("tag {n:?}"));
-    let (stream, tag) = match name.and_then(|n| n.split_once(':')) {
-        Some((stream, tag)) => (Some(stream.to_string()), Some(tag.to_string())),
-        None => (None, None),
-    };
-    let scope = Scope::new(context, stream, object);
-    let Some(entry) = object.get_mut(member) else {
-        return;
-    };
-    let path = format!("/{member}");
-    if annotations::skips(entry.get("annotations")) {
-        report.finding(
-            Code::OptedOut,
-            format!("{path}/annotations"),
-            format!("{label} opted out with {}", annotations::SKIP),
-        );
-        return;
-    }
-    let site = Site {
-        path,
-        label,
-        tag,
-        opted_out: false,
-        entry,
-    };
-    schedule(vec![site], Writes::Tags, &scope, report);
 }
 
 fn image_stream(object: &mut Value, context: &Context<'_>, report: &mut Report) {
@@ -163,7 +133,8 @@ fn image_stream(object: &mut Value, context: &Context<'_>, report: &mut Report) 
     schedule(sites, Writes::WholeStream, &scope, report);
 }
 
-/// The one-off bulk import of a bare repository is never scheduled (§1.4).
+/// The one-off bulk import of a bare repository is never scheduled (openshift/
+/// openshift-controller-manager `pkg/image/controller/imagestream_controller.go`).
 fn report_repository_without_tags(object: &Value, report: &mut Report) {
     let has_tags = object
         .pointer("/spec/tags")
@@ -179,62 +150,6 @@ fn report_repository_without_tags(object: &Value, report: &mut Report) {
             "/spec/dockerImageRepository",
             format!("{repository} has no spec tags, so no tag is re-imported on a schedule"),
         );
-    }
-}
-
-fn image_stream_import(object: &mut Value, context: &Context<'_>, report: &mut Report) {
-    // `import: false` only looks the image up (`oc new-app`, the web console): nothing is
-    // written to the stream, so nothing may be scheduled (openshift/api `image/v1/types.go`
-    // `ImageStreamImportSpec.Import`).
-    if object.pointer("/spec/import") != Some(&Value::Bool(true)) {
-        return;
-    }
-    let name = object.pointer("/metadata/name").and_then(Value::as_str);
-    let scope = Scope::new(context, name.map(str::to_string), object);
-    let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) else {
-        return;
-    };
-    let mut sites = Vec::new();
-    for (key, value) in spec.iter_mut() {
-        match (key.as_str(), value) {
-            ("images", Value::Array(images)) => {
-                for (i, entry) in images.iter_mut().enumerate() {
-                    sites.push(import_site(i, entry));
-                }
-            }
-            ("repository", entry @ Value::Object(_)) => sites.push(Site {
-                path: "/spec/repository".into(),
-                label: "repository import".into(),
-                tag: None,
-                opted_out: false,
-                entry,
-            }),
-            _ => {}
-        }
-    }
-    schedule(sites, Writes::Tags, &scope, report);
-}
-
-/// `spec.images[i]`: its tag is `to.name`, else the tag of `from.name` (the API's default).
-fn import_site(i: usize, entry: &mut Value) -> Site<'_> {
-    let tag = entry
-        .pointer("/to/name")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .or_else(|| {
-            let from = entry.pointer("/from/name").and_then(Value::as_str)?;
-            Some(ImageRef::parse(from).ok()?.effective_tag()?.to_string())
-        });
-    let label = match entry.pointer("/to/name").and_then(Value::as_str) {
-        Some(name) => format!("imported tag {name:?}"),
-        None => format!("imported image #{i}"),
-    };
-    Site {
-        path: format!("/spec/images/{i}"),
-        label,
-        tag,
-        opted_out: false,
-        entry,
     }
 }
 
@@ -395,7 +310,8 @@ fn importable_source(
         }
     };
     if image.is_digest_pinned() {
-        // A digest never changes; the controller drops it after the first import (§1.5).
+        // A digest never changes; the controller drops it after the first import
+        // (openshift/openshift-controller-manager#29).
         report.finding(
             Code::DigestPinned,
             format!("{path}/from/name"),
@@ -422,6 +338,9 @@ fn array_at<'a>(object: &'a Value, pointer: &str) -> impl Iterator<Item = &'a Va
         .into_iter()
         .flatten()
 }
+
+#[path = "imagestream_doors.rs"]
+mod doors;
 
 #[cfg(test)]
 #[path = "imagestream_tests.rs"]

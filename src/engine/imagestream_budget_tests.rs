@@ -1,6 +1,7 @@
 //! Registry pull budgets on ImageStreams and the side doors: at, below and above a budget,
 //! the PreserveOriginal cost, UPDATEs that must not count against themselves, and the
-//! ImageStream-side rules of SPEC §1.6 (lookups, tag-level opt-out, the cluster's own registry).
+//! ImageStream-side rules that keep triggers true (lookups, tag-level opt-out, the cluster's
+//! own registry).
 
 use serde_json::{Value, json};
 
