@@ -141,6 +141,24 @@ impl UsageTotals {
         }
     }
 
+    /// Takes away every registry of `other` (a namespace about to change).
+    pub fn unmerge(&mut self, other: &UsageTotals) {
+        for (registry, usage) in &other.0 {
+            if let Some(total) = self.0.get_mut(registry) {
+                total.scheduled_tags = total.scheduled_tags.saturating_sub(usage.scheduled_tags);
+                total.cycle_pulls = total.cycle_pulls.saturating_sub(usage.cycle_pulls);
+                if total.scheduled_tags == 0 {
+                    self.0.remove(registry);
+                }
+            }
+        }
+    }
+
+    /// The registry name already held, to share instead of allocating another.
+    pub fn shared_name(&self, registry: &str) -> Option<Arc<str>> {
+        self.0.get_key_value(registry).map(|(k, _)| Arc::clone(k))
+    }
+
     pub fn get(&self, registry: &str) -> Usage {
         self.0.get(registry).copied().unwrap_or_default()
     }
@@ -224,6 +242,10 @@ mod tests {
         cluster.merge(&totals);
         assert_eq!(cluster.get("docker.io").cycle_pulls, 6);
         assert_eq!(cluster.get("ghcr.io"), Usage::default());
+        cluster.unmerge(&totals);
+        assert_eq!(cluster, totals);
+        cluster.unmerge(&totals);
+        assert_eq!(cluster, UsageTotals::default());
     }
 
     #[test]

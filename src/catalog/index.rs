@@ -43,7 +43,7 @@ struct Stream {
     /// Sorted by name, unique.
     tags: Box<[Tag]>,
     /// The cluster registry's hosts from the stream's status (usually one, often none).
-    own_hosts: Box<[Box<str>]>,
+    own_hosts: Box<[Arc<str>]>,
 }
 
 impl Stream {
@@ -119,6 +119,9 @@ pub struct CatalogIndex {
     streams: usize,
     /// Scheduled imports per registry over every stream held.
     usage: UsageTotals,
+    /// The cluster registry's host names seen in statuses, shared by every stream naming them
+    /// (one or two per cluster).
+    hosts: BTreeSet<Arc<str>>,
 }
 
 impl CatalogIndex {
@@ -153,14 +156,15 @@ impl CatalogIndex {
             .unwrap_or(default_namespace);
         self.remove(namespace, name);
         let mut tags = read_tags(object);
-        attach_import_costs(&mut tags, object);
+        attach_import_costs(&mut tags, object, &self.usage);
+        let own_hosts = status::own_registry_hosts(object)
+            .into_iter()
+            .map(|host| self.shared_host(host))
+            .collect();
         let stream = Arc::new(Stream {
             name: name.into(),
             tags,
-            own_hosts: status::own_registry_hosts(object)
-                .into_iter()
-                .map(String::into_boxed_str)
-                .collect(),
+            own_hosts,
         });
         stream
             .tags
@@ -205,6 +209,15 @@ impl CatalogIndex {
     /// Scheduled tags and pulls per import cycle, per registry, over every stream held.
     pub fn usage(&self) -> &UsageTotals {
         &self.usage
+    }
+
+    fn shared_host(&mut self, host: String) -> Arc<str> {
+        if let Some(shared) = self.hosts.get(host.as_str()) {
+            return Arc::clone(shared);
+        }
+        let host: Arc<str> = host.into();
+        self.hosts.insert(Arc::clone(&host));
+        host
     }
 
     /// What the tags `replaced` names cost per import cycle on `registry`.
@@ -280,13 +293,20 @@ impl Catalog for CatalogIndex {
     }
 }
 
-/// Each scheduled spec tag's cost, and every tag's platform count.
-fn attach_import_costs(tags: &mut [Tag], object: &Value) {
+/// Each scheduled spec tag's cost, and every tag's platform count; registry names are shared
+/// with the totals' when already there.
+fn attach_import_costs(tags: &mut [Tag], object: &Value, usage: &UsageTotals) {
     let mut imports = super::budget::tag_imports(object);
     for tag in tags.iter_mut() {
-        if let Some(found) = imports.remove(tag.name.as_ref()) {
-            (tag.import, tag.platforms) = (found.import, found.platforms);
+        let Some(mut found) = imports.remove(tag.name.as_ref()) else {
+            continue;
+        };
+        if let Some(cost) = &mut found.import
+            && let Some(shared) = usage.shared_name(&cost.registry)
+        {
+            cost.registry = shared;
         }
+        (tag.import, tag.platforms) = (found.import, found.platforms);
     }
 }
 

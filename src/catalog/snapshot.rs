@@ -91,6 +91,9 @@ impl Catalog for CatalogSnapshot {
 #[derive(Debug, Default)]
 pub struct CatalogShards {
     namespaces: Namespaces,
+    /// Scheduled imports per registry over every namespace, kept up to date per event so a
+    /// publish copies one small map instead of summing every namespace.
+    usage: UsageTotals,
 }
 
 impl CatalogShards {
@@ -109,7 +112,9 @@ impl CatalogShards {
         // Clones this namespace only when a published snapshot still shares it (pointers
         // to the unchanged streams, so the cost is one refcount per stream and reference).
         let index = Arc::make_mut(index);
+        self.usage.unmerge(index.usage());
         index.upsert(object, namespace);
+        self.usage.merge(index.usage());
         if index.is_empty() {
             // The object was not an ImageStream and the namespace had none.
             self.namespaces.remove(namespace);
@@ -125,7 +130,9 @@ impl CatalogShards {
             return;
         }
         let index = Arc::make_mut(index);
+        self.usage.unmerge(index.usage());
         index.remove(namespace, name);
+        self.usage.merge(index.usage());
         if index.is_empty() {
             self.namespaces.remove(namespace);
         }
@@ -134,6 +141,7 @@ impl CatalogShards {
     /// Replace everything with the result of a full list.
     pub fn replace_all(&mut self, relisted: Relist) {
         self.namespaces = relisted.into_namespaces().collect();
+        self.retotal();
     }
 
     /// Replace one namespace with the result of a list of that namespace.
@@ -144,6 +152,16 @@ impl CatalogShards {
                 .into_namespaces()
                 .filter(|(listed, _)| listed.as_ref() == namespace),
         );
+        self.retotal();
+    }
+
+    /// Sum the totals afresh (after a list replaced namespaces wholesale).
+    fn retotal(&mut self) {
+        let mut usage = UsageTotals::default();
+        for index in self.namespaces.values() {
+            usage.merge(index.usage());
+        }
+        self.usage = usage;
     }
 
     /// Number of ImageStreams held.
@@ -157,14 +175,10 @@ impl CatalogShards {
 
     /// An immutable snapshot sharing every namespace with `self` (O(namespaces), no deep copy).
     pub fn snapshot(&self) -> CatalogSnapshot {
-        let mut usage = UsageTotals::default();
-        for index in self.namespaces.values() {
-            usage.merge(index.usage());
-        }
         CatalogSnapshot {
             namespaces: self.namespaces.clone(),
             streams: self.len(),
-            usage,
+            usage: self.usage.clone(),
         }
     }
 }
@@ -262,6 +276,33 @@ mod tests {
                 index.tag_state(namespace, "web", "latest")
             );
         }
+    }
+
+    #[test]
+    fn registry_totals_follow_every_kind_of_update() {
+        let scheduled = |namespace: &str, name: &str, from: &str| {
+            let mut object = stream(namespace, name, from);
+            object["spec"]["tags"][0]["importPolicy"] = serde_json::json!({"scheduled": true});
+            object
+        };
+        let mut shards = CatalogShards::new();
+        shards.upsert(&scheduled("shop", "web", "nginx"), "");
+        shards.upsert(&scheduled("tools", "cli", "org/cli"), "");
+        shards.upsert(&scheduled("tools", "q", "quay.io/org/q"), "");
+        let hub = |shards: &CatalogShards| shards.snapshot().usage().get("docker.io").cycle_pulls;
+        assert_eq!(hub(&shards), 2);
+        shards.upsert(&stream("shop", "web", "nginx"), "");
+        assert_eq!(hub(&shards), 1, "unscheduled by an update");
+        shards.remove("tools", "cli");
+        assert_eq!(hub(&shards), 0);
+        let mut relist = Relist::default();
+        relist.upsert(&scheduled("shop", "a", "org/a"), "");
+        relist.upsert(&scheduled("shop", "b", "org/b"), "");
+        shards.replace_namespace("shop", relist);
+        assert_eq!(hub(&shards), 2);
+        assert_eq!(shards.snapshot().usage().get("quay.io").scheduled_tags, 1);
+        shards.replace_all(Relist::default());
+        assert_eq!(shards.snapshot().usage().iter().count(), 0);
     }
 
     #[test]
