@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 
 use super::annotations;
 use super::budget::{self, Ledger, REPOSITORY_IMPORT_TAGS};
-use super::change::{Code, Report};
+use super::change::{Change, Code, Report};
 use super::image_ref::ImageRef;
 use super::kind::Kind;
 use super::{Context, status};
@@ -234,18 +234,40 @@ fn ensure_scheduled(
         );
         return;
     }
+    let mut writes = Vec::new();
     // An explicit `scheduled: false` is overwritten too: the API server drops `false`
     // (omitempty) before admission, so in a cluster it looks exactly like an absent field.
-    let schedule = !budget::is_scheduled(entry)
-        && match ledger.admit(&registry, pulls) {
-            Ok(()) => true,
-            Err(over) => {
-                report.finding(Code::PullBudget, &path, over.message(&label));
-                false
-            }
-        };
-    let set_mode = scope.context.config.preserve_original && !budget::preserves_original(entry);
-    if !schedule && !set_mode {
+    if !budget::is_scheduled(entry) {
+        match ledger.admit(&registry, pulls) {
+            Ok(()) => writes.push((
+                "scheduled",
+                Value::Bool(true),
+                Change::new(
+                    Code::ScheduledImport,
+                    format!("{path}/importPolicy/scheduled"),
+                    format!("set importPolicy.scheduled on {label} ({source})"),
+                ),
+            )),
+            Err(over) => report.finding(Code::PullBudget, &path, over.message(&label)),
+        }
+    }
+    if scope.context.config.preserve_original && !budget::preserves_original(entry) {
+        writes.push((
+            "importMode",
+            Value::String(budget::PRESERVE_ORIGINAL.into()),
+            Change::new(
+                Code::ImportMode,
+                format!("{path}/importMode"),
+                format!("set importPolicy.importMode PreserveOriginal on {label} ({source})"),
+            ),
+        ));
+    }
+    write_import_policy(entry, writes, report);
+}
+
+/// Set `importPolicy` fields, creating the object only when there is something to write.
+fn write_import_policy(entry: &mut Value, writes: Vec<(&str, Value, Change)>, report: &mut Report) {
+    if writes.is_empty() {
         return;
     }
     if !entry.get("importPolicy").is_some_and(Value::is_object) {
@@ -254,22 +276,9 @@ fn ensure_scheduled(
     let Some(policy) = entry["importPolicy"].as_object_mut() else {
         return;
     };
-    if schedule {
-        policy.insert("scheduled".into(), Value::Bool(true));
-        report.change(
-            Code::ScheduledImport,
-            format!("{path}/importPolicy/scheduled"),
-            format!("set importPolicy.scheduled on {label} ({source})"),
-        );
-    }
-    if set_mode {
-        let mode = Value::String(budget::PRESERVE_ORIGINAL.into());
-        policy.insert("importMode".into(), mode);
-        report.change(
-            Code::ImportMode,
-            format!("{path}/importMode"),
-            format!("set importPolicy.importMode PreserveOriginal on {label} ({source})"),
-        );
+    for (field, value, change) in writes {
+        policy.insert(field.into(), value);
+        report.change(change.code, change.path, change.message);
     }
 }
 
@@ -290,25 +299,7 @@ fn importable_source(
     if entry.get("reference").and_then(Value::as_bool) == Some(true) {
         return None;
     }
-    let Some(name) = from.get("name").and_then(Value::as_str) else {
-        report.finding(
-            Code::Unreadable,
-            format!("{path}/from/name"),
-            format!("{label} has no source name"),
-        );
-        return None;
-    };
-    let image = match ImageRef::parse(name) {
-        Ok(image) => image,
-        Err(error) => {
-            report.finding(
-                Code::Unreadable,
-                format!("{path}/from/name"),
-                format!("{label}: {error}"),
-            );
-            return None;
-        }
-    };
+    let (name, image) = parse_source(from, path, label, report)?;
     if image.is_digest_pinned() {
         // A digest never changes; the controller drops it after the first import
         // (openshift/openshift-controller-manager#29).
@@ -329,6 +320,34 @@ fn importable_source(
         .repositories
         .allows(&image.repository());
     allowed.then(|| (name.to_string(), image.registry))
+}
+
+/// `from.name` and its parsed reference, or `None` with an `unreadable` finding.
+fn parse_source<'a>(
+    from: &'a Value,
+    path: &str,
+    label: &str,
+    report: &mut Report,
+) -> Option<(&'a str, ImageRef)> {
+    let Some(name) = from.get("name").and_then(Value::as_str) else {
+        report.finding(
+            Code::Unreadable,
+            format!("{path}/from/name"),
+            format!("{label} has no source name"),
+        );
+        return None;
+    };
+    match ImageRef::parse(name) {
+        Ok(image) => Some((name, image)),
+        Err(error) => {
+            report.finding(
+                Code::Unreadable,
+                format!("{path}/from/name"),
+                format!("{label}: {error}"),
+            );
+            None
+        }
+    }
 }
 
 fn array_at<'a>(object: &'a Value, pointer: &str) -> impl Iterator<Item = &'a Value> {
