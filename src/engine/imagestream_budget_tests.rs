@@ -338,3 +338,78 @@ fn sources_on_the_clusters_own_registry_are_never_scheduled() {
     let outcome = run_input(&Input::create(&object), &catalog, &RuleConfig::default());
     assert!(outcome.is_unchanged());
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// (registry, already scheduled, PreserveOriginal, platforms in status)
+    type TagSpec = (usize, bool, bool, Option<u32>);
+    const REGISTRIES: [&str; 3] = ["docker.io", "quay.io", "ghcr.io"];
+
+    fn object(tags: &[TagSpec]) -> Value {
+        let spec: Vec<Value> = (tags.iter().enumerate())
+            .map(|(i, &(registry, scheduled, preserve, _))| {
+                let mut tag = tag(
+                    &format!("t{i}"),
+                    &format!("{}/org/app{i}:1", REGISTRIES[registry]),
+                    scheduled,
+                );
+                if preserve {
+                    tag["importPolicy"]["importMode"] = json!("PreserveOriginal");
+                }
+                tag
+            })
+            .collect();
+        let status: Vec<Value> = (tags.iter().enumerate())
+            .filter_map(|(i, &(_, _, _, platforms))| {
+                let platforms = vec![json!("linux/amd64"); platforms? as usize];
+                Some(json!({"tag": format!("t{i}"), "items": [{"platforms": platforms}]}))
+            })
+            .collect();
+        let mut object = stream("web", Value::Array(spec));
+        object["status"] = json!({"tags": status});
+        object
+    }
+
+    fn cost(spec: &TagSpec) -> u64 {
+        let &(_, _, preserve, platforms) = spec;
+        u64::from(crate::engine::budget::pulls_per_import(preserve, platforms))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+        /// Every unscheduled tag is either scheduled or reported; user-scheduled tags stay;
+        /// what the webhook adds never takes docker.io past its budget.
+        #[test]
+        fn scheduling_never_exceeds_a_budget(
+            tags in proptest::collection::vec((0..3usize, any::<bool>(), any::<bool>(), proptest::option::of(0..5u32)), 0..12),
+            budget in 0..200u64,
+        ) {
+            let config = with_budgets(&[&format!("docker.io={budget}/6h")]);
+            let object = object(&tags);
+            let outcome = run_input(&Input::create(&object), &EmptyCatalog, &config);
+            let mut user = 0;
+            let mut added = 0;
+            for (i, spec) in tags.iter().enumerate() {
+                let now = scheduled(&outcome, i);
+                prop_assert!(now || !spec.1, "a user-scheduled tag was unscheduled");
+                if spec.0 == 0 && spec.1 {
+                    user += cost(spec);
+                }
+                if spec.0 == 0 && now && !spec.1 {
+                    added += cost(spec);
+                }
+            }
+            if added > 0 {
+                prop_assert!((user + added) * 24 <= budget, "{} > {budget}", (user + added) * 24);
+            }
+            let unscheduled = tags.iter().filter(|t| !t.1).count();
+            let decided = outcome.changes.iter().filter(|c| c.code == Code::ScheduledImport).count()
+                + outcome.findings.iter().filter(|f| f.code == Code::PullBudget).count();
+            prop_assert_eq!(decided, unscheduled);
+        }
+    }
+}
