@@ -1,6 +1,6 @@
 //! Docker image references: parsing and normalisation as distribution/reference's
-//! `ParseDockerRef` does it (openshift-semantics §5.1), so that `nginx`, `library/nginx` and
-//! `index.docker.io/library/nginx:latest` compare equal. Owns the canonical string form used
+//! `ParseDockerRef` does it (`normalize.go`), so that `nginx`, `library/nginx` and
+//! `index.docker.io/library/nginx:latest` compare equal (registry hosts are also lowercased). Owns the canonical string form used
 //! as the catalog key; it must not know about ImageStreams or Kubernetes objects.
 
 use std::fmt;
