@@ -2,10 +2,20 @@
 //! variable) and validated here. Rules read [`RuleConfig`]; only the admission adapter and
 //! the CLI output step read [`Mode`]. No I/O.
 
+mod budget;
+mod patterns;
+
+pub use budget::{
+    Budget, BudgetError, DEFAULT_BUDGET, DEFAULT_IMPORT_INTERVAL, RegistryBudget, RegistryBudgets,
+    Window,
+};
 use globset::{GlobSet, GlobSetBuilder};
 
 /// The in-cluster registry host OpenShift 4 writes into `status.dockerImageRepository`.
 pub const DEFAULT_INTERNAL_REGISTRY: &str = "image-registry.openshift-image-registry.svc:5000";
+/// The same service spelled with the cluster domain; pull specs use either.
+pub const DEFAULT_INTERNAL_REGISTRY_FQDN: &str =
+    "image-registry.openshift-image-registry.svc.cluster.local:5000";
 
 /// Usernames whose updates pass untouched: OpenShift's trigger controllers.
 pub const DEFAULT_CONTROLLER_USER_PREFIX: &str = "system:serviceaccount:openshift-infra:";
@@ -28,7 +38,7 @@ impl Mode {
     }
 }
 
-/// What to do with `imagePullPolicy` on trigger-managed containers (SPEC §1.3).
+/// What to do with `imagePullPolicy` on trigger-managed containers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum PullPolicyHandling {
     /// Set `IfNotPresent` where the value is absent or the defaulted `Always`.
@@ -47,14 +57,17 @@ pub enum ConfigError {
         #[source]
         source: globset::Error,
     },
+    #[error("repository pattern {pattern:?} can never match: {reason}")]
+    UnmatchablePattern { pattern: String, reason: String },
     #[error("internal registry host must not be empty")]
     EmptyRegistryHost,
 }
 
-/// Settings the rules read. Defaults follow SPEC §1.
+/// Settings the rules read, with the defaults the rules are designed around.
 #[derive(Debug, Clone)]
 pub struct RuleConfig {
-    /// Hosts of the internal registry (`<host>/<ns>/<stream>:<tag>` binds directly).
+    /// Hosts of the internal registry, service or route, lowercased (`<host>/<ns>/<stream>:<tag>`
+    /// binds directly; tags sourced there are never scheduled).
     pub internal_registry_hosts: Vec<String>,
     pub pull_policy: PullPolicyHandling,
     /// Also set `importPolicy.importMode: PreserveOriginal` (multi-arch images).
@@ -63,23 +76,39 @@ pub struct RuleConfig {
     /// tag, e.g. `docker.io/library/nginx`) qualifies when it matches an include pattern (or
     /// there are none) and no exclude pattern.
     pub repositories: RepositoryFilter,
-    /// Double-rollout avoidance (SPEC §1.4).
+    /// Double-rollout avoidance: CREATEs get the current digest, re-applies keep it.
     pub avoid_double_rollout: bool,
     /// Requests from usernames with this prefix pass untouched.
     pub controller_user_prefix: String,
+    /// Pull budgets per registry and the import interval they are counted against.
+    pub budgets: RegistryBudgets,
 }
 
 impl Default for RuleConfig {
     fn default() -> Self {
         RuleConfig {
-            internal_registry_hosts: vec![DEFAULT_INTERNAL_REGISTRY.to_string()],
+            internal_registry_hosts: internal_registry_hosts(&[]),
             pull_policy: PullPolicyHandling::default(),
             preserve_original: false,
             repositories: RepositoryFilter::default(),
             avoid_double_rollout: true,
             controller_user_prefix: DEFAULT_CONTROLLER_USER_PREFIX.to_string(),
+            budgets: RegistryBudgets::default(),
         }
     }
+}
+
+/// The default internal registry hosts plus `extra` (service or route hosts), lowercased as
+/// image references normalise them, without duplicates.
+pub fn internal_registry_hosts(extra: &[String]) -> Vec<String> {
+    let mut hosts: Vec<String> = [DEFAULT_INTERNAL_REGISTRY, DEFAULT_INTERNAL_REGISTRY_FQDN]
+        .into_iter()
+        .map(str::to_string)
+        .chain(extra.iter().map(|h| h.trim().to_ascii_lowercase()))
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    hosts.retain(|h| seen.insert(h.clone()));
+    hosts
 }
 
 impl RuleConfig {
@@ -96,7 +125,8 @@ impl RuleConfig {
     }
 }
 
-/// Include/exclude glob patterns over normalised repositories (`*` does not cross `/`).
+/// Include/exclude glob patterns over normalised repositories (`*` crosses `/`, so
+/// `docker.io/*` is all of Docker Hub).
 #[derive(Debug, Clone, Default)]
 pub struct RepositoryFilter {
     include: Option<GlobSet>,
@@ -131,8 +161,14 @@ fn build_set(patterns: &[String]) -> Result<Option<GlobSet>, ConfigError> {
     }
     let mut builder = GlobSetBuilder::new();
     for pattern in patterns {
+        if let Some(reason) = patterns::unmatchable(pattern) {
+            return Err(ConfigError::UnmatchablePattern {
+                pattern: pattern.clone(),
+                reason,
+            });
+        }
         let glob = globset::GlobBuilder::new(pattern)
-            .literal_separator(true)
+            .literal_separator(false)
             .build()
             .map_err(|source| ConfigError::Pattern {
                 pattern: pattern.clone(),
@@ -163,6 +199,43 @@ mod tests {
         assert!(filter.allows("docker.io/org/app"));
         assert!(!filter.allows("docker.io/library/nginx"));
         assert!(!filter.allows("quay.io/org/app"));
+    }
+
+    #[test]
+    fn star_crosses_slashes_so_one_pattern_covers_a_registry() {
+        let filter = RepositoryFilter::new(&[], &["docker.io/*".to_string()]).unwrap();
+        assert!(!filter.allows("docker.io/library/nginx"));
+        assert!(!filter.allows("docker.io/org/team/app"));
+        assert!(filter.allows("quay.io/org/app"));
+    }
+
+    #[test]
+    fn a_pattern_that_can_never_match_is_refused_with_the_fix() {
+        let err = RepositoryFilter::new(&[], &["index.docker.io/*".to_string()]).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("\"index.docker.io/*\" can never match"),
+            "{message}"
+        );
+        assert!(message.contains("write \"docker.io/*\""), "{message}");
+        let err = RepositoryFilter::new(&["nginx".to_string()], &[]).unwrap_err();
+        assert!(err.to_string().contains("docker.io/library/nginx"), "{err}");
+    }
+
+    #[test]
+    fn internal_registry_hosts_add_to_the_defaults_lowercased() {
+        let hosts = internal_registry_hosts(&[
+            "Registry.Apps.Example.com".to_string(),
+            DEFAULT_INTERNAL_REGISTRY.to_string(),
+        ]);
+        assert_eq!(
+            hosts,
+            [
+                DEFAULT_INTERNAL_REGISTRY,
+                DEFAULT_INTERNAL_REGISTRY_FQDN,
+                "registry.apps.example.com"
+            ]
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod fake_api;
 
 use std::time::Duration;
 
+use autoredeploy::catalog::budget::Replaced;
 use autoredeploy::catalog::watch::{LiveCatalog, WatchOptions};
 use autoredeploy::catalog::{Catalog, TagRef};
 use fake_api::FakeApi;
@@ -167,6 +168,50 @@ async fn added_modified_and_deleted_events_are_reflected() {
     assert_eq!(snapshot.len(), 4);
     assert_eq!(catalog.status().streams(), 4);
     assert_eq!(catalog.status().events(), 3);
+    catalog.stop();
+}
+
+#[tokio::test]
+async fn projected_registry_totals_follow_watch_events() {
+    let api = FakeApi::start(fixtures()).await;
+    let catalog = synced_catalog(&api, &[]).await;
+    let pulls = |registry: &str| {
+        catalog
+            .snapshot()
+            .scheduled_pulls(registry, &Replaced::Nothing)
+    };
+    // nginx:1.25, nginx:latest and postgres:16 are Docker Hub; app and cli are quay.io.
+    assert_eq!((pulls("docker.io"), pulls("quay.io")), (3, 2));
+    let snapshot = catalog.snapshot();
+    let nginx = Replaced::Stream {
+        namespace: "shop",
+        stream: "nginx",
+    };
+    assert_eq!(snapshot.scheduled_pulls("docker.io", &nginx), 1);
+    assert_eq!(snapshot.usage().get("docker.io").scheduled_tags, 3);
+
+    api.apply(image_stream(
+        "tools",
+        "redis",
+        &[
+            ("7", "redis:7", "sha256:eee1"),
+            ("8", "redis:8", "sha256:eee2"),
+        ],
+    ));
+    eventually("added stream counted", || pulls("docker.io") == 5).await;
+
+    api.apply(image_stream(
+        "shop",
+        "app",
+        &[("1", "registry-1.docker.io/org/app:1", "sha256:bbb2")],
+    ));
+    eventually("moved tag counted on its new registry", || {
+        pulls("docker.io") == 6 && pulls("quay.io") == 1
+    })
+    .await;
+
+    api.delete("shop", "nginx");
+    eventually("deleted stream uncounted", || pulls("docker.io") == 4).await;
     catalog.stop();
 }
 

@@ -331,7 +331,7 @@ fn json_report_carries_changes_and_an_applicable_patch() {
 }
 
 /// A commented Deployment that needs a trigger, with CRLF line breaks.
-const CRLF_DEPLOYMENT: &str = "# the web tier\r\napiVersion: apps/v1\r\nkind: Deployment\r\nmetadata:\r\n  name: web # public\r\n  namespace: shop\r\nspec:\r\n  template:\r\n    spec:\r\n      containers:\r\n      - name: web\r\n        image: app:latest\r\n";
+const CRLF_DEPLOYMENT: &str = "# the web tier\r\napiVersion: apps/v1\r\nkind: Deployment\r\nmetadata:\r\n  name: web # public\r\n  namespace: shop\r\nspec:\r\n  template:\r\n    spec:\r\n      containers:\r\n      - name: web\r\n        image: example/app:latest\r\n";
 
 #[test]
 fn in_place_writes_what_mutate_prints_to_changed_files_only() {

@@ -113,7 +113,10 @@ fn manifest(layout: &Layout) -> String {
     workload.push((depth + 1, "spec:".to_owned()));
     workload.push((depth + 2, "containers:".to_owned()));
     workload.push(item(depth + 2, "name: web"));
-    workload.push((depth + 2, format!("{pad}image: {}", q("app:latest"))));
+    workload.push((
+        depth + 2,
+        format!("{pad}image: {}", q("example/app:latest")),
+    ));
     text.push_str(&write(layout, &workload));
     text
 }

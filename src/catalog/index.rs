@@ -13,9 +13,11 @@ use std::sync::Arc;
 use serde_json::Value;
 use smallvec::SmallVec;
 
+use super::budget::{ImportCost, Replaced, UsageTotals};
 use super::{Catalog, TagRef, TagState};
 use crate::engine::image_ref::ImageRef;
 use crate::engine::kind::Kind;
+use crate::engine::status;
 
 /// One tag of one stream, as the engine needs it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,6 +33,10 @@ struct Tag {
     local_reference: bool,
     /// `reference: true`: indexed, so advice can name it, but never bound.
     reference: bool,
+    /// What one scheduled import of this tag costs; `None` when it is not scheduled.
+    import: Option<ImportCost>,
+    /// Platforms the current image lists in status (sub-manifests of a manifest list).
+    platforms: Option<u32>,
 }
 
 /// One ImageStream. Never edited in place: an update builds a new one, so clones of the
@@ -42,6 +48,8 @@ struct Stream {
     tags: Box<[Tag]>,
     /// `spec.lookupPolicy.local`.
     local_lookup: bool,
+    /// The cluster registry's hosts from the stream's status (usually one, often none).
+    own_hosts: Box<[Arc<str>]>,
 }
 
 impl Stream {
@@ -115,6 +123,11 @@ impl Namespace {
 pub struct CatalogIndex {
     namespaces: BTreeMap<Box<str>, Namespace>,
     streams: usize,
+    /// Scheduled imports per registry over every stream held.
+    usage: UsageTotals,
+    /// The cluster registry's host names seen in statuses, shared by every stream naming them
+    /// (one or two per cluster).
+    hosts: BTreeSet<Arc<str>>,
 }
 
 impl CatalogIndex {
@@ -148,14 +161,26 @@ impl CatalogIndex {
             .and_then(Value::as_str)
             .unwrap_or(default_namespace);
         self.remove(namespace, name);
+        let mut tags = read_tags(object);
+        attach_import_costs(&mut tags, object, &self.usage);
+        let own_hosts = status::own_registry_hosts(object)
+            .into_iter()
+            .map(|host| self.shared_host(host))
+            .collect();
         let stream = Arc::new(Stream {
             name: name.into(),
-            tags: read_tags(object),
             local_lookup: object
                 .pointer("/spec/lookupPolicy/local")
                 .and_then(Value::as_bool)
                 == Some(true),
+            tags,
+            own_hosts,
         });
+        stream
+            .tags
+            .iter()
+            .filter_map(|tag| tag.import.as_ref())
+            .for_each(|cost| self.usage.add(cost));
         let ns = match self.namespaces.get_mut(namespace) {
             Some(ns) => ns,
             None => self.namespaces.entry(namespace.into()).or_default(),
@@ -169,8 +194,12 @@ impl CatalogIndex {
         let Some(ns) = self.namespaces.get_mut(namespace) else {
             return;
         };
-        if !ns.remove(name) {
+        let Some(stream) = ns.streams.get(name).cloned() else {
             return;
+        };
+        ns.remove(name);
+        for cost in stream.tags.iter().filter_map(|tag| tag.import.as_ref()) {
+            self.usage.subtract(cost);
         }
         self.streams -= 1;
         if ns.streams.is_empty() {
@@ -185,6 +214,41 @@ impl CatalogIndex {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Scheduled tags and pulls per import cycle, per registry, over every stream held.
+    pub fn usage(&self) -> &UsageTotals {
+        &self.usage
+    }
+
+    fn shared_host(&mut self, host: String) -> Arc<str> {
+        if let Some(shared) = self.hosts.get(host.as_str()) {
+            return Arc::clone(shared);
+        }
+        let host: Arc<str> = host.into();
+        self.hosts.insert(Arc::clone(&host));
+        host
+    }
+
+    /// What the tags `replaced` names cost per import cycle on `registry`.
+    pub fn replaced_pulls(&self, registry: &str, replaced: &Replaced<'_>) -> u64 {
+        let Some(stream) = replaced.stream().and_then(|(ns, s)| self.stream(ns, s)) else {
+            return 0;
+        };
+        (stream.tags.iter())
+            .filter(|tag| replaced.covers(&tag.name))
+            .filter_map(|tag| tag.import.as_ref())
+            .filter(|cost| cost.registry.as_ref() == registry)
+            .map(|cost| u64::from(cost.pulls))
+            .sum()
+    }
+
+    fn stream(&self, namespace: &str, stream: &str) -> Option<&Stream> {
+        self.namespaces
+            .get(namespace)?
+            .streams
+            .get(stream)
+            .map(|s| &**s)
     }
 }
 
@@ -228,6 +292,21 @@ impl Catalog for CatalogIndex {
             .and_then(|ns| ns.streams.get(stream))
             .is_some_and(|stream| stream.local_lookup)
     }
+
+    fn scheduled_pulls(&self, registry: &str, replaced: &Replaced<'_>) -> u64 {
+        let total = self.usage.get(registry).cycle_pulls;
+        total.saturating_sub(self.replaced_pulls(registry, replaced))
+    }
+
+    fn tag_platforms(&self, namespace: &str, stream: &str, tag: &str) -> Option<u32> {
+        self.stream(namespace, stream)?.tag(tag)?.platforms
+    }
+
+    fn own_registry_hosts(&self, namespace: &str, stream: &str) -> Vec<String> {
+        self.stream(namespace, stream)
+            .map(|s| s.own_hosts.iter().map(|h| h.to_string()).collect())
+            .unwrap_or_default()
+    }
 }
 
 impl CatalogIndex {
@@ -252,6 +331,23 @@ impl CatalogIndex {
                     tag: tag.name.to_string(),
                 })
             })
+    }
+}
+
+/// Each scheduled spec tag's cost, and every tag's platform count; registry names are shared
+/// with the totals' when already there.
+fn attach_import_costs(tags: &mut [Tag], object: &Value, usage: &UsageTotals) {
+    let mut imports = super::budget::tag_imports(object);
+    for tag in tags.iter_mut() {
+        let Some(mut found) = imports.remove(tag.name.as_ref()) else {
+            continue;
+        };
+        if let Some(cost) = &mut found.import
+            && let Some(shared) = usage.shared_name(&cost.registry)
+        {
+            cost.registry = shared;
+        }
+        (tag.import, tag.platforms) = (found.import, found.platforms);
     }
 }
 
@@ -310,6 +406,8 @@ fn spec_tag_entry(name: &str, spec_tag: &Value) -> Tag {
         external,
         local_reference: false,
         reference,
+        import: None,
+        platforms: None,
     }
 }
 

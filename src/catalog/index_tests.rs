@@ -213,3 +213,69 @@ fn ties_within_one_stream_answer_the_smallest_tag() {
     index.remove("ns", "s");
     assert!(index.namespaces.is_empty());
 }
+
+fn scheduled_tag(name: &str, from: &str) -> Value {
+    json!({"name": name, "from": {"kind": "DockerImage", "name": from},
+           "importPolicy": {"scheduled": true}})
+}
+
+#[test]
+fn scheduled_imports_are_totalled_per_registry_and_follow_updates() {
+    let web = stream(
+        "shop",
+        "web",
+        json!([
+            scheduled_tag("a", "nginx"),
+            scheduled_tag("b", "index.docker.io/org/b"),
+            scheduled_tag("q", "quay.io/org/q"),
+            docker_tag("unscheduled", "org/c")
+        ]),
+        json!({}),
+    );
+    let mut index = CatalogIndex::from_objects([&web], "");
+    assert_eq!(index.usage().get("docker.io").scheduled_tags, 2);
+    assert_eq!(index.usage().get("quay.io").cycle_pulls, 1);
+    let nothing = Replaced::Nothing;
+    assert_eq!(index.scheduled_pulls("docker.io", &nothing), 2);
+    let whole = Replaced::Stream {
+        namespace: "shop",
+        stream: "web",
+    };
+    assert_eq!(index.scheduled_pulls("docker.io", &whole), 0);
+    let one = ["a".to_string()];
+    let tag = Replaced::Tags {
+        namespace: "shop",
+        stream: "web",
+        tags: &one,
+    };
+    assert_eq!(index.scheduled_pulls("docker.io", &tag), 1);
+    // Replacing the stream replaces its costs; removing it removes them.
+    index.upsert(
+        &stream(
+            "shop",
+            "web",
+            json!([scheduled_tag("a", "nginx")]),
+            json!({}),
+        ),
+        "",
+    );
+    assert_eq!(index.scheduled_pulls("docker.io", &nothing), 1);
+    assert_eq!(index.usage().get("quay.io").scheduled_tags, 0);
+    index.remove("shop", "web");
+    assert_eq!(index.usage().iter().count(), 0);
+}
+
+#[test]
+fn preserve_original_tags_cost_their_listed_platforms() {
+    let tags = json!([{"name": "multi", "from": {"kind": "DockerImage", "name": "org/multi"},
+        "importPolicy": {"scheduled": true, "importMode": "PreserveOriginal"}}]);
+    let status = json!({"dockerImageRepository": "reg.example.com:5000/shop/multi",
+        "tags": [{"tag": "multi", "items": [{"platforms": ["linux/amd64", "linux/arm64", "linux/s390x"]}]}]});
+    let index = CatalogIndex::from_objects([&stream("shop", "multi", tags, status)], "");
+    assert_eq!(index.scheduled_pulls("docker.io", &Replaced::Nothing), 3);
+    assert_eq!(index.tag_platforms("shop", "multi", "multi"), Some(3));
+    assert_eq!(
+        index.own_registry_hosts("shop", "multi"),
+        ["reg.example.com:5000"]
+    );
+}

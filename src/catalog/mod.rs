@@ -3,6 +3,7 @@
 //! ImageStreams found in the same manifests) and `serve` (a watch-backed cache) bind
 //! containers identically. This module owns the pure index; it must not do I/O.
 
+pub mod budget;
 pub mod client;
 pub mod index;
 pub mod object;
@@ -68,6 +69,23 @@ pub trait Catalog {
     /// namespace resolve to it.
     fn local_lookup(&self, _namespace: &str, _stream: &str) -> bool {
         false
+    }
+
+    // Registry pull budgets. Defaults answer as a catalog that knows nothing.
+
+    /// Pulls one import cycle of the scheduled tags known on `registry` (normalised) costs,
+    /// leaving out what `replaced` names (the object under review counts itself).
+    fn scheduled_pulls(&self, _registry: &str, _replaced: &budget::Replaced<'_>) -> u64 {
+        0
+    }
+    /// How many platforms the tag's current image lists in the stored status (a
+    /// `PreserveOriginal` import fetches one sub-manifest each).
+    fn tag_platforms(&self, _namespace: &str, _stream: &str, _tag: &str) -> Option<u32> {
+        None
+    }
+    /// The cluster registry's hosts in the stored stream's status (service and route).
+    fn own_registry_hosts(&self, _namespace: &str, _stream: &str) -> Vec<String> {
+        Vec::new()
     }
 }
 

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::budget::{Replaced, UsageTotals};
 use super::{Catalog, CatalogIndex, TagRef, TagState};
 
 type Namespaces = HashMap<Arc<str>, Arc<CatalogIndex>>;
@@ -20,6 +21,8 @@ type Namespaces = HashMap<Arc<str>, Arc<CatalogIndex>>;
 pub struct CatalogSnapshot {
     namespaces: Namespaces,
     streams: usize,
+    /// Scheduled imports per registry over every namespace, summed once per publish.
+    usage: UsageTotals,
 }
 
 impl CatalogSnapshot {
@@ -35,6 +38,11 @@ impl CatalogSnapshot {
     /// Number of namespaces holding at least one ImageStream.
     pub fn namespace_count(&self) -> usize {
         self.namespaces.len()
+    }
+
+    /// Scheduled tags and pulls per import cycle, per registry, cluster-wide.
+    pub fn usage(&self) -> &UsageTotals {
+        &self.usage
     }
 }
 
@@ -75,12 +83,36 @@ impl Catalog for CatalogSnapshot {
             .get(namespace)
             .is_some_and(|index| index.local_lookup(namespace, stream))
     }
+
+    fn scheduled_pulls(&self, registry: &str, replaced: &Replaced<'_>) -> u64 {
+        let own = replaced
+            .stream()
+            .and_then(|(namespace, _)| self.namespaces.get(namespace))
+            .map_or(0, |index| index.replaced_pulls(registry, replaced));
+        self.usage.get(registry).cycle_pulls.saturating_sub(own)
+    }
+
+    fn tag_platforms(&self, namespace: &str, stream: &str, tag: &str) -> Option<u32> {
+        self.namespaces
+            .get(namespace)?
+            .tag_platforms(namespace, stream, tag)
+    }
+
+    fn own_registry_hosts(&self, namespace: &str, stream: &str) -> Vec<String> {
+        self.namespaces
+            .get(namespace)
+            .map(|index| index.own_registry_hosts(namespace, stream))
+            .unwrap_or_default()
+    }
 }
 
 /// The writer's side: the live per-namespace indexes, from which snapshots are published.
 #[derive(Debug, Default)]
 pub struct CatalogShards {
     namespaces: Namespaces,
+    /// Scheduled imports per registry over every namespace, kept up to date per event so a
+    /// publish copies one small map instead of summing every namespace.
+    usage: UsageTotals,
 }
 
 impl CatalogShards {
@@ -99,7 +131,9 @@ impl CatalogShards {
         // Clones this namespace only when a published snapshot still shares it (pointers
         // to the unchanged streams, so the cost is one refcount per stream and reference).
         let index = Arc::make_mut(index);
+        self.usage.unmerge(index.usage());
         index.upsert(object, namespace);
+        self.usage.merge(index.usage());
         if index.is_empty() {
             // The object was not an ImageStream and the namespace had none.
             self.namespaces.remove(namespace);
@@ -115,7 +149,9 @@ impl CatalogShards {
             return;
         }
         let index = Arc::make_mut(index);
+        self.usage.unmerge(index.usage());
         index.remove(namespace, name);
+        self.usage.merge(index.usage());
         if index.is_empty() {
             self.namespaces.remove(namespace);
         }
@@ -124,6 +160,7 @@ impl CatalogShards {
     /// Replace everything with the result of a full list.
     pub fn replace_all(&mut self, relisted: Relist) {
         self.namespaces = relisted.into_namespaces().collect();
+        self.retotal();
     }
 
     /// Replace one namespace with the result of a list of that namespace.
@@ -134,6 +171,16 @@ impl CatalogShards {
                 .into_namespaces()
                 .filter(|(listed, _)| listed.as_ref() == namespace),
         );
+        self.retotal();
+    }
+
+    /// Sum the totals afresh (after a list replaced namespaces wholesale).
+    fn retotal(&mut self) {
+        let mut usage = UsageTotals::default();
+        for index in self.namespaces.values() {
+            usage.merge(index.usage());
+        }
+        self.usage = usage;
     }
 
     /// Number of ImageStreams held.
@@ -150,6 +197,7 @@ impl CatalogShards {
         CatalogSnapshot {
             namespaces: self.namespaces.clone(),
             streams: self.len(),
+            usage: self.usage.clone(),
         }
     }
 }
@@ -247,6 +295,33 @@ mod tests {
                 index.tag_state(namespace, "web", "latest")
             );
         }
+    }
+
+    #[test]
+    fn registry_totals_follow_every_kind_of_update() {
+        let scheduled = |namespace: &str, name: &str, from: &str| {
+            let mut object = stream(namespace, name, from);
+            object["spec"]["tags"][0]["importPolicy"] = serde_json::json!({"scheduled": true});
+            object
+        };
+        let mut shards = CatalogShards::new();
+        shards.upsert(&scheduled("shop", "web", "nginx"), "");
+        shards.upsert(&scheduled("tools", "cli", "org/cli"), "");
+        shards.upsert(&scheduled("tools", "q", "quay.io/org/q"), "");
+        let hub = |shards: &CatalogShards| shards.snapshot().usage().get("docker.io").cycle_pulls;
+        assert_eq!(hub(&shards), 2);
+        shards.upsert(&stream("shop", "web", "nginx"), "");
+        assert_eq!(hub(&shards), 1, "unscheduled by an update");
+        shards.remove("tools", "cli");
+        assert_eq!(hub(&shards), 0);
+        let mut relist = Relist::default();
+        relist.upsert(&scheduled("shop", "a", "org/a"), "");
+        relist.upsert(&scheduled("shop", "b", "org/b"), "");
+        shards.replace_namespace("shop", relist);
+        assert_eq!(hub(&shards), 2);
+        assert_eq!(shards.snapshot().usage().get("quay.io").scheduled_tags, 1);
+        shards.replace_all(Relist::default());
+        assert_eq!(shards.snapshot().usage().iter().count(), 0);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::in_place;
 use super::rules::RuleArgs;
 use crate::catalog::CatalogIndex;
+use crate::catalog::budget::{RegistryTotal, registry_totals};
 use crate::config::RuleConfig;
 use crate::engine::{self, Change, Input};
 use crate::manifests::{self, DocumentChange, Manifest, Rewrite};
@@ -44,7 +45,9 @@ kept), one line per file written. --diff shows exactly what --in-place would wri
 with --diff or --check, --in-place still writes, and its lines go to standard error.
 
 The offline catalog is the set of ImageStreams found in all inputs (List items included); \
-objects without metadata.namespace share one namespace.
+objects without metadata.namespace share one namespace. Registry pull budgets count the \
+imports the inputs schedule in document order: what an earlier document scheduled counts \
+for the later ones, so the set as a whole stays within each budget.
 
 --check prints `FILE:LINE: Kind namespace/name: code: message` per change (findings as \
 `... note: code: message`), and exits 1 when anything would change. With --diff or \
@@ -132,6 +135,8 @@ pub struct FileRun {
 pub struct Run {
     pub files: Vec<FileRun>,
     pub objects: Vec<ObjectReport>,
+    /// Per registry, what the mutated manifest set schedules against its budget.
+    pub registries: Vec<RegistryTotal>,
 }
 
 impl Run {
@@ -190,26 +195,31 @@ pub fn mutate_inputs(args: &MutateArgs, stdin: &mut dyn Read) -> anyhow::Result<
         .into_iter()
         .map(manifests::parse)
         .collect::<Result<Vec<_>, _>>()?;
-    let catalog =
+    let mut catalog =
         CatalogIndex::from_objects(parsed.iter().flat_map(Manifest::objects), NO_NAMESPACE);
     let mut run = Run::default();
     for manifest in &parsed {
-        let file = mutate_manifest(manifest, &catalog, &rules, &mut run.objects)?;
+        let file = mutate_manifest(manifest, &mut catalog, &rules, &mut run.objects)?;
         run.files.push(file);
     }
+    run.registries = registry_totals(catalog.usage(), &rules.budgets);
     Ok(run)
 }
 
 fn mutate_manifest(
     manifest: &Manifest,
-    catalog: &CatalogIndex,
+    catalog: &mut CatalogIndex,
     rules: &RuleConfig,
     reports: &mut Vec<ObjectReport>,
 ) -> anyhow::Result<FileRun> {
     let mut changes = Vec::with_capacity(manifest.documents.len());
     for doc in &manifest.documents {
         let mut at = |item, object: &Value| {
-            let outcome = engine::mutate(&Input::create(object), catalog, rules);
+            let outcome = engine::mutate(&Input::create(object), &*catalog, rules);
+            if !outcome.is_unchanged() {
+                // What this document scheduled counts against the budgets of later ones.
+                catalog.upsert(&outcome.object, NO_NAMESPACE);
+            }
             reports.push(report(&manifest.source.name, doc, item, object, &outcome));
             (!outcome.is_unchanged()).then_some((outcome.object, outcome.patch))
         };
@@ -267,6 +277,8 @@ struct Report<'a> {
     /// Documents re-rendered whole because they could not be edited in place.
     rewritten: Vec<&'a Rewrite>,
     summary: Summary,
+    /// Per registry: scheduled tags, projected pulls per window and the budget.
+    registries: &'a [RegistryTotal],
 }
 
 #[derive(Serialize)]
@@ -329,6 +341,7 @@ fn print_report(run: &Run, out: &mut dyn Write) -> anyhow::Result<()> {
             changes: run.change_count(),
             findings: run.objects.iter().map(|o| o.findings.len()).sum(),
         },
+        registries: &run.registries,
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;
     writeln!(out)?;

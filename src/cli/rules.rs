@@ -3,14 +3,22 @@
 use clap::Args;
 
 use crate::config::{
-    ConfigError, DEFAULT_CONTROLLER_USER_PREFIX, DEFAULT_INTERNAL_REGISTRY, PullPolicyHandling,
-    RepositoryFilter, RuleConfig,
+    ConfigError, DEFAULT_CONTROLLER_USER_PREFIX, DEFAULT_IMPORT_INTERVAL, PullPolicyHandling,
+    RegistryBudget, RegistryBudgets, RepositoryFilter, RuleConfig, Window, internal_registry_hosts,
 };
 
 #[derive(Debug, Clone, Args)]
 pub struct RuleArgs {
-    /// Internal registry host(s): `<host>/<ns>/<stream>:<tag>` binds to that stream directly.
-    #[arg(long = "internal-registry", env = "AUTOREDEPLOY_INTERNAL_REGISTRY", value_delimiter = ',', default_value = DEFAULT_INTERNAL_REGISTRY)]
+    /// More hosts of the cluster's own registry, service or route (added to
+    /// image-registry.openshift-image-registry.svc:5000 and its .svc.cluster.local spelling):
+    /// `<host>/<ns>/<stream>:<tag>` binds to that stream, and tags sourced there are never
+    /// scheduled.
+    #[arg(
+        long = "internal-registry",
+        env = "AUTOREDEPLOY_INTERNAL_REGISTRY",
+        value_delimiter = ',',
+        value_name = "HOST"
+    )]
     pub internal_registry: Vec<String>,
     /// imagePullPolicy for trigger-managed containers.
     #[arg(long, env = "AUTOREDEPLOY_PULL_POLICY", value_enum, default_value_t = PullPolicyHandling::IfNotPresent)]
@@ -33,12 +41,26 @@ pub struct RuleArgs {
         value_delimiter = ','
     )]
     pub exclude_repository: Vec<String>,
-    /// Do not pin digests to avoid the double rollout (SPEC §1.4).
+    /// Do not pin digests to avoid the double rollout after `oc apply`.
     #[arg(long, env = "AUTOREDEPLOY_NO_DIGEST_PINNING")]
     pub no_digest_pinning: bool,
     /// Usernames with this prefix (OpenShift's trigger controllers) pass untouched.
     #[arg(long, env = "AUTOREDEPLOY_CONTROLLER_USER_PREFIX", default_value = DEFAULT_CONTROLLER_USER_PREFIX)]
     pub controller_user_prefix: String,
+    /// Pull budget of a registry, REGISTRY=PULLS/WINDOW (window in m or h) or
+    /// REGISTRY=unlimited; repeatable. docker.io=50/6h unless set. A tag whose scheduled
+    /// import would take its registry over budget is left unscheduled.
+    #[arg(
+        long = "registry-budget",
+        env = "AUTOREDEPLOY_REGISTRY_BUDGETS",
+        value_delimiter = ',',
+        value_name = "REGISTRY=PULLS/WINDOW"
+    )]
+    pub registry_budget: Vec<RegistryBudget>,
+    /// OpenShift's scheduled import interval (fixed at 15m on OpenShift 4), used to count
+    /// pulls per window.
+    #[arg(long, env = "AUTOREDEPLOY_IMPORT_INTERVAL", default_value = DEFAULT_IMPORT_INTERVAL, value_name = "DURATION")]
+    pub import_interval: Window,
 }
 
 impl TryFrom<&RuleArgs> for RuleConfig {
@@ -46,7 +68,7 @@ impl TryFrom<&RuleArgs> for RuleConfig {
 
     fn try_from(args: &RuleArgs) -> Result<Self, Self::Error> {
         let config = RuleConfig {
-            internal_registry_hosts: args.internal_registry.clone(),
+            internal_registry_hosts: internal_registry_hosts(&args.internal_registry),
             pull_policy: args.pull_policy,
             preserve_original: args.preserve_original,
             repositories: RepositoryFilter::new(
@@ -55,6 +77,7 @@ impl TryFrom<&RuleArgs> for RuleConfig {
             )?,
             avoid_double_rollout: !args.no_digest_pinning,
             controller_user_prefix: args.controller_user_prefix.clone(),
+            budgets: RegistryBudgets::new(&args.registry_budget, args.import_interval),
         };
         config.validate()?;
         Ok(config)

@@ -69,6 +69,8 @@ pub enum Code {
     SeveralTags,
     /// `updateStrategy: OnDelete`: a new image reaches pods only when they are deleted.
     OnDeleteStrategy,
+    /// A tag left unscheduled because its imports would take its registry over budget.
+    PullBudget,
 }
 
 impl Code {
@@ -101,6 +103,7 @@ impl Code {
             Code::UnknownTag => "unknown-tag",
             Code::SeveralTags => "several-tags",
             Code::OnDeleteStrategy => "on-delete-strategy",
+            Code::PullBudget => "pull-budget",
         }
     }
 }

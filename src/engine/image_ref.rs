@@ -1,6 +1,6 @@
 //! Docker image references: parsing and normalisation as distribution/reference's
-//! `ParseDockerRef` does it (openshift-semantics §5.1), so that `nginx`, `library/nginx` and
-//! `index.docker.io/library/nginx:latest` compare equal. Owns the canonical string form used
+//! `ParseDockerRef` does it (`normalize.go`), so that `nginx`, `library/nginx` and
+//! `index.docker.io/library/nginx:latest` compare equal (registry hosts are also lowercased). Owns the canonical string form used
 //! as the catalog key; it must not know about ImageStreams or Kubernetes objects.
 
 use std::fmt;
@@ -168,11 +168,14 @@ fn split_registry(name: &str) -> (&str, &str) {
     }
 }
 
-fn normalise_registry(registry: &str) -> String {
-    if DOCKER_HUB_ALIASES.contains(&registry) {
+/// Registry hosts are case-insensitive (DNS), so they are lowercased; Docker Hub's legacy
+/// hosts are one registry.
+pub fn normalise_registry(registry: &str) -> String {
+    let lower = registry.to_ascii_lowercase();
+    if DOCKER_HUB_ALIASES.contains(&lower.as_str()) {
         DOCKER_HUB.to_string()
     } else {
-        registry.to_string()
+        lower
     }
 }
 

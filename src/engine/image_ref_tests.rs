@@ -57,7 +57,18 @@ fn references_normalise_like_distribution_reference() {
             "quay.io/a/b/c:v1.0-rc_1",
             "quay.io/a/b/c",
         ),
-        ("UPPER/x".into(), "UPPER/x:latest", "UPPER/x"),
+        // Registry hosts are lowercased (DNS names are case-insensitive).
+        ("UPPER/x".into(), "upper/x:latest", "upper/x"),
+        (
+            "Quay.IO/org/app:1".into(),
+            "quay.io/org/app:1",
+            "quay.io/org/app",
+        ),
+        (
+            "Index.Docker.IO/org/app".into(),
+            "docker.io/org/app:latest",
+            "docker.io/org/app",
+        ),
         ("[::1]:5000/x:1".into(), "[::1]:5000/x:1", "[::1]:5000/x"),
         (
             format!("nginx@{D}"),

@@ -1,21 +1,21 @@
-//! Scheduled import on ImageStream tags (SPEC §1.1) and on the side doors that bypass an
-//! `imagestreams` webhook: `ImageStreamTag.tag` (`oc tag`), `ImageStreamImport.spec`
-//! (`oc import-image`) and `ImageTag.spec` (openshift-semantics §1.6). Owns
-//! `importPolicy.scheduled` and `importPolicy.importMode`; it must not touch any other field.
+//! Scheduled import on ImageStream tags and on the side doors that bypass an `imagestreams`
+//! webhook: `ImageStreamTag.tag` (`oc tag`), `ImageStreamImport.spec` (`oc import-image`) and
+//! `ImageTag.spec` (the server writes the stream internally, openshift/openshift-apiserver
+//! `pkg/image/apiserver/registry/imagestreamtag/rest.go`), within each registry's pull budget
+//! (arithmetic in `budget`). Owns `importPolicy.scheduled` and `importPolicy.importMode`; it
+//! must not touch any other field.
+
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
 use super::annotations;
-use super::change::{Code, Report};
+use super::budget::{self, Ledger, REPOSITORY_IMPORT_TAGS};
+use super::change::{Change, Code, Report};
 use super::image_ref::ImageRef;
 use super::kind::Kind;
-use crate::config::RuleConfig;
-
-/// The only `from.kind` the import controller imports (`tagImportable`, §1.2); setting
-/// `scheduled` on `ImageStreamTag`/`ImageStreamImage` sources is a validation error.
-const DOCKER_IMAGE: &str = "DockerImage";
-/// Keeps every platform of a manifest list (multi-arch images).
-const PRESERVE_ORIGINAL: &str = "PreserveOriginal";
+use super::{Context, status};
+use crate::catalog::budget::Replaced;
 
 /// One TagReference-like entry to check.
 struct Site<'a> {
@@ -23,36 +23,119 @@ struct Site<'a> {
     path: String,
     /// How messages name it (`tag "latest"`).
     label: String,
+    /// The stream tag it writes; `None` for a repository import (tags unknown in advance).
+    tag: Option<String>,
+    /// Opted out by annotation: left alone, but its scheduled imports still cost pulls.
+    opted_out: bool,
     entry: &'a mut Value,
 }
 
-pub fn apply(kind: Kind, object: &mut Value, config: &RuleConfig, report: &mut Report) {
+/// The stream an object writes to, and what is known of it beyond the object.
+struct Scope<'a> {
+    context: &'a Context<'a>,
+    stream: Option<String>,
+    /// Hosts whose sources are the cluster's own registry: configured plus the stream's status.
+    internal_hosts: Vec<String>,
+    /// Platform counts from the object's own status (offline objects may carry one).
+    platforms: BTreeMap<String, u32>,
+}
+
+impl<'a> Scope<'a> {
+    fn new(context: &'a Context<'a>, stream: Option<String>, object: &Value) -> Self {
+        let mut internal_hosts = context.config.internal_registry_hosts.clone();
+        let stored = stream
+            .as_deref()
+            .map(|s| context.catalog.own_registry_hosts(context.namespace, s));
+        for host in status::own_registry_hosts(object)
+            .into_iter()
+            .chain(stored.into_iter().flatten())
+        {
+            if !internal_hosts.contains(&host) {
+                internal_hosts.push(host);
+            }
+        }
+        let platforms = array_at(object, "/status/tags")
+            .filter_map(|t| {
+                let tag = t.get("tag")?.as_str()?.to_string();
+                Some((tag, status::status_tag_platforms(t)?))
+            })
+            .collect();
+        Scope {
+            context,
+            stream,
+            internal_hosts,
+            platforms,
+        }
+    }
+
+    /// Pulls one import of the site costs (the cost model in `budget`).
+    fn pulls(&self, site: &Site<'_>) -> u32 {
+        let preserve =
+            self.context.config.preserve_original || budget::preserves_original(site.entry);
+        let Some(tag) = &site.tag else {
+            return budget::pulls_per_import(preserve, None) * REPOSITORY_IMPORT_TAGS;
+        };
+        let platforms = self.platforms.get(tag).copied().or_else(|| {
+            let stream = self.stream.as_deref()?;
+            (self.context.catalog).tag_platforms(self.context.namespace, stream, tag)
+        });
+        budget::pulls_per_import(preserve, platforms)
+    }
+}
+
+pub(super) fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut Report) {
     match kind {
-        Kind::ImageStream => image_stream(object, config, report),
-        Kind::ImageStreamTag => single_tag(object, "tag", config, report),
-        Kind::ImageTag => single_tag(object, "spec", config, report),
-        Kind::ImageStreamImport => image_stream_import(object, config, report),
+        Kind::ImageStream => image_stream(object, context, report),
+        Kind::ImageStreamTag => doors::single_tag(object, "tag", context, report),
+        Kind::ImageTag => doors::single_tag(object, "spec", context, report),
+        Kind::ImageStreamImport => doors::image_stream_import(object, context, report),
         _ => {}
     }
 }
 
-/// An object holding one TagReference under `member` and named `stream:tag`.
-fn single_tag(object: &mut Value, member: &str, config: &RuleConfig, report: &mut Report) {
-    let label = object
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .map_or_else(|| "tag".to_string(), |n| format!("tag {n:?}"));
-    if let Some(entry) = object.get_mut(member) {
-        let site = Site {
-            path: format!("/{member}"),
-            label,
-            entry,
+fn image_stream(object: &mut Value, context: &Context<'_>, report: &mut Report) {
+    report_repository_without_tags(object, report);
+    let name = object.pointer("/metadata/name").and_then(Value::as_str);
+    let scope = Scope::new(context, name.map(str::to_string), object);
+    let Some(tags) = object
+        .pointer_mut("/spec/tags")
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    let mut sites = Vec::with_capacity(tags.len());
+    for (i, entry) in tags.iter_mut().enumerate() {
+        let tag = entry
+            .get("name")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let label = match &tag {
+            Some(name) => format!("tag {name:?}"),
+            None => format!("tag #{i}"),
         };
-        ensure_scheduled(site, config, report);
+        let path = format!("/spec/tags/{i}");
+        let opted_out = annotations::skips(entry.get("annotations"));
+        if opted_out {
+            report.finding(
+                Code::OptedOut,
+                format!("{path}/annotations"),
+                format!("{label} opted out with {}", annotations::SKIP),
+            );
+        }
+        sites.push(Site {
+            path,
+            label,
+            tag,
+            opted_out,
+            entry,
+        });
     }
+    schedule(sites, Writes::WholeStream, &scope, report);
 }
 
-fn image_stream(object: &mut Value, config: &RuleConfig, report: &mut Report) {
+/// The one-off bulk import of a bare repository is never scheduled (openshift/
+/// openshift-controller-manager `pkg/image/controller/imagestream_controller.go`).
+fn report_repository_without_tags(object: &Value, report: &mut Report) {
     let has_tags = object
         .pointer("/spec/tags")
         .and_then(Value::as_array)
@@ -62,121 +145,190 @@ fn image_stream(object: &mut Value, config: &RuleConfig, report: &mut Report) {
         .and_then(Value::as_str)
         .filter(|r| !r.trim().is_empty());
     if let (false, Some(repository)) = (has_tags, repository) {
-        // The one-off bulk import of a bare repository is never scheduled (§1.4).
         report.finding(
             Code::RepositoryWithoutTags,
             "/spec/dockerImageRepository",
             format!("{repository} has no spec tags, so no tag is re-imported on a schedule"),
         );
     }
-    let Some(tags) = object
-        .pointer_mut("/spec/tags")
-        .and_then(Value::as_array_mut)
-    else {
-        return;
+}
+
+/// An importable site with what its import costs.
+struct Candidate<'a> {
+    site: Site<'a>,
+    source: String,
+    registry: String,
+    pulls: u32,
+}
+
+/// What an object replaces of its stream: all of it (an ImageStream) or the tags it writes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Writes {
+    WholeStream,
+    Tags,
+}
+
+/// Schedule the importable sites within budget: the ones already scheduled count first
+/// (they are never unscheduled), then the others in order while their registry has room.
+fn schedule(sites: Vec<Site<'_>>, writes: Writes, scope: &Scope<'_>, report: &mut Report) {
+    let config = scope.context.config;
+    let tags: Vec<String> = sites.iter().filter_map(|s| s.tag.clone()).collect();
+    let namespace = scope.context.namespace;
+    let replaced = match (&scope.stream, writes) {
+        (Some(stream), Writes::WholeStream) => Replaced::Stream { namespace, stream },
+        (Some(stream), Writes::Tags) => Replaced::Tags {
+            namespace,
+            stream,
+            tags: &tags,
+        },
+        (None, _) => Replaced::Nothing,
     };
-    for (i, entry) in tags.iter_mut().enumerate() {
-        let label = match entry.get("name").and_then(Value::as_str) {
-            Some(name) => format!("tag {name:?}"),
-            None => format!("tag #{i}"),
-        };
-        let path = format!("/spec/tags/{i}");
-        if annotations::skips(entry.get("annotations")) {
-            report.finding(
-                Code::OptedOut,
-                format!("{path}/annotations"),
-                format!("{label} opted out with {}", annotations::SKIP),
-            );
+    let mut ledger = Ledger::new(scope.context.catalog, &config.budgets, replaced);
+    // Every tag scheduled already costs pulls, whatever the filters and opt-outs say.
+    for site in sites.iter().filter(|s| budget::is_scheduled(s.entry)) {
+        if let Some(registry) = budget::import_registry(site.entry) {
+            ledger.count(&registry, scope.pulls(site));
+        }
+    }
+    let mut candidates = Vec::with_capacity(sites.len());
+    for site in sites.into_iter().filter(|s| !s.opted_out) {
+        let Some((source, registry)) = importable_source(&site, scope, report) else {
             continue;
-        }
-        ensure_scheduled(Site { path, label, entry }, config, report);
-    }
-}
-
-fn image_stream_import(object: &mut Value, config: &RuleConfig, report: &mut Report) {
-    if let Some(images) = object
-        .pointer_mut("/spec/images")
-        .and_then(Value::as_array_mut)
-    {
-        for (i, entry) in images.iter_mut().enumerate() {
-            let label = match entry.pointer("/to/name").and_then(Value::as_str) {
-                Some(name) => format!("imported tag {name:?}"),
-                None => format!("imported image #{i}"),
-            };
-            let path = format!("/spec/images/{i}");
-            ensure_scheduled(Site { path, label, entry }, config, report);
-        }
-    }
-    if let Some(entry) = object.pointer_mut("/spec/repository") {
-        let site = Site {
-            path: "/spec/repository".into(),
-            label: "repository import".into(),
-            entry,
         };
-        ensure_scheduled(site, config, report);
+        let pulls = scope.pulls(&site);
+        candidates.push(Candidate {
+            site,
+            source,
+            registry,
+            pulls,
+        });
+    }
+    for candidate in candidates {
+        ensure_scheduled(candidate, &mut ledger, scope, report);
     }
 }
 
-/// The rule for one TagReference: `DockerImage`, not `reference`, not digest-pinned,
-/// allowed by the repository filter => `importPolicy.scheduled: true`.
-fn ensure_scheduled(site: Site<'_>, config: &RuleConfig, report: &mut Report) {
-    let Site { path, label, entry } = site;
-    let Some(source) = importable_source(entry, &path, &label, config, report) else {
-        return;
-    };
-    let policy = match entry.get_mut("importPolicy") {
-        None | Some(Value::Null) => {
-            entry["importPolicy"] = Value::Object(Map::new());
-            &mut entry["importPolicy"]
-        }
-        Some(policy) => policy,
-    };
-    let Some(policy) = policy.as_object_mut() else {
+/// `importPolicy.scheduled: true` when the budget allows, and the configured import mode.
+fn ensure_scheduled(
+    candidate: Candidate<'_>,
+    ledger: &mut Ledger<'_>,
+    scope: &Scope<'_>,
+    report: &mut Report,
+) {
+    let Candidate {
+        site: Site {
+            path, label, entry, ..
+        },
+        source,
+        registry,
+        pulls,
+    } = candidate;
+    if !matches!(
+        entry.get("importPolicy"),
+        None | Some(Value::Null | Value::Object(_))
+    ) {
         report.finding(
             Code::Unreadable,
             format!("{path}/importPolicy"),
             format!("importPolicy of {label} is not an object"),
         );
         return;
-    };
+    }
+    let mut writes = Vec::new();
     // An explicit `scheduled: false` is overwritten too: the API server drops `false`
     // (omitempty) before admission, so in a cluster it looks exactly like an absent field.
-    if policy.get("scheduled") != Some(&Value::Bool(true)) {
-        policy.insert("scheduled".into(), Value::Bool(true));
-        report.change(
-            Code::ScheduledImport,
-            format!("{path}/importPolicy/scheduled"),
-            format!("set importPolicy.scheduled on {label} ({source})"),
-        );
+    if !budget::is_scheduled(entry) {
+        match ledger.admit(&registry, pulls) {
+            Ok(()) => writes.push((
+                "scheduled",
+                Value::Bool(true),
+                Change::new(
+                    Code::ScheduledImport,
+                    format!("{path}/importPolicy/scheduled"),
+                    format!("set importPolicy.scheduled on {label} ({source})"),
+                ),
+            )),
+            Err(over) => report.finding(Code::PullBudget, &path, over.message(&label)),
+        }
     }
-    if config.preserve_original
-        && policy.get("importMode").and_then(Value::as_str) != Some(PRESERVE_ORIGINAL)
-    {
-        policy.insert("importMode".into(), Value::String(PRESERVE_ORIGINAL.into()));
-        report.change(
-            Code::ImportMode,
-            format!("{path}/importMode"),
-            format!("set importPolicy.importMode PreserveOriginal on {label} ({source})"),
-        );
+    if scope.context.config.preserve_original && !budget::preserves_original(entry) {
+        writes.push((
+            "importMode",
+            Value::String(budget::PRESERVE_ORIGINAL.into()),
+            Change::new(
+                Code::ImportMode,
+                format!("{path}/importMode"),
+                format!("set importPolicy.importMode PreserveOriginal on {label} ({source})"),
+            ),
+        ));
+    }
+    write_import_policy(entry, writes, report);
+}
+
+/// Set `importPolicy` fields, creating the object only when there is something to write.
+fn write_import_policy(entry: &mut Value, writes: Vec<(&str, Value, Change)>, report: &mut Report) {
+    if writes.is_empty() {
+        return;
+    }
+    if !entry.get("importPolicy").is_some_and(Value::is_object) {
+        entry["importPolicy"] = Value::Object(Map::new());
+    }
+    let Some(policy) = entry["importPolicy"].as_object_mut() else {
+        return;
+    };
+    for (field, value, change) in writes {
+        policy.insert(field.into(), value);
+        report.change(change.code, change.path, change.message);
     }
 }
 
-/// The `from.name` of an entry the import controller would schedule, or `None` (with a
-/// finding where the user should know why).
+/// The `from.name` and registry of an entry the import controller would schedule, or `None`
+/// (with a finding where the user should know why).
 fn importable_source(
-    entry: &Value,
-    path: &str,
-    label: &str,
-    config: &RuleConfig,
+    site: &Site<'_>,
+    scope: &Scope<'_>,
     report: &mut Report,
-) -> Option<String> {
+) -> Option<(String, String)> {
+    let Site {
+        path, label, entry, ..
+    } = site;
     let from = entry.get("from")?;
-    if from.get("kind").and_then(Value::as_str) != Some(DOCKER_IMAGE) {
+    if from.get("kind").and_then(Value::as_str) != Some(budget::DOCKER_IMAGE) {
         return None;
     }
     if entry.get("reference").and_then(Value::as_bool) == Some(true) {
         return None;
     }
+    let (name, image) = parse_source(from, path, label, report)?;
+    if image.is_digest_pinned() {
+        // A digest never changes; the controller drops it after the first import
+        // (openshift/openshift-controller-manager#29).
+        report.finding(
+            Code::DigestPinned,
+            format!("{path}/from/name"),
+            format!("{label} is pinned to a digest; nothing to re-import"),
+        );
+        return None;
+    }
+    // The cluster's own registry (service or route) is fed by the cluster, not imported.
+    if scope.internal_hosts.contains(&image.registry) {
+        return None;
+    }
+    let allowed = scope
+        .context
+        .config
+        .repositories
+        .allows(&image.repository());
+    allowed.then(|| (name.to_string(), image.registry))
+}
+
+/// `from.name` and its parsed reference, or `None` with an `unreadable` finding.
+fn parse_source<'a>(
+    from: &'a Value,
+    path: &str,
+    label: &str,
+    report: &mut Report,
+) -> Option<(&'a str, ImageRef)> {
     let Some(name) = from.get("name").and_then(Value::as_str) else {
         report.finding(
             Code::Unreadable,
@@ -185,36 +337,34 @@ fn importable_source(
         );
         return None;
     };
-    let image = match ImageRef::parse(name) {
-        Ok(image) => image,
+    match ImageRef::parse(name) {
+        Ok(image) => Some((name, image)),
         Err(error) => {
             report.finding(
                 Code::Unreadable,
                 format!("{path}/from/name"),
                 format!("{label}: {error}"),
             );
-            return None;
+            None
         }
-    };
-    if image.is_digest_pinned() {
-        // A digest never changes; the controller drops it after the first import (§1.5).
-        report.finding(
-            Code::DigestPinned,
-            format!("{path}/from/name"),
-            format!("{label} is pinned to a digest; nothing to re-import"),
-        );
-        return None;
     }
-    // [suggestion §1.2] the internal registry is fed by the cluster itself, not imported.
-    if config.internal_registry_hosts.contains(&image.registry) {
-        return None;
-    }
-    config
-        .repositories
-        .allows(&image.repository())
-        .then(|| name.to_string())
 }
+
+fn array_at<'a>(object: &'a Value, pointer: &str) -> impl Iterator<Item = &'a Value> {
+    object
+        .pointer(pointer)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+#[path = "imagestream_doors.rs"]
+mod doors;
 
 #[cfg(test)]
 #[path = "imagestream_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "imagestream_budget_tests.rs"]
+mod budget_tests;

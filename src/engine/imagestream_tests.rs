@@ -186,7 +186,7 @@ fn image_stream_import_images_and_repository_get_scheduled_import() {
         "spec": {"import": true,
                  "images": [{"from": {"kind": "DockerImage", "name": "org/app:1"}, "to": {"name": "1"},
                              "importPolicy": {}}],
-                 "repository": {"from": {"kind": "DockerImage", "name": "org/app"}}}});
+                 "repository": {"from": {"kind": "DockerImage", "name": "quay.io/org/app"}}}});
     let outcome = run(&object);
     assert_eq!(
         outcome.object["spec"]["images"][0]["importPolicy"],

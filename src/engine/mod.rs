@@ -7,6 +7,7 @@ mod annotation_entries;
 mod annotation_triggers;
 pub mod annotations;
 mod binding;
+pub mod budget;
 pub mod change;
 mod containers;
 mod deploymentconfig;
@@ -19,6 +20,7 @@ pub mod names;
 mod patch;
 mod pull_policy;
 mod rollout;
+pub mod status;
 mod triggers;
 mod workload;
 
@@ -131,7 +133,7 @@ fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut Rep
     }
     match kind {
         Kind::ImageStream | Kind::ImageStreamTag | Kind::ImageStreamImport | Kind::ImageTag => {
-            imagestream::apply(kind, object, context.config, report)
+            imagestream::apply(kind, object, context, report)
         }
         _ => workload::apply(kind, object, context, report),
     }

@@ -9,7 +9,9 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use super::budget::BudgetCollector;
 use super::catalog::{CatalogCollector, CatalogSource};
+use crate::config::RegistryBudgets;
 
 /// Prefix of every metric name.
 pub const METRIC_PREFIX: &str = "autoredeploy";
@@ -58,13 +60,14 @@ pub struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        Self::new(CatalogSource::Disabled)
+        Self::new(CatalogSource::Disabled, RegistryBudgets::default())
     }
 }
 
 impl Metrics {
-    /// Every metric, plus the catalog's, read from `catalog` at scrape time.
-    pub fn new(catalog: CatalogSource) -> Self {
+    /// Every metric, plus the catalog's and the registry budgets', read from `catalog` at
+    /// scrape time.
+    pub fn new(catalog: CatalogSource, budgets: RegistryBudgets) -> Self {
         let mut registry = Registry::with_prefix(METRIC_PREFIX);
         let metrics = Metrics {
             reviews: Family::default(),
@@ -120,6 +123,10 @@ impl Metrics {
             "Review requests being read or answered",
             in_flight,
         );
+        r.register_collector(Box::new(BudgetCollector {
+            catalog: catalog.clone(),
+            budgets,
+        }));
         r.register_collector(Box::new(CatalogCollector(catalog)));
         Metrics {
             registry,

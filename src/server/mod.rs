@@ -3,6 +3,7 @@
 //! adapter around [`crate::admission`]; no rule logic lives in this module.
 
 pub mod admin;
+pub mod budget;
 pub mod catalog;
 pub mod certs;
 pub mod metrics;
@@ -85,8 +86,8 @@ impl AppState {
     ) -> Arc<Self> {
         Arc::new(AppState {
             mode,
+            metrics: Metrics::new(catalog.clone(), rules.budgets.clone()),
             rules,
-            metrics: Metrics::new(catalog.clone()),
             catalog,
             ready: AtomicBool::new(false),
             draining: AtomicBool::new(false),

@@ -64,6 +64,7 @@ pub async fn serve(config: ServerConfig) -> Result<(), ServeError> {
         &config.catalog_namespaces,
     )
     .await;
+    super::budget::warn_without_catalog(&catalog, &config.rules.budgets);
     let state = AppState::with_catalog_sync_timeout(
         config.mode,
         config.rules.clone(),

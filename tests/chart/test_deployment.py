@@ -20,7 +20,8 @@ DEFAULT_ARGS = [
     "--catalog-sync-timeout=30",
     "--shutdown-timeout=25",
     "--max-connections=1024",
-    "--internal-registry=image-registry.openshift-image-registry.svc:5000",
+    "--registry-budget=docker.io=50/6h",
+    "--import-interval=15m",
     "--pull-policy=if-not-present",
 ]
 
@@ -41,8 +42,10 @@ def test_every_rule_value_becomes_its_flag(render):
         "catalog": {"enabled": False},
         "server": {"port": 9443, "adminPort": 9090, "logFormat": "plain", "shutdownTimeoutSeconds": 10,
                    "maxConnections": 64, "extraArgs": ["--something=else"]},
+        "registryBudgets": ["docker.io=150/6h", "quay.io=unlimited"],
         "rules": {
-            "internalRegistries": ["registry.local:5000", "image-registry.openshift-image-registry.svc:5000"],
+            "internalRegistries": ["registry.local:5000", "default-route.apps.example.com"],
+            "importInterval": "20m",
             "pullPolicy": "keep",
             "preserveOriginal": True,
             "includeRepositories": ["docker.io/library/*", "quay.io/org/*"],
@@ -60,7 +63,9 @@ def test_every_rule_value_becomes_its_flag(render):
         "--catalog=off",
         "--shutdown-timeout=10",
         "--max-connections=64",
-        "--internal-registry=registry.local:5000,image-registry.openshift-image-registry.svc:5000",
+        "--internal-registry=registry.local:5000,default-route.apps.example.com",
+        "--registry-budget=docker.io=150/6h,quay.io=unlimited",
+        "--import-interval=20m",
         "--pull-policy=keep",
         "--preserve-original",
         "--include-repository=docker.io/library/*,quay.io/org/*",
@@ -73,6 +78,43 @@ def test_every_rule_value_becomes_its_flag(render):
 def test_no_internal_registry_flag_when_the_list_is_empty(render):
     args = render({"rules": {"internalRegistries": []}}).container["args"]
     assert not [a for a in args if a.startswith("--internal-registry")]
+
+
+def test_no_budget_flag_when_the_list_is_empty(render):
+    args = render({"registryBudgets": []}).container["args"]
+    assert not [a for a in args if a.startswith("--registry-budget")]
+
+
+@pytest.mark.parametrize("budget", ["docker.io=50", "docker.io=50/6d", "docker.io", "quay.io=lots/1h"])
+def test_malformed_budgets_are_refused_by_the_schema(render, budget):
+    with pytest.raises(Exception, match="registryBudgets"):
+        render({"registryBudgets": [budget]})
+
+
+def test_prometheus_rule_alerts_at_80_percent_of_a_budget(render):
+    assert not render().all("PrometheusRule")
+    out = render({"metrics": {"prometheusRule": {"enabled": True, "labels": {"prometheus": "main"}}}})
+    rule = out.one("PrometheusRule")
+    assert rule["metadata"]["namespace"] == NAMESPACE
+    assert rule["metadata"]["labels"]["prometheus"] == "main"
+    (group,) = rule["spec"]["groups"]
+    (alert,) = group["rules"]
+    assert alert["alert"] == "AutoredeployRegistryBudgetNearlyUsed"
+    selector = f'{{namespace="{NAMESPACE}"}}'
+    assert alert["expr"] == (
+        f"max by (registry, window) (autoredeploy_registry_projected_pulls{selector})"
+        f" / max by (registry, window) (autoredeploy_registry_budget_pulls{selector}) > 0.8"
+    )
+    assert (alert["for"], alert["labels"]["severity"]) == ("15m", "warning")
+    assert "80%" in alert["annotations"]["summary"]
+    assert "{{ $labels.registry }}" in alert["annotations"]["description"]
+
+
+def test_prometheus_rule_threshold_is_a_value(render):
+    values = {"metrics": {"prometheusRule": {"enabled": True, "threshold": 0.5, "for": "1h", "severity": "info"}}}
+    (alert,) = render(values).one("PrometheusRule")["spec"]["groups"][0]["rules"]
+    assert alert["expr"].endswith("> 0.5")
+    assert (alert["for"], alert["labels"]["severity"]) == ("1h", "info")
 
 
 def test_two_replicas_spread_over_hosts_with_a_pdb(render):

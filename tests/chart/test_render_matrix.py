@@ -10,7 +10,7 @@ from conftest import ALL_COMBINATIONS, CHART, NAMESPACE, SOURCES, deep_merge, so
 
 # Kinds defined by CRDs: kubernetes-validate ships no schema for them, so their key fields are
 # asserted in test_tls.py / test_deployment.py instead.
-CRD_KINDS = {"Certificate", "Issuer", "ServiceMonitor"}
+CRD_KINDS = {"Certificate", "Issuer", "ServiceMonitor", "PrometheusRule"}
 # Kubernetes 1.30 (OpenShift 4.17) is the oldest the defaults target (matchConditions GA and the
 # native preStop sleep); the newest schema shipped catches removed or renamed fields.
 KUBE_VERSIONS = ["1.30.0", kubernetes_validate.utils.latest_version()]
@@ -43,7 +43,8 @@ def test_each_source_and_mode_renders_the_expected_objects(render, source, mode)
 @pytest.mark.parametrize(("source", "mode"), ALL_COMBINATIONS)
 @pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
 def test_every_object_is_valid_against_the_kubernetes_schema(render, source, mode, kube_version):
-    values = deep_merge(source_values(source), {"mode": mode, "metrics": {"serviceMonitor": {"enabled": True}}})
+    monitoring = {"serviceMonitor": {"enabled": True}, "prometheusRule": {"enabled": True}}
+    values = deep_merge(source_values(source), {"mode": mode, "metrics": monitoring})
     out = render(values)
     validated, skipped = 0, set()
     for obj in out.objects:
@@ -53,7 +54,7 @@ def test_every_object_is_valid_against_the_kubernetes_schema(render, source, mod
         kubernetes_validate.validate(obj, kube_version, strict=True)
         validated += 1
     assert validated == len(out.objects) - sum(o["kind"] in CRD_KINDS for o in out.objects)
-    assert "ServiceMonitor" in skipped
+    assert {"ServiceMonitor", "PrometheusRule"} <= skipped
     assert every_namespaced_object_is_in_the_release_namespace(out)
 
 

@@ -117,7 +117,7 @@ def test_namespace_routing_between_enforce_and_audit(render):
     assert called_webhooks(out, "team-c", {"autoredeploy.io/mode": "disabled"}) == []
 
 
-@pytest.mark.parametrize("namespace", [NAMESPACE, "kube-system", "kube-node-lease", "openshift-monitoring", "openshift-apiserver"])
+@pytest.mark.parametrize("namespace", [NAMESPACE, "kube-system", "kube-node-lease", "openshift", "openshift-monitoring", "openshift-apiserver"])
 def test_system_and_own_namespaces_are_never_sent(render, namespace):
     assert called_webhooks(render(), namespace) == []
     assert called_webhooks(render(), namespace, {"autoredeploy.io/mode": "audit"}) == []
@@ -128,7 +128,7 @@ def test_release_namespace_is_excluded_by_name(render):
     for hook in out.webhooks.values():
         names = hook["namespaceSelector"]["matchExpressions"][0]
         assert names["key"] == "kubernetes.io/metadata.name" and names["operator"] == "NotIn"
-        assert set(names["values"]) == {"webhooks", "kube-system", "kube-node-lease"}
+        assert set(names["values"]) == {"webhooks", "kube-system", "kube-node-lease", "openshift"}
 
 
 def test_objects_labelled_skip_are_never_sent(render):
