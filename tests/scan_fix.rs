@@ -1,7 +1,8 @@
 //! `autoredeploy scan --fix` against a fake API server on loopback: every patch is a JSON
 //! Patch that first tests the resourceVersion it was computed from, sent as field manager
 //! `autoredeploy`; a concurrent write is re-read and kept, an object changed on every try is
-//! skipped (exit 2), `--dry-run` stores nothing, and a second scan after a fix exits 0.
+//! skipped (exit 2), `--dry-run` stores nothing, a second scan after a fix exits 0, and
+//! streams patched earlier count against the registry budget of later ones.
 
 #[path = "scan_apiserver/objects.rs"]
 mod objects;
@@ -182,5 +183,62 @@ async fn a_forbidden_patch_fails_with_the_resource_named_and_exits_2() {
             "failed      Deployment shop/web: patch deployments.apps shop/web: forbidden by RBAC: "
         ),
         "{line}"
+    );
+}
+
+#[tokio::test]
+async fn streams_scheduled_earlier_count_against_the_budget_of_later_ones() {
+    // Docker Hub's default budget is 50 pulls per 6 h; each scheduled tag costs 24.
+    let streams = ["a", "b", "c"].map(|name| {
+        objects::stream(
+            "hub",
+            name,
+            "1",
+            &format!("docker.io/org/{name}:1"),
+            objects::DIGEST_APP,
+            false,
+        )
+    });
+    let cluster = FakeCluster::start(streams).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = cluster.kubeconfig(dir.path());
+    let before = scan(&kubeconfig, &["-A"]).await;
+    let status = |out: &str, name: &str| -> String {
+        let line = out
+            .lines()
+            .find(|l| l.contains(&format!(" {name} ")))
+            .expect("listed");
+        line.split("  ")
+            .filter(|c| !c.is_empty())
+            .nth(3)
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    assert_eq!(status(&before.out, "a"), "would change", "{}", before.out);
+    assert_eq!(status(&before.out, "b"), "would change", "{}", before.out);
+    assert_eq!(
+        status(&before.out, "c"),
+        "needs attention",
+        "{}",
+        before.out
+    );
+    assert!(before.out.contains("pull-budget: "), "{}", before.out);
+    let fixed = scan(&kubeconfig, &["-A", "--fix"]).await;
+    assert_eq!(fixed.code, 0, "{}", fixed.out);
+    let names: Vec<String> = cluster.patches().into_iter().map(|p| p.name).collect();
+    assert_eq!(
+        names,
+        ["a", "b"],
+        "the third would take Docker Hub past 50 pulls per 6h"
+    );
+    let after = scan(&kubeconfig, &["-A"]).await;
+    assert_eq!(after.code, 0, "{}", after.out);
+    assert!(
+        after
+            .out
+            .contains("docker.io               2     48/6h          2            48/6h      50/6h"),
+        "{}",
+        after.out
     );
 }

@@ -22,13 +22,14 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::catalog::CatalogIndex;
+use crate::catalog::budget::registry_totals;
 use crate::config::RuleConfig;
 use crate::engine::kind::Kind;
 use crate::engine::{self, Change, Input, Operation, Outcome};
 use api::{ApiError, Cluster};
 use classify::{Status, Verdict};
 use resources::Resource;
-use streams::{RegistryLoad, RegistryTally, TagTable};
+use streams::{RegistryLoad, TagTable};
 
 /// One scanned object and what the engine said about it.
 #[derive(Debug, Clone, Serialize)]
@@ -128,23 +129,21 @@ async fn list_streams(
 /// Run each stream through the engine in list order. What the engine would schedule on a
 /// stream of the scanned scope goes into the catalog before the next stream runs, so streams
 /// scheduled earlier count against the budgets of later ones, as they will after `--fix`.
-/// Streams outside the scope only count, as stored.
+/// Streams outside the scope count as stored.
 fn scan_streams(streams: Vec<Value>, namespace: Option<&str>, rules: &RuleConfig, scan: &mut Scan) {
-    let mut tally = RegistryTally::default();
+    let now = registry_totals(scan.catalog.usage(), &rules.budgets);
     for stored in streams {
-        let in_scope = namespace.is_none_or(|ns| classify::namespace_of(&stored) == ns);
-        if !in_scope {
-            tally.add(&stored, &stored);
+        if namespace.is_some_and(|ns| classify::namespace_of(&stored) != ns) {
             continue;
         }
         let outcome = run_engine(&stored, &scan.catalog, rules);
         let verdict = classify::stream(&stored, &outcome);
-        tally.add(&stored, &outcome.object);
         scan.catalog.upsert(&outcome.object, "");
         let object = scanned(&resources::IMAGE_STREAMS, &stored, outcome, verdict);
         scan.objects.push(object);
     }
-    scan.registries = tally.into_loads();
+    let after = registry_totals(scan.catalog.usage(), &rules.budgets);
+    scan.registries = streams::registry_loads(now, after);
 }
 
 async fn scan_workloads(

@@ -1,6 +1,6 @@
 //! The table and the JSON report of a scan. The table is for people: one line per object
 //! (namespace, kind, name, status, detail) and a summary (counts per status, and per
-//! registry the scheduled tags and the pulls they cost). The JSON report is for machines and
+//! registry the scheduled tags, the pulls they cost and the budget). The JSON report is for machines and
 //! its schema is stable (`schema: autoredeploy.io/scan/v1`, documented in docs/scan.md). Pure
 //! formatting; it must not decide any status.
 
@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::classify::Status;
 use super::fix::FixResult;
-use super::streams::{RegistryLoad, WINDOW};
+use super::streams::RegistryLoad;
 use super::{Scan, ScannedObject};
 
 /// The version of the JSON report's schema; bumped only when a field changes meaning or goes.
@@ -94,21 +94,27 @@ fn summary(scan: &Scan) -> String {
 }
 
 fn registry_table(loads: &[RegistryLoad]) -> String {
-    let header = [
+    let mut rows = vec![[
         "REGISTRY".to_string(),
         "SCHEDULED TAGS".into(),
-        format!("PULLS/{WINDOW}"),
+        "PULLS".into(),
         "AFTER FIX".into(),
-        format!("PULLS/{WINDOW} AFTER FIX"),
-    ];
-    let mut rows = vec![header];
+        "PULLS AFTER FIX".into(),
+        "BUDGET".into(),
+    ]];
     for load in loads {
+        let budget = match load.budget_pulls {
+            Some(pulls) => format!("{pulls}/{}", load.window),
+            None => "unlimited".into(),
+        };
+        let per_window = |pulls: u64| format!("{pulls}/{}", load.window);
         rows.push([
             load.registry.clone(),
             load.scheduled_tags.to_string(),
-            load.pulls_per_6h.to_string(),
+            per_window(load.projected_pulls),
             load.scheduled_tags_after_fix.to_string(),
-            load.pulls_per_6h_after_fix.to_string(),
+            per_window(load.projected_pulls_after_fix),
+            budget,
         ]);
     }
     let width = rows.iter().map(|r| r[0].chars().count()).max().unwrap_or(0);
@@ -116,8 +122,8 @@ fn registry_table(loads: &[RegistryLoad]) -> String {
     for row in rows {
         let _ = writeln!(
             out,
-            "{:<width$}  {:>14}  {:>11}  {:>9}  {:>21}",
-            row[0], row[1], row[2], row[3], row[4]
+            "{:<width$}  {:>14}  {:>8}  {:>9}  {:>15}  {:>9}",
+            row[0], row[1], row[2], row[3], row[4], row[5]
         );
     }
     out

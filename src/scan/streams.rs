@@ -1,7 +1,9 @@
 //! What `scan` knows about each ImageStream tag beyond the engine's catalog: whether it is
 //! importable and scheduled, its last import (time, digest, or the registry's error from the
-//! `ImportSuccess` condition), and the load scheduled tags put on each registry. Built from
-//! the listed streams, one small entry per tag; pure, no I/O.
+//! `ImportSuccess` condition); and each registry's load before and after the scan's patches,
+//! paired from the catalog's own registry totals (it must not count pulls itself: the budget
+//! rule's arithmetic lives in `catalog::budget`). Built from the listed streams, one small
+//! entry per tag; pure, no I/O.
 
 use std::collections::BTreeMap;
 
@@ -9,13 +11,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::catalog::TagRef;
+use crate::catalog::budget::RegistryTotal;
 use crate::engine::image_ref::ImageRef;
-
-/// A scheduled tag is re-imported every 15 minutes, one manifest GET each (OpenShift's
-/// fixed interval, openshift/openshift-apiserver `pkg/image/apiserver/importer`): 24 per 6 h.
-pub const PULLS_PER_TAG_PER_WINDOW: u64 = 24;
-/// The window Docker Hub counts pulls over (docs.docker.com/docker-hub/usage/pulls).
-pub const WINDOW: &str = "6h";
 
 /// The condition type an import failure is reported under (`status.tags[].conditions`).
 const IMPORT_SUCCESS: &str = "ImportSuccess";
@@ -183,51 +180,44 @@ fn array<'a>(value: &'a Value, pointer: &str) -> impl Iterator<Item = &'a Value>
         .flatten()
 }
 
-/// Scheduled tags and projected pulls of one registry, as stored and after the engine's
-/// patches.
+/// One registry's scheduled tags and projected pulls against its budget, as stored and as
+/// the engine's patches would leave them. Counted by the catalog's own registry totals, the
+/// numbers the webhook's budget rule reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RegistryLoad {
     pub registry: String,
+    /// The budget's window (`6h`), or 6h for a registry without a budget.
+    pub window: String,
+    /// Pulls allowed per window; `None` when unlimited.
+    pub budget_pulls: Option<u64>,
     pub scheduled_tags: u64,
-    pub pulls_per_6h: u64,
+    /// Pulls per window the scheduled imports make.
+    pub projected_pulls: u64,
     pub scheduled_tags_after_fix: u64,
-    pub pulls_per_6h_after_fix: u64,
+    pub projected_pulls_after_fix: u64,
 }
 
-/// Per-registry load, counted from each stream as stored and as the engine would leave it.
-/// The budget rules will own this count; until then `scan` counts here.
-#[derive(Debug, Default)]
-pub struct RegistryTally {
-    registries: BTreeMap<String, RegistryLoad>,
-}
-
-impl RegistryTally {
-    /// Count one stream: `stored` as listed, `after` the engine's output for it.
-    pub fn add(&mut self, stored: &Value, after: &Value) {
-        for (pass, object) in [(false, stored), (true, after)] {
-            for facts in read_tags(object).into_values() {
-                let Some(registry) = facts.registry().filter(|_| facts.importable()) else {
-                    continue;
-                };
-                if !facts.scheduled {
-                    continue;
-                }
-                let load = self.registries.entry(registry.clone()).or_default();
-                load.registry = registry;
-                if pass {
-                    load.scheduled_tags_after_fix += 1;
-                    load.pulls_per_6h_after_fix += PULLS_PER_TAG_PER_WINDOW;
-                } else {
-                    load.scheduled_tags += 1;
-                    load.pulls_per_6h += PULLS_PER_TAG_PER_WINDOW;
-                }
-            }
+/// Pair the totals before and after the scan's patches, registry by registry.
+pub fn registry_loads(now: Vec<RegistryTotal>, after: Vec<RegistryTotal>) -> Vec<RegistryLoad> {
+    let mut loads: BTreeMap<String, RegistryLoad> = BTreeMap::new();
+    for (fixed, total) in now
+        .into_iter()
+        .map(|t| (false, t))
+        .chain(after.into_iter().map(|t| (true, t)))
+    {
+        let load = loads.entry(total.registry.clone()).or_default();
+        load.registry = total.registry;
+        load.window = total.window;
+        load.budget_pulls = total.budget_pulls;
+        if fixed {
+            load.scheduled_tags_after_fix = total.scheduled_tags;
+            load.projected_pulls_after_fix = total.projected_pulls;
+        } else {
+            load.scheduled_tags = total.scheduled_tags;
+            load.projected_pulls = total.projected_pulls;
         }
     }
-
-    pub fn into_loads(self) -> Vec<RegistryLoad> {
-        self.registries.into_values().collect()
-    }
+    loads.into_values().collect()
 }
 
 #[cfg(test)]
@@ -267,21 +257,38 @@ mod tests {
         );
     }
 
+    fn total(registry: &str, tags: u64) -> RegistryTotal {
+        RegistryTotal {
+            registry: registry.into(),
+            scheduled_tags: tags,
+            projected_pulls: tags * 24,
+            window: "6h".into(),
+            window_seconds: 6 * 3600,
+            budget_pulls: (registry == "docker.io").then_some(50),
+        }
+    }
+
     #[test]
-    fn registry_load_counts_stored_and_patched_schedules() {
-        let mut tally = RegistryTally::default();
-        tally.add(&stream(false), &stream(true));
-        tally.add(&stream(true), &stream(true));
-        let loads = tally.into_loads();
+    fn registry_loads_pair_totals_before_and_after_the_patches() {
+        let now = vec![total("docker.io", 1)];
+        let after = vec![total("docker.io", 2), total("quay.io", 1)];
+        let loads = registry_loads(now, after);
+        assert_eq!(loads.len(), 2);
         assert_eq!(
-            loads,
-            [RegistryLoad {
+            loads[0],
+            RegistryLoad {
                 registry: "docker.io".into(),
+                window: "6h".into(),
+                budget_pulls: Some(50),
                 scheduled_tags: 1,
-                pulls_per_6h: 24,
+                projected_pulls: 24,
                 scheduled_tags_after_fix: 2,
-                pulls_per_6h_after_fix: 48,
-            }]
+                projected_pulls_after_fix: 48,
+            }
+        );
+        assert_eq!(
+            (loads[1].scheduled_tags, loads[1].scheduled_tags_after_fix),
+            (0, 1)
         );
     }
 }
