@@ -11,11 +11,11 @@ use serde_json::{Map, Value};
 
 use super::annotations;
 use super::budget::{self, Ledger, REPOSITORY_IMPORT_TAGS};
+use super::catalog::Replaced;
 use super::change::{Change, Code, Report};
 use super::image_ref::ImageRef;
 use super::kind::Kind;
 use super::{Context, status};
-use crate::catalog::budget::Replaced;
 
 /// One TagReference-like entry to check.
 struct Site<'a> {

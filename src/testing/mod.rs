@@ -11,3 +11,16 @@ pub mod streams;
 
 pub use invariants::{checked, invariant_violation, owned_path};
 pub use streams::{INTERNAL_REGISTRY, imported_stream, stream};
+
+use serde_json::Value;
+
+use crate::catalog::CatalogIndex;
+
+/// The offline catalog of `objects` (the ImageStreams among them), as `mutate` builds it;
+/// `default_namespace` is used for objects without one.
+pub fn catalog<'a>(
+    objects: impl IntoIterator<Item = &'a Value>,
+    default_namespace: &str,
+) -> CatalogIndex {
+    CatalogIndex::from_objects(objects, default_namespace)
+}
