@@ -447,5 +447,4 @@ fn array_at<'a>(object: &'a Value, pointer: &str) -> impl Iterator<Item = &'a Va
 }
 
 #[cfg(test)]
-#[path = "index_tests.rs"]
 mod tests;

@@ -232,5 +232,4 @@ impl RegistryBudgets {
 }
 
 #[cfg(test)]
-#[path = "budget_tests.rs"]
 mod tests;

@@ -358,13 +358,10 @@ fn array_at<'a>(object: &'a Value, pointer: &str) -> impl Iterator<Item = &'a Va
         .flatten()
 }
 
-#[path = "imagestream_doors.rs"]
 mod doors;
 
 #[cfg(test)]
-#[path = "imagestream_tests.rs"]
 mod tests;
 
 #[cfg(test)]
-#[path = "imagestream_budget_tests.rs"]
 mod budget_tests;

@@ -5,11 +5,11 @@
 
 use serde_json::Value;
 
-use crate::image_ref::ImageRef;
 use super::{Scope, Site, Writes, schedule};
 use crate::engine::Context;
 use crate::engine::annotations;
 use crate::engine::change::{Code, Report};
+use crate::image_ref::ImageRef;
 
 /// An object holding one TagReference under `member` and named `stream:tag`.
 pub(super) fn single_tag(
