@@ -2,8 +2,6 @@
 //! pass the API server's own checks, audit mode never patches, odd requests get an empty
 //! allow, and malformed bodies are typed errors.
 
-mod common;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
@@ -15,7 +13,7 @@ use autoredeploy::catalog::{CatalogIndex, EmptyCatalog};
 use autoredeploy::config::{Mode, RuleConfig};
 use autoredeploy::engine::{self, Change, Code, Outcome};
 use autoredeploy::testing::recorded::{engine_input, fixture, fixtures};
-use common::{assert_accepted_by_apiserver, nested_arrays};
+use autoredeploy::testing::{assert_accepted_by_apiserver, nested_arrays};
 use serde_json::{Value, json};
 
 fn answer(request: &Value, mode: Mode) -> (Value, admission::Summary) {

@@ -2,8 +2,7 @@
 //! answers lookups; watch events, watch errors, 410 Gone (relist) and failing lists are
 //! reflected in the snapshot and the status, and the last good index survives every failure.
 
-#[path = "catalog_watch/fake_api.rs"]
-mod fake_api;
+use crate::fake_api;
 
 use std::time::Duration;
 

@@ -3,16 +3,14 @@
 //! next: an image bump is never reverted, a re-applied unresolved reference rolls out once
 //! to the right image, and a retargeted DeploymentConfig never keeps the old tag's digest.
 
-mod common;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
 use autoredeploy::admission::{self, Context};
 use autoredeploy::catalog::CatalogIndex;
 use autoredeploy::config::{Mode, RuleConfig};
+use autoredeploy::testing::assert_accepted_by_apiserver;
 use autoredeploy::testing::{self, recorded::fixture};
-use common::assert_accepted_by_apiserver;
 use serde_json::{Value, json};
 
 const INTERNAL: &str = "image-registry.openshift-image-registry.svc:5000";

@@ -2,8 +2,6 @@
 //! the engine: the patch reproduces the output, a second pass changes nothing, and each
 //! fixture gets the changes the rules promise.
 
-mod common;
-
 use autoredeploy::catalog::{CatalogIndex, EmptyCatalog};
 use autoredeploy::config::RuleConfig;
 use autoredeploy::engine::{Code, Input, Outcome, mutate};

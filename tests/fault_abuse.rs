@@ -4,15 +4,14 @@
 //! within its deadline, and a connection cap smaller than the slow crowd that still frees
 //! itself within the handshake timeout, as an operator would expect.
 
-mod common;
-mod fault_support;
+use crate::fault_support;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use autoredeploy::server::run::TLS_HANDSHAKE_TIMEOUT;
-use common::client::tls_connect;
-use common::server::poll_until;
+use autoredeploy::testing::client::tls_connect;
+use autoredeploy::testing::server::poll_until;
 use fault_support::{
     CONNECTIONS, DEADLINE, Load, ServerProcess, assert_all_answered, assert_served, dev_tls,
     metric, review_template, reviewed_at_least,

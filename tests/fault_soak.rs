@@ -3,10 +3,8 @@
 //! be answered, and resident memory after them must stay near what it was after warm-up:
 //! a leak of even a few hundred bytes per request would show.
 
-mod common;
-
+use crate::fault_support;
 use autoredeploy::testing::recorded;
-mod fault_support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -4,15 +4,14 @@
 //! 20,000-request soak (resident memory flat). The single-client versions of the first
 //! three are in `serve_tls.rs`; these add the load.
 
-mod common;
-mod fault_support;
+use crate::fault_support;
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use autoredeploy::server::certs;
-use common::client::{HTTP11, connector, served_certificate};
-use common::server::poll_until;
+use autoredeploy::testing::client::{HTTP11, connector, served_certificate};
+use autoredeploy::testing::server::poll_until;
 use fault_support::{
     CONNECTIONS, DEADLINE, Ending, Load, ServerProcess, assert_all_answered, assert_served,
     dev_tls, reviewed_at_least,

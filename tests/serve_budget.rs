@@ -4,16 +4,14 @@
 //! quay.io one is still scheduled, and the per-registry gauges show the projected use; without
 //! a catalog, `serve` says once at start that budgets count only the object under review.
 
-mod common;
-#[path = "catalog_watch/fake_api.rs"]
-mod fake_api;
+use crate::fake_api;
 
 use std::path::Path;
 use std::time::Duration;
 
+use autoredeploy::testing::client::{Http1, admin_get, connector};
+use autoredeploy::testing::server::{Server, poll_until};
 use axum::http::StatusCode;
-use common::client::{Http1, admin_get, connector};
-use common::server::{Server, poll_until};
 use fake_api::FakeApi;
 use serde_json::{Value, json};
 
@@ -55,7 +53,7 @@ async fn answer(client: &mut Http1, path: &str, review: &Value) -> Value {
         .await;
     assert_eq!(status, StatusCode::OK);
     let response: Value = serde_json::from_slice(&body).unwrap();
-    common::assert_accepted_by_apiserver(review, &response);
+    autoredeploy::testing::assert_accepted_by_apiserver(review, &response);
     response["response"].clone()
 }
 

@@ -4,19 +4,16 @@
 //! `docker.io/x/y:latest` gets the trigger annotation and the tag's digest, and a re-apply of
 //! the same manifest keeps the running digest (no double rollout).
 
-mod common;
-
+use crate::fake_api;
 use autoredeploy::testing::recorded;
-#[path = "catalog_watch/fake_api.rs"]
-mod fake_api;
 
 use std::path::Path;
 use std::time::Duration;
 
+use autoredeploy::testing::client::{Http1, admin_get, connector};
+use autoredeploy::testing::server::{Server, poll_until};
 use axum::http::StatusCode;
 use base64::Engine as _;
-use common::client::{Http1, admin_get, connector};
-use common::server::{Server, poll_until};
 use fake_api::FakeApi;
 use serde_json::{Value, json};
 
@@ -72,7 +69,7 @@ async fn review(client: &mut Http1, review: &Value) -> Value {
         .await;
     assert_eq!(status, StatusCode::OK);
     let response: Value = serde_json::from_slice(&body).unwrap();
-    common::assert_accepted_by_apiserver(review, &response);
+    autoredeploy::testing::assert_accepted_by_apiserver(review, &response);
     let mut object = review["request"]["object"].clone();
     if let Some(patch) = response["response"]["patch"].as_str() {
         let bytes = base64::engine::general_purpose::STANDARD

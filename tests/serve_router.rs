@@ -1,8 +1,6 @@
 //! The review router driven in-process with `tower::ServiceExt::oneshot`: status codes for
 //! every kind of bad request, audit paths, and the admin endpoints.
 
-mod common;
-
 use autoredeploy::testing::recorded;
 
 use std::sync::Arc;
@@ -56,7 +54,7 @@ async fn every_fixture_is_answered_200_on_both_paths() {
             let (status, body) = post(path, "application/json", bytes.clone()).await;
             assert_eq!(status, StatusCode::OK);
             let response: Value = serde_json::from_slice(&body).unwrap();
-            common::assert_accepted_by_apiserver(&request, &response);
+            autoredeploy::testing::assert_accepted_by_apiserver(&request, &response);
         }
     }
 }
@@ -78,7 +76,7 @@ async fn bad_requests_get_json_errors_with_the_right_status() {
     let (status, body) = post("/mutate", "application/json", no_uid.to_string().into()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(error_message(&body).contains("request.uid"));
-    let nested = common::nested_arrays(100_000);
+    let nested = autoredeploy::testing::nested_arrays(100_000);
     let (status, _) = post("/mutate", "application/json", nested).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, body) = post("/mutate", "text/plain", b"{}".to_vec()).await;

@@ -3,8 +3,6 @@
 //! certificate swap through a `..data` symlink mid-traffic, SIGTERM with requests in flight,
 //! the admin port, and `autoredeploy certs`.
 
-mod common;
-
 use autoredeploy::testing::recorded;
 
 use std::path::Path;
@@ -13,8 +11,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use autoredeploy::server::certs;
-use common::client::{HTTP11, Http1, admin_get, connector, raw_request, served_certificate};
-use common::server::{Server, poll_until};
+use autoredeploy::testing::client::{
+    HTTP11, Http1, admin_get, connector, raw_request, served_certificate,
+};
+use autoredeploy::testing::server::{Server, poll_until};
 use hyper::StatusCode;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -39,7 +39,7 @@ async fn fixtures_are_answered_over_tls_with_http11_alpn_only() {
             let (status, body) = client.post_json(path, bytes.clone()).await;
             assert_eq!(status, StatusCode::OK, "{name} {path}");
             let response: Value = serde_json::from_slice(&body).unwrap();
-            common::assert_accepted_by_apiserver(&request, &response);
+            autoredeploy::testing::assert_accepted_by_apiserver(&request, &response);
         }
     }
     let uid = recorded::fixture("deployment-create.json")["request"]["uid"].clone();
@@ -86,7 +86,7 @@ async fn bad_input_gets_clear_errors_and_the_server_keeps_serving() {
         (
             "/mutate",
             "application/json",
-            common::nested_arrays(100_000),
+            autoredeploy::testing::nested_arrays(100_000),
             StatusCode::BAD_REQUEST,
         ),
         (

@@ -29,43 +29,7 @@ pub struct Usage {
     pub cycle_pulls: u64,
 }
 
-/// What a review replaces, so it is not counted twice: its incoming version is counted by the
-/// engine instead.
-#[derive(Debug, Clone, Copy)]
-pub enum Replaced<'a> {
-    /// Nothing known is replaced (a repository import, or no stream name).
-    Nothing,
-    /// A whole ImageStream.
-    Stream { namespace: &'a str, stream: &'a str },
-    /// Some tags of a stream (`ImageStreamTag`, `ImageTag`, `ImageStreamImport`).
-    Tags {
-        namespace: &'a str,
-        stream: &'a str,
-        tags: &'a [String],
-    },
-}
-
-impl Replaced<'_> {
-    /// The stream concerned, if any.
-    pub fn stream(&self) -> Option<(&str, &str)> {
-        match *self {
-            Replaced::Nothing => None,
-            Replaced::Stream { namespace, stream }
-            | Replaced::Tags {
-                namespace, stream, ..
-            } => Some((namespace, stream)),
-        }
-    }
-
-    /// Whether the tag named `tag` of the stream is replaced.
-    pub fn covers(&self, tag: &str) -> bool {
-        match self {
-            Replaced::Nothing => false,
-            Replaced::Stream { .. } => true,
-            Replaced::Tags { tags, .. } => tags.iter().any(|t| t == tag),
-        }
-    }
-}
+pub use crate::engine::catalog::Replaced;
 
 /// What the catalog keeps of one tag for budgets.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -15,9 +15,9 @@ use smallvec::SmallVec;
 
 use super::budget::{ImportCost, Replaced, UsageTotals};
 use super::{Catalog, TagRef, TagState};
-use crate::engine::image_ref::ImageRef;
 use crate::engine::kind::Kind;
 use crate::engine::status;
+use crate::image_ref::ImageRef;
 
 /// One tag of one stream, as the engine needs it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -447,5 +447,4 @@ fn array_at<'a>(object: &'a Value, pointer: &str) -> impl Iterator<Item = &'a Va
 }
 
 #[cfg(test)]
-#[path = "index_tests.rs"]
 mod tests;

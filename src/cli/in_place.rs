@@ -4,11 +4,10 @@
 //! becomes: it writes exactly the text `mutate` prints for it.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use super::mutate::FileRun;
 use crate::manifests;
 
 /// `--in-place` needs files to write to: standard input has none.
@@ -21,16 +20,28 @@ pub fn check_inputs(files: &[PathBuf]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One input file as `mutate` would print it.
+pub struct Output<'a> {
+    /// How messages name it.
+    pub name: &'a str,
+    /// The file it came from; none for standard input.
+    pub path: Option<&'a Path>,
+    pub original: &'a str,
+    pub output: &'a str,
+}
+
 /// Write every file whose output differs from its input, one line per file on `out`;
 /// returns how many were written.
-pub fn write_changed(files: &[FileRun], out: &mut dyn Write) -> anyhow::Result<usize> {
+pub fn write_changed<'a>(
+    files: impl IntoIterator<Item = Output<'a>>,
+    out: &mut dyn Write,
+) -> anyhow::Result<usize> {
     let mut written = 0;
-    for file in files.iter().filter(|f| f.output != f.original) {
+    for file in files.into_iter().filter(|f| f.output != f.original) {
         let path = file
             .path
-            .as_deref()
             .with_context(|| format!("{}: no file to write", file.name))?;
-        manifests::write_in_place(path, &file.output)?;
+        manifests::write_in_place(path, file.output)?;
         writeln!(out, "autoredeploy: updated {}", file.name)?;
         written += 1;
     }

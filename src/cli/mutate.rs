@@ -316,10 +316,16 @@ fn print(
     }
     if args.in_place {
         // The diff or the change lines own standard output when asked for.
+        let files = run.files.iter().map(|f| in_place::Output {
+            name: &f.name,
+            path: f.path.as_deref(),
+            original: &f.original,
+            output: &f.output,
+        });
         if args.diff || args.check {
-            in_place::write_changed(&run.files, err)?;
+            in_place::write_changed(files, err)?;
         } else {
-            in_place::write_changed(&run.files, out)?;
+            in_place::write_changed(files, out)?;
         }
     }
     out.flush()?;

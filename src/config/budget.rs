@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use crate::engine::image_ref::{DOCKER_HUB, normalise_registry};
+use crate::image_ref::{DOCKER_HUB, normalise_registry};
 
 /// Seconds in the units a window or interval may be written in.
 const MINUTE: u64 = 60;
@@ -137,7 +137,7 @@ pub fn registry_name(text: &str) -> Result<String, BudgetError> {
     let valid = !lower.is_empty()
         && !lower.contains('/')
         && (lower.contains(['.', ':']) || lower == "localhost")
-        && crate::engine::image_ref::ImageRef::parse(&format!("{lower}/x")).is_ok();
+        && crate::image_ref::ImageRef::parse(&format!("{lower}/x")).is_ok();
     if !valid {
         return Err(BudgetError::NotAHost(text.to_string()));
     }
@@ -232,5 +232,4 @@ impl RegistryBudgets {
 }
 
 #[cfg(test)]
-#[path = "budget_tests.rs"]
 mod tests;

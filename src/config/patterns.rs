@@ -5,7 +5,7 @@
 //! match such a string silently filters nothing (or everything), so it is refused here with
 //! what to write instead. Pure; the glob itself is compiled by `globset`.
 
-use crate::engine::image_ref::{DOCKER_HUB, normalise_registry};
+use crate::image_ref::{DOCKER_HUB, normalise_registry};
 
 /// Characters that make a pattern segment a glob rather than literal text.
 const GLOB_CHARACTERS: [char; 5] = ['*', '?', '[', ']', '{'];

@@ -8,11 +8,18 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::annotation_triggers::{TRIGGERS, pointer};
-use super::annotations::trigger_source;
+use super::annotations::{pointer as annotation_pointer, trigger_source};
 use super::change::{Code, Report};
 use super::containers::{Container, List};
 use super::triggers::{Coverage, Covered};
+
+/// The annotation key, on the workload's metadata (not the pod template).
+pub const TRIGGERS: &str = "image.openshift.io/triggers";
+
+/// JSON pointer of the annotation.
+pub fn pointer() -> String {
+    annotation_pointer(TRIGGERS)
+}
 
 /// Why the annotation cannot be used at all.
 pub(super) enum Unusable {

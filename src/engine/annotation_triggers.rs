@@ -9,24 +9,19 @@
 
 use serde_json::{Map, Value};
 
+pub use super::annotation_entries::{TRIGGERS, pointer};
 use super::annotation_entries::{
     Unusable, blocking_problems, coverage, field_path, read, repair, target,
 };
-use super::annotations::{pointer as annotation_pointer, trigger_source};
+use super::annotations::trigger_source;
 use super::change::{Code, Report};
 use super::containers::Container;
 use super::triggers::{Coverage, Covered, Existing, Triggers, Wanted};
-use crate::catalog::TagRef;
+use crate::engine::catalog::TagRef;
 
-/// The annotation key, on the workload's metadata (not the pod template).
-pub const TRIGGERS: &str = "image.openshift.io/triggers";
 /// Field order of Go's `json.Marshal` for `ObjectFieldTrigger` and its `ObjectReference`.
 const ENTRY_ORDER: [&str; 3] = ["from", "fieldPath", "paused"];
 const FROM_ORDER: [&str; 4] = ["kind", "name", "namespace", "apiVersion"];
-
-pub fn pointer() -> String {
-    annotation_pointer(TRIGGERS)
-}
 
 /// The annotation family of one kind: its pod spec's `fieldPath` prefix.
 pub struct AnnotationTriggers {

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::change::{Code, Report, pointer_token};
 use super::names;
-use crate::catalog::TagRef;
+use crate::engine::catalog::TagRef;
 
 /// `"true"` on an object (or on an ImageStream spec tag): leave it alone.
 pub const SKIP: &str = "autoredeploy.io/skip";

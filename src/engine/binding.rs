@@ -9,7 +9,7 @@ use super::Context;
 use super::change::Code;
 use super::image_ref::{self, ImageRef, same_image};
 use super::names;
-use crate::catalog::TagRef;
+use crate::engine::catalog::TagRef;
 
 /// What a container image binds to.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,10 +8,10 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::catalog::Replaced;
 use super::image_ref::ImageRef;
-use crate::catalog::Catalog;
-use crate::catalog::budget::Replaced;
 use crate::config::{Budget, RegistryBudgets};
+use crate::engine::catalog::Catalog;
 
 /// The only `from.kind` the import controller imports (`tagImportable`).
 pub const DOCKER_IMAGE: &str = "DockerImage";
@@ -158,7 +158,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::catalog::EmptyCatalog;
+    use crate::engine::catalog::EmptyCatalog;
 
     #[test]
     fn only_importable_external_tags_have_a_registry() {

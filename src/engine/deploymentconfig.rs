@@ -10,7 +10,7 @@ use super::annotations::trigger_source;
 use super::change::{Code, Report};
 use super::containers::Container;
 use super::triggers::{Coverage, Covered, Existing, Triggers, Wanted};
-use crate::catalog::TagRef;
+use crate::engine::catalog::TagRef;
 
 const TRIGGERS: &str = "/spec/triggers";
 const IMAGE_CHANGE: &str = "ImageChange";

@@ -11,11 +11,11 @@ use serde_json::{Map, Value};
 
 use super::annotations;
 use super::budget::{self, Ledger, REPOSITORY_IMPORT_TAGS};
+use super::catalog::Replaced;
 use super::change::{Change, Code, Report};
 use super::image_ref::ImageRef;
 use super::kind::Kind;
 use super::{Context, status};
-use crate::catalog::budget::Replaced;
 
 /// One TagReference-like entry to check.
 struct Site<'a> {
@@ -358,13 +358,10 @@ fn array_at<'a>(object: &'a Value, pointer: &str) -> impl Iterator<Item = &'a Va
         .flatten()
 }
 
-#[path = "imagestream_doors.rs"]
 mod doors;
 
 #[cfg(test)]
-#[path = "imagestream_tests.rs"]
 mod tests;
 
 #[cfg(test)]
-#[path = "imagestream_budget_tests.rs"]
 mod budget_tests;

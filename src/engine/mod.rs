@@ -8,12 +8,13 @@ mod annotation_triggers;
 pub mod annotations;
 mod binding;
 pub mod budget;
+pub mod catalog;
 pub mod change;
 mod containers;
 mod deploymentconfig;
 mod family;
 pub mod fields;
-pub mod image_ref;
+pub use crate::image_ref;
 mod imagestream;
 pub mod kind;
 pub mod names;
@@ -33,8 +34,8 @@ use kind::Kind;
 
 use serde_json::Value;
 
-use crate::catalog::Catalog;
 use crate::config::RuleConfig;
+use catalog::Catalog;
 
 /// The admission operation the engine is asked about. Offline manifests are `Create`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 //! (stream names are Docker repository path components; tags `[\w][\w.-]{0,127}`) and
 //! Kubernetes' DNS-1123 label rule for namespaces (`k8s.io/apimachinery/pkg/util/validation`).
 
-use crate::catalog::TagRef;
+use crate::engine::catalog::TagRef;
 
 /// The longest namespace name (a DNS-1123 label).
 const NAMESPACE_MAX: usize = 63;

@@ -17,7 +17,7 @@ use super::change::{Code, Report};
 use super::containers::{self, Container};
 use super::image_ref::same_image;
 use super::triggers::Triggers;
-use crate::catalog::TagRef;
+use crate::engine::catalog::TagRef;
 
 /// Where the container lives and what follows it.
 pub struct Managed<'a> {

@@ -4,8 +4,9 @@
 use serde_json::Value;
 
 use super::{Code, Input, Outcome};
-use crate::catalog::{Catalog, CatalogIndex, EmptyCatalog};
 use crate::config::RuleConfig;
+use crate::engine::catalog::{Catalog, EmptyCatalog};
+use crate::testing;
 
 /// Run `input` and assert every outcome invariant (`crate::testing::invariants`).
 pub fn run_input(input: &Input<'_>, catalog: &dyn Catalog, config: &RuleConfig) -> Outcome {
@@ -23,7 +24,7 @@ pub fn run(object: &Value) -> Outcome {
 
 /// A CREATE with a catalog built from `streams`.
 pub fn run_with_streams(object: &Value, streams: &[Value]) -> Outcome {
-    let catalog = CatalogIndex::from_objects(streams, "");
+    let catalog = testing::catalog(streams, "");
     run_input(&Input::create(object), &catalog, &RuleConfig::default())
 }
 

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::change::Report;
 use super::containers::Container;
-use crate::catalog::TagRef;
+use crate::engine::catalog::TagRef;
 
 /// The trigger that manages a container.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,7 +21,7 @@ use super::names;
 use super::pull_policy;
 use super::rollout::{self, Managed};
 use super::triggers::{Coverage, Covered, Existing, Triggers, Wanted};
-use crate::catalog::TagRef;
+use crate::engine::catalog::TagRef;
 
 pub fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut Report) {
     let (Some(pod_spec), Some(triggers)) = (kind.pod_spec_pointer(), family::of(kind)) else {

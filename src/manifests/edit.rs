@@ -314,5 +314,4 @@ fn key_column(line: &str) -> usize {
 }
 
 #[cfg(test)]
-#[path = "edit_tests.rs"]
 mod tests;

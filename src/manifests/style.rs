@@ -272,5 +272,4 @@ fn double_quoted(text: &str) -> String {
 }
 
 #[cfg(test)]
-#[path = "style_tests.rs"]
 mod tests;

@@ -1,9 +1,8 @@
 //! Helpers for the fault tests (`tests/fault_*.rs`): a server process whose PID and complete
-//! log are kept (the shared `tests/common::server::Server` keeps neither after exit, and the
+//! log are kept (the shared `tests/autoredeploy::testing::server::Server` keeps neither after exit, and the
 //! fault tests need the PID for /proc and the whole log to tell accepted requests from
 //! refused ones), a client that never panics and classifies every outcome, and a closed-loop
 //! load of reviews with one unique uid per request.
-#![allow(dead_code)] // each fault test uses a different subset
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -44,7 +43,7 @@ pub struct ServerProcess {
 impl ServerProcess {
     pub fn start(dir: &Path, args: &[&str]) -> ServerProcess {
         let log = dir.join("server.log");
-        let child = crate::common::server::serve_command(args)
+        let child = autoredeploy::testing::server::serve_command(args)
             .stdout(Stdio::from(File::create(&log).expect("log file")))
             .spawn()
             .expect("spawn autoredeploy serve");
@@ -100,12 +99,12 @@ impl ServerProcess {
     }
 
     pub fn terminate(&self) {
-        crate::common::server::terminate(&self.child);
+        autoredeploy::testing::server::terminate(&self.child);
     }
 
     /// The exit status, waiting at most `deadline`.
     pub fn wait_exit(&mut self, deadline: Duration) -> ExitStatus {
-        crate::common::server::wait_exit(&mut self.child, deadline)
+        autoredeploy::testing::server::wait_exit(&mut self.child, deadline)
     }
 
     /// A field of /proc/PID/status in KiB (`VmRSS`, `VmHWM`).
@@ -326,19 +325,19 @@ impl Load {
 
 pub fn dev_tls(dir: &std::path::Path) -> tokio_rustls::TlsConnector {
     let ca = std::fs::read(dir.join(certs::CA_FILE)).expect("ca.crt");
-    crate::common::client::connector(&[&ca], &[crate::common::client::HTTP11])
+    autoredeploy::testing::client::connector(&[&ca], &[autoredeploy::testing::client::HTTP11])
 }
 
 /// Wait until the server has answered at least `n` reviews.
 pub async fn reviewed_at_least(server: &ServerProcess, n: usize) {
-    crate::common::server::poll_until(DEADLINE, "reviews under load", || async {
+    autoredeploy::testing::server::poll_until(DEADLINE, "reviews under load", || async {
         (server.reviewed_uids().len() >= n).then_some(())
     })
     .await;
 }
 
 pub async fn metric(admin: std::net::SocketAddr, series: &str) -> Option<u64> {
-    let (_, text) = crate::common::client::admin_get(admin, "/metrics").await;
+    let (_, text) = autoredeploy::testing::client::admin_get(admin, "/metrics").await;
     text.lines()
         .find(|l| l.starts_with(series))
         .and_then(|l| l.rsplit(' ').next())
@@ -398,5 +397,5 @@ pub async fn assert_served(tls: &TlsConnector, addr: SocketAddr, deadline: Durat
         .expect("served within the deadline");
     assert_eq!(status, 200);
     let answer: Value = serde_json::from_slice(&answer).expect("JSON answer");
-    crate::common::assert_accepted_by_apiserver(&review, &answer);
+    autoredeploy::testing::assert_accepted_by_apiserver(&review, &answer);
 }

@@ -1,6 +1,5 @@
 use serde_json::{Value, json};
 
-use crate::catalog::CatalogIndex;
 use crate::config::RuleConfig;
 use crate::engine::test_support::{change_codes, finding_codes, run, run_input, run_with_streams};
 use crate::engine::{Code, Input, Operation};
@@ -260,7 +259,7 @@ fn create_with_blank_image_gets_the_resolved_image() {
 #[test]
 fn update_with_the_source_reference_keeps_the_running_digest() {
     let running = format!("docker.io/org/app@{DIGEST}");
-    let catalog = CatalogIndex::from_objects([&stream(Some(&format!("org/app@{DIGEST}")))], "");
+    let catalog = testing::catalog([&stream(Some(&format!("org/app@{DIGEST}")))], "");
     let annotation = r#"[{"from":{"kind":"ImageStreamTag","name":"app:1"},"fieldPath":"spec.template.spec.containers[?(@.name==\"web\")].image"}]"#;
     let old = workload(
         "Deployment",

@@ -1,7 +1,7 @@
 use super::*;
-use crate::catalog::CatalogIndex;
 use crate::config::RuleConfig;
 use crate::engine::Operation;
+use crate::testing;
 use crate::testing::stream;
 
 const INTERNAL: &str = "image-registry.openshift-image-registry.svc:5000";
@@ -22,7 +22,7 @@ fn with_context<T>(f: impl FnOnce(&Context<'_>) -> T) -> T {
             .pushed("latest", DIGEST)
             .build(),
     ];
-    let catalog = CatalogIndex::from_objects(&streams, "");
+    let catalog = testing::catalog(&streams, "");
     let config = RuleConfig::default();
     let context = Context {
         namespace: "shop",

@@ -1,7 +1,7 @@
 use serde_json::{Value, json};
 
-use crate::catalog::{CatalogIndex, EmptyCatalog};
 use crate::config::{PullPolicyHandling, RuleConfig};
+use crate::engine::catalog::EmptyCatalog;
 use crate::engine::test_support::{change_codes, finding_codes, run, run_input, run_with_streams};
 use crate::engine::{Code, Input, Operation};
 use crate::testing;
@@ -163,7 +163,7 @@ fn pull_policy_keeps_user_values_and_can_be_disabled() {
     assert_eq!(containers[0]["imagePullPolicy"], "Always");
     assert_eq!(containers[1]["imagePullPolicy"], "IfNotPresent");
     assert_eq!(containers[2]["imagePullPolicy"], "Never");
-    let catalog = CatalogIndex::from_objects(&streams, "");
+    let catalog = testing::catalog(&streams, "");
     let keep = RuleConfig {
         pull_policy: PullPolicyHandling::Keep,
         ..RuleConfig::default()
@@ -286,7 +286,7 @@ fn trigger_controller_updates_pass_untouched() {
         username: Some("system:serviceaccount:openshift-infra:image-trigger-controller"),
         ..Input::create(&object)
     };
-    let catalog = CatalogIndex::from_objects([&stream("app", "1", "org/app:1", None)], "");
+    let catalog = testing::catalog([&stream("app", "1", "org/app:1", None)], "");
     let outcome = run_input(&input, &catalog, &RuleConfig::default());
     assert!(outcome.is_unchanged());
     assert!(outcome.changes.is_empty() && outcome.findings.is_empty());

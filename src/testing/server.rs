@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
@@ -104,7 +104,7 @@ pub fn serve_command(args: &[&str]) -> Command {
     } else {
         &["--catalog", "off"]
     };
-    let mut command = Command::new(env!("CARGO_BIN_EXE_autoredeploy"));
+    let mut command = Command::new(binary());
     command
         .args([
             "serve",
@@ -162,4 +162,17 @@ where
         assert!(Instant::now() < end, "timed out waiting for {what}");
         tokio::time::sleep(POLL).await;
     }
+}
+
+/// The `autoredeploy` binary cargo builds for the integration tests, beside their own
+/// executables (`target/<profile>/`, the tests being in `target/<profile>/deps/`).
+pub fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let dir = exe.parent().expect("the test binary's directory");
+    let dir = if dir.ends_with("deps") {
+        dir.parent().unwrap_or(dir)
+    } else {
+        dir
+    };
+    dir.join(format!("autoredeploy{}", std::env::consts::EXE_SUFFIX))
 }

@@ -5,10 +5,11 @@
 
 use serde_json::{Value, json};
 
-use crate::catalog::{CatalogIndex, EmptyCatalog};
 use crate::config::{RegistryBudget, RegistryBudgets, RuleConfig};
+use crate::engine::catalog::EmptyCatalog;
 use crate::engine::test_support::{change_codes, finding_codes, run, run_input};
 use crate::engine::{Code, Input, Operation, Outcome};
+use crate::testing;
 
 fn tag(name: &str, from: &str, scheduled: bool) -> Value {
     let mut tag = json!({"name": name, "from": {"kind": "DockerImage", "name": from}});
@@ -42,7 +43,7 @@ fn with_budgets(flags: &[&str]) -> RuleConfig {
 }
 
 fn create(object: &Value, streams: &[Value], config: &RuleConfig) -> Outcome {
-    let catalog = CatalogIndex::from_objects(streams, "");
+    let catalog = testing::catalog(streams, "");
     run_input(&Input::create(object), &catalog, config)
 }
 
@@ -188,7 +189,7 @@ fn an_update_of_a_scheduled_stream_does_not_count_against_itself() {
         "web",
         json!([tag("a", "org/a", true), tag("b", "org/b", true)]),
     );
-    let catalog = CatalogIndex::from_objects([&stored], "");
+    let catalog = testing::catalog([&stored], "");
     let update = |object: &Value| {
         let input = Input {
             old_object: Some(&stored),
@@ -334,7 +335,7 @@ fn sources_on_the_clusters_own_registry_are_never_scheduled() {
         "publicDockerImageRepository": "default-route-openshift-image-registry.apps.example.com/shop/web"});
     assert!(run(&with_status).is_unchanged());
     // The stored stream's status counts too (admission strips status from the request).
-    let catalog = CatalogIndex::from_objects([&with_status], "");
+    let catalog = testing::catalog([&with_status], "");
     let outcome = run_input(&Input::create(&object), &catalog, &RuleConfig::default());
     assert!(outcome.is_unchanged());
 }

@@ -298,5 +298,4 @@ fn check_digest(digest: &str) -> Result<String, ImageRefError> {
 }
 
 #[cfg(test)]
-#[path = "image_ref_tests.rs"]
 mod tests;

@@ -1,7 +1,7 @@
 use serde_json::{Value, json};
 
-use crate::catalog::EmptyCatalog;
 use crate::config::{RepositoryFilter, RuleConfig};
+use crate::engine::catalog::EmptyCatalog;
 use crate::engine::test_support::{change_codes, finding_codes, run, run_input};
 use crate::engine::{Code, Input};
 

@@ -9,7 +9,7 @@ use super::{Scope, Site, Writes, schedule};
 use crate::engine::Context;
 use crate::engine::annotations;
 use crate::engine::change::{Code, Report};
-use crate::engine::image_ref::ImageRef;
+use crate::image_ref::ImageRef;
 
 /// An object holding one TagReference under `member` and named `stream:tag`.
 pub(super) fn single_tag(

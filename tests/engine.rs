@@ -1,0 +1,13 @@
+//! Engine, admission adapter and offline `mutate` tests: one test binary, so the kube, axum and
+//! rustls dependency graph is linked once for all of them.
+
+mod admission;
+mod cases;
+mod cases_format;
+mod cli_mutate;
+mod cli_mutate_budget;
+mod do_no_harm;
+mod engine_fixtures;
+mod engine_properties;
+mod fuzz_regressions;
+mod mutate_properties;
