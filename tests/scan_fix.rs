@@ -4,10 +4,7 @@
 //! skipped (exit 2), `--dry-run` stores nothing, a second scan after a fix exits 0, and
 //! streams patched earlier count against the registry budget of later ones.
 
-#[path = "scan_apiserver/objects.rs"]
-mod objects;
-#[path = "scan_apiserver/mod.rs"]
-mod scan_apiserver;
+use crate::scan_apiserver::{self, objects};
 
 use objects::{cluster_objects, scan};
 use scan_apiserver::FakeCluster;

@@ -3,10 +3,7 @@
 //! kubernetes-sigs/wg-policy-prototypes, its `v1alpha2` schema). Unknown fields are refused,
 //! as `kubectl apply` does with strict field validation.
 
-#[path = "scan_apiserver/objects.rs"]
-mod objects;
-#[path = "scan_apiserver/mod.rs"]
-mod scan_apiserver;
+use crate::scan_apiserver::{self, objects};
 
 use objects::{cluster_objects, scan};
 use scan_apiserver::FakeCluster;

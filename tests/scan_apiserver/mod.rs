@@ -5,8 +5,6 @@
 //! forbid a resource (403), and let a concurrent writer change an object just before the next
 //! patches of it arrive (the `test` of its resourceVersion then fails with 422).
 
-#![allow(dead_code)] // each test crate uses a different subset
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -18,6 +16,8 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+
+pub mod objects;
 
 /// `(group/version, plural)` of the kinds the fake serves.
 const KINDS: [(&str, &str, &str); 6] = [

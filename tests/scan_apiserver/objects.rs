@@ -2,8 +2,6 @@
 //! kube-apiserver would store them (created with the webhook off), and the helper that runs
 //! `autoredeploy scan` with given flags against a fake server.
 
-#![allow(dead_code)] // each test crate uses a different subset
-
 use autoredeploy::cli::{Cli, Command, scan};
 use clap::Parser;
 use serde_json::{Value, json};
