@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::catalog::TagRef;
 use crate::engine::annotations;
+use crate::engine::catalog::TagRef;
 use crate::engine::kind::Kind;
 
 /// The annotation Kubernetes workloads carry their triggers in: a JSON array of OpenShift's

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::chain::{self, ContainerView, TriggerView, Via};
 use super::streams::{TagTable, read_tags};
-use crate::catalog::TagRef;
+use crate::engine::catalog::TagRef;
 use crate::engine::kind::Kind;
 use crate::engine::{Code, Outcome, annotations};
 

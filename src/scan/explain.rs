@@ -12,9 +12,9 @@ use super::chain::{self, ContainerView, TriggerView, Via};
 use super::classify::Verdict;
 use super::streams::{TagFacts, TagTable, read_tags};
 use crate::config::RuleConfig;
-use crate::engine::image_ref::ImageRef;
 use crate::engine::kind::Kind;
 use crate::engine::{Outcome, annotations};
+use crate::image_ref::ImageRef;
 
 /// What explaining one object needs.
 pub struct Subject<'a> {

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::catalog::TagRef;
 use crate::catalog::budget::RegistryTotal;
-use crate::engine::image_ref::ImageRef;
+use crate::engine::catalog::TagRef;
+use crate::image_ref::ImageRef;
 
 /// The condition type an import failure is reported under (`status.tags[].conditions`).
 const IMPORT_SUCCESS: &str = "ImportSuccess";
