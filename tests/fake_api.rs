@@ -3,7 +3,6 @@
 //! cluster-wide and per namespace. Tests drive it: store changes, silent deletions (a gap in
 //! the watch), watch `ERROR` events, 410 Gone and failing lists.
 
-
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
