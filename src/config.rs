@@ -29,12 +29,25 @@ pub enum Mode {
     Audit,
 }
 
+/// Object annotation that puts one object in audit mode, in `serve` and in `mutate` alike.
+pub const MODE_ANNOTATION: &str = "autoredeploy.io/mode";
+
 impl Mode {
     pub fn as_str(self) -> &'static str {
         match self {
             Mode::Enforce => "enforce",
             Mode::Audit => "audit",
         }
+    }
+
+    /// This mode, or audit when the object asks for it with `autoredeploy.io/mode: audit`.
+    pub fn for_object(self, object: Option<&serde_json::Value>) -> Mode {
+        let annotated_audit = object
+            .and_then(|o| o.pointer("/metadata/annotations"))
+            .and_then(|a| a.get(MODE_ANNOTATION))
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case(Mode::Audit.as_str()));
+        if annotated_audit { Mode::Audit } else { self }
     }
 }
 

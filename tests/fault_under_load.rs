@@ -1,8 +1,7 @@
-//! Faults while the real `autoredeploy serve` binary is under closed-loop load on loopback:
-//! SIGTERM (no accepted request is lost), certificate rotation (no request fails), TLS
-//! garbage and abrupt disconnects (load unaffected, no connection left behind), and a
-//! 20,000-request soak (resident memory flat). The single-client versions of the first
-//! three are in `serve_tls.rs`; these add the load.
+//! SIGTERM and certificate rotation while the real `autoredeploy serve` binary is under
+//! closed-loop load on loopback: no accepted request is lost, and no request fails across the
+//! swap. TLS garbage, abrupt disconnects and slow clients are in `fault_abuse.rs`, the
+//! 20,000-request soak in `fault_soak.rs`; the single-client versions are in `serve_tls.rs`.
 
 use crate::fault_support;
 

@@ -116,6 +116,9 @@ async fn a_new_docker_hub_stream_is_admitted_unscheduled_once_the_budget_is_used
         "autoredeploy_registry_scheduled_tags{registry=\"docker.io\"} 2",
         "autoredeploy_registry_projected_pulls{registry=\"docker.io\",window=\"6h\"} 48",
         "autoredeploy_registry_budget_pulls{registry=\"docker.io\",window=\"6h\"} 50",
+        // The refusals, once in enforce and once in audit, are counted as findings.
+        "autoredeploy_findings_total{code=\"pull-budget\",mode=\"enforce\"} 1",
+        "autoredeploy_findings_total{code=\"pull-budget\",mode=\"audit\"} 1",
     ] {
         assert!(
             metrics.contains(expected),

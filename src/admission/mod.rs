@@ -11,7 +11,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use kube::core::admission::{META_API_VERSION_V1, META_KIND, Operation};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::catalog::Catalog;
 use crate::config::{Mode, RuleConfig};
@@ -23,8 +22,7 @@ mod trimmed;
 
 pub use decode::{AdmissionRequest, GroupVersionKind, ReviewError, decode};
 
-/// Object annotation that puts one object in audit mode (docs/rules.md, "Opting in and out").
-pub const MODE_ANNOTATION: &str = "autoredeploy.io/mode";
+pub use crate::config::MODE_ANNOTATION;
 /// Audit annotation holding the compact JSON Patch audit mode would have applied. The API
 /// server prefixes it with the webhook name, so it must not contain `/`.
 pub const WOULD_PATCH_ANNOTATION: &str = "would-patch";
@@ -115,7 +113,8 @@ pub struct Context<'a> {
 
 /// Answer one decoded request. Never fails: anything odd is an allow with a warning.
 pub fn respond(request: &AdmissionRequest, ctx: &Context<'_>) -> (ReviewResponse, Summary) {
-    let mode = effective_mode(ctx.mode, request.object.as_ref());
+    // Audit when the path or the flag says so, or the object asks for it by annotation.
+    let mode = ctx.mode.for_object(request.object.as_ref());
     let Some(operation) = engine_operation(request) else {
         return finish(request, mode, Verdict::Skipped, Vec::new());
     };
@@ -244,16 +243,6 @@ fn engine_operation(request: &AdmissionRequest) -> Option<engine::Operation> {
 /// The kinds the engine has rules for; anything else gets an empty allow.
 fn is_known_kind(gvk: &GroupVersionKind) -> bool {
     Kind::of_group_kind(&gvk.group, &gvk.kind).is_some()
-}
-
-/// Audit when the path or the flag says so, or the object asks for it by annotation.
-fn effective_mode(mode: Mode, object: Option<&Value>) -> Mode {
-    let annotated_audit = object
-        .and_then(|o| o.pointer("/metadata/annotations"))
-        .and_then(|a| a.get(MODE_ANNOTATION))
-        .and_then(Value::as_str)
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case(Mode::Audit.as_str()));
-    if annotated_audit { Mode::Audit } else { mode }
 }
 
 /// One warning per change and finding: no control characters (the API server drops such

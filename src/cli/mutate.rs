@@ -12,11 +12,14 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::in_place;
 use super::rules::RuleArgs;
 use crate::catalog::CatalogIndex;
 use crate::catalog::budget::{RegistryTotal, registry_totals};
-use crate::config::RuleConfig;
+
+use super::in_place;
+
+mod print;
+use crate::config::{Mode, RuleConfig};
 use crate::engine::{self, Change, Input};
 use crate::manifests::{self, DocumentChange, Manifest, Rewrite};
 
@@ -110,10 +113,27 @@ pub struct ObjectReport {
     pub kind: String,
     pub namespace: Option<String>,
     pub name: Option<String>,
+    /// `audit` when the object asks for it (`autoredeploy.io/mode: audit`): its changes are
+    /// reported, not written. Left out for `enforce`.
+    #[serde(skip_serializing_if = "is_enforce")]
+    pub mode: Mode,
     pub changes: Vec<Change>,
     pub findings: Vec<Change>,
-    /// RFC 6902 JSON Patch, relative to the object (the item, for a List item).
+    /// RFC 6902 JSON Patch written to the object (the item, for a List item); empty in audit.
     pub patch: json_patch::Patch,
+    /// In audit, the patch that enforce would have written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would_patch: Option<json_patch::Patch>,
+}
+
+fn is_enforce(mode: &Mode) -> bool {
+    *mode == Mode::Enforce
+}
+
+impl ObjectReport {
+    fn audited(&self) -> bool {
+        self.mode == Mode::Audit
+    }
 }
 
 /// One input after the engine ran.
@@ -144,8 +164,13 @@ impl Run {
         self.files.iter().flat_map(|f| &f.rewrites)
     }
 
+    /// Changes written (audited objects' changes are only reported).
     fn change_count(&self) -> usize {
-        self.objects.iter().map(|o| o.changes.len()).sum()
+        self.objects
+            .iter()
+            .filter(|o| !o.audited())
+            .map(|o| o.changes.len())
+            .sum()
     }
 
     fn changed_objects(&self) -> usize {
@@ -173,7 +198,7 @@ pub fn execute(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> u8 {
-    let result = mutate_inputs(args, stdin).and_then(|run| print(args, &run, out, err));
+    let result = mutate_inputs(args, stdin).and_then(|run| print::print(args, &run, out, err));
     match result {
         Ok(code) => code,
         Err(error) => {
@@ -216,12 +241,22 @@ fn mutate_manifest(
     for doc in &manifest.documents {
         let mut at = |item, object: &Value| {
             let outcome = engine::mutate(&Input::create(object), &*catalog, rules);
-            if !outcome.is_unchanged() {
+            // An object in audit mode is reported, never written (as the webhook answers it).
+            let mode = Mode::Enforce.for_object(Some(object));
+            let written = !outcome.is_unchanged() && mode == Mode::Enforce;
+            if written {
                 // What this document scheduled counts against the budgets of later ones.
                 catalog.upsert(&outcome.object, NO_NAMESPACE);
             }
-            reports.push(report(&manifest.source.name, doc, item, object, &outcome));
-            (!outcome.is_unchanged()).then_some((outcome.object, outcome.patch))
+            reports.push(report(
+                &manifest.source.name,
+                doc,
+                item,
+                object,
+                &outcome,
+                mode,
+            ));
+            written.then_some((outcome.object, outcome.patch))
         };
         let change = match doc.items() {
             None => at(None, &doc.value).map(DocumentChange::object),
@@ -250,6 +285,7 @@ fn report(
     item: Option<usize>,
     object: &Value,
     outcome: &engine::Outcome,
+    mode: Mode,
 ) -> ObjectReport {
     let text = |pointer: &str| {
         object
@@ -265,156 +301,14 @@ fn report(
         kind: text("/kind").unwrap_or_default(),
         namespace: text("/metadata/namespace"),
         name: text("/metadata/name"),
+        mode,
         changes: outcome.changes.clone(),
         findings: outcome.findings.clone(),
-        patch: outcome.patch.clone(),
-    }
-}
-
-#[derive(Serialize)]
-struct Report<'a> {
-    objects: &'a [ObjectReport],
-    /// Documents re-rendered whole because they could not be edited in place.
-    rewritten: Vec<&'a Rewrite>,
-    summary: Summary,
-    /// Per registry: scheduled tags, projected pulls per window and the budget.
-    registries: &'a [RegistryTotal],
-}
-
-#[derive(Serialize)]
-struct Summary {
-    objects: usize,
-    changed_objects: usize,
-    changes: usize,
-    findings: usize,
-}
-
-fn print(
-    args: &MutateArgs,
-    run: &Run,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> anyhow::Result<u8> {
-    match (args.output, args.diff, args.check) {
-        (OutputFormat::Json, _, _) => print_report(run, out)?,
-        (OutputFormat::Yaml, true, _) => {
-            for file in &run.files {
-                out.write_all(
-                    manifests::unified_diff(&file.name, &file.original, &file.output).as_bytes(),
-                )?;
-            }
-            print_findings(run, err)?;
-        }
-        (OutputFormat::Yaml, false, true) => print_check(run, out, err)?,
-        (OutputFormat::Yaml, false, false) => {
-            if !args.in_place {
-                let outputs = run.files.iter().map(|f| f.output.as_str());
-                out.write_all(manifests::concatenate(outputs).as_bytes())?;
-            }
-            print_findings(run, err)?;
-        }
-    }
-    if args.in_place {
-        // The diff or the change lines own standard output when asked for.
-        let files = run.files.iter().map(|f| in_place::Output {
-            name: &f.name,
-            path: f.path.as_deref(),
-            original: &f.original,
-            output: &f.output,
-        });
-        if args.diff || args.check {
-            in_place::write_changed(files, err)?;
-        } else {
-            in_place::write_changed(files, out)?;
-        }
-    }
-    out.flush()?;
-    let changed = run.changed_objects() > 0;
-    Ok(if args.check && changed {
-        EXIT_CHANGES
-    } else {
-        EXIT_OK
-    })
-}
-
-fn print_report(run: &Run, out: &mut dyn Write) -> anyhow::Result<()> {
-    let report = Report {
-        objects: &run.objects,
-        rewritten: run.rewrites().collect(),
-        summary: Summary {
-            objects: run.objects.len(),
-            changed_objects: run.changed_objects(),
-            changes: run.change_count(),
-            findings: run.objects.iter().map(|o| o.findings.len()).sum(),
+        patch: match mode {
+            Mode::Enforce => outcome.patch.clone(),
+            Mode::Audit => json_patch::Patch(Vec::new()),
         },
-        registries: &run.registries,
-    };
-    serde_json::to_writer_pretty(&mut *out, &report)?;
-    writeln!(out)?;
-    Ok(())
-}
-
-/// One line per change on `out`, findings as notes, a summary on `err`.
-fn print_check(run: &Run, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<()> {
-    for object in &run.objects {
-        for change in &object.changes {
-            writeln!(
-                out,
-                "{}: {}: {}",
-                locate(object),
-                change.code,
-                change.message
-            )?;
-        }
-        for finding in &object.findings {
-            writeln!(
-                out,
-                "{}: note: {}: {}",
-                locate(object),
-                finding.code,
-                finding.message
-            )?;
-        }
-    }
-    for rewrite in run.rewrites() {
-        writeln!(out, "{rewrite}")?;
-    }
-    match run.change_count() {
-        0 => writeln!(err, "autoredeploy: nothing would change")?,
-        n => writeln!(
-            err,
-            "autoredeploy: {n} change(s) to {} object(s) would be made",
-            run.changed_objects()
-        )?,
-    }
-    Ok(())
-}
-
-/// Findings on `err`, so the manifests or the diff on `out` stay clean.
-fn print_findings(run: &Run, err: &mut dyn Write) -> anyhow::Result<()> {
-    for rewrite in run.rewrites() {
-        writeln!(err, "autoredeploy: note: {rewrite}")?;
-    }
-    for object in &run.objects {
-        for finding in &object.findings {
-            writeln!(
-                err,
-                "autoredeploy: note: {}: {}: {}",
-                locate(object),
-                finding.code,
-                finding.message
-            )?;
-        }
-    }
-    Ok(())
-}
-
-/// `FILE:LINE: Kind namespace/name`, the stable prefix of every `--check` line.
-fn locate(object: &ObjectReport) -> String {
-    let name = object.name.as_deref().unwrap_or("(unnamed)");
-    let kind = &object.kind;
-    match object.namespace.as_deref() {
-        Some(ns) => format!("{}:{}: {kind} {ns}/{name}", object.file, object.line),
-        None => format!("{}:{}: {kind} {name}", object.file, object.line),
+        would_patch: (mode == Mode::Audit && !outcome.is_unchanged())
+            .then(|| outcome.patch.clone()),
     }
 }

@@ -257,7 +257,7 @@ fn ensure_scheduled(
             Value::String(budget::PRESERVE_ORIGINAL.into()),
             Change::new(
                 Code::ImportMode,
-                format!("{path}/importMode"),
+                format!("{path}/importPolicy/importMode"),
                 format!("set importPolicy.importMode PreserveOriginal on {label} ({source})"),
             ),
         ));

@@ -51,6 +51,7 @@ pub struct Metrics {
     pub reviews: Family<ReviewLabels, Counter>,
     pub review_duration: Histogram,
     pub changes: Family<ChangeLabels, Counter>,
+    pub findings: Family<ChangeLabels, Counter>,
     pub tls_reloads: Family<ResultLabels, Counter>,
     pub bad_requests: Family<ReasonLabels, Counter>,
     pub tls_handshake_failures: Counter,
@@ -73,6 +74,7 @@ impl Metrics {
             reviews: Family::default(),
             review_duration: Histogram::new(LATENCY_BUCKETS),
             changes: Family::default(),
+            findings: Family::default(),
             tls_reloads: Family::default(),
             bad_requests: Family::default(),
             tls_handshake_failures: Counter::default(),
@@ -96,6 +98,11 @@ impl Metrics {
             "changes",
             "Changes made or reported, by code",
             metrics.changes.clone(),
+        );
+        r.register(
+            "findings",
+            "Findings reported (nothing changed: opted out, stale or blocked triggers, pull budget, ...), by code",
+            metrics.findings.clone(),
         );
         let reloads = metrics.tls_reloads.clone();
         r.register(

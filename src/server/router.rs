@@ -234,6 +234,13 @@ fn record(state: &AppState, request: &AdmissionRequest, summary: &Summary, elaps
             .get_or_create(&ChangeLabels { code, mode })
             .inc();
     }
+    for code in &summary.findings {
+        let code = code.as_str();
+        metrics
+            .findings
+            .get_or_create(&ChangeLabels { code, mode })
+            .inc();
+    }
     let changes: Vec<&str> = summary.changes.iter().map(|c| c.as_str()).collect();
     tracing::info!(
         uid = %request.uid,
