@@ -239,3 +239,46 @@ async fn streams_scheduled_earlier_count_against_the_budget_of_later_ones() {
         after.out
     );
 }
+
+#[tokio::test]
+async fn an_object_in_audit_mode_is_reported_never_patched_and_not_counted() {
+    let nginx = "docker.io/library/nginx:1.25";
+    let stream = objects::stream("shop", "nginx", "1.25", nginx, objects::DIGEST_NGINX, true);
+    let audited = objects::workload(
+        "apps/v1",
+        "Deployment",
+        "shop",
+        "quiet",
+        nginx,
+        json!({"autoredeploy.io/mode": "audit"}),
+    );
+    let cluster = FakeCluster::start([stream, audited]).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = cluster.kubeconfig(dir.path());
+    let run = scan(&kubeconfig, &["-A"]).await;
+    assert_eq!(run.code, 0, "only audited changes: {}", run.out);
+    let line = run
+        .out
+        .lines()
+        .find(|l| l.contains(" quiet "))
+        .expect("listed");
+    assert!(
+        line.contains("would change    (audit) annotation-trigger"),
+        "{line}"
+    );
+    let explained = scan(&kubeconfig, &["deploy/quiet", "-n", "shop"]).await;
+    assert_eq!(explained.code, 0, "{}", explained.out);
+    assert!(
+        explained
+            .out
+            .starts_with("Deployment shop/quiet: would change ((audit) "),
+        "{}",
+        explained.out
+    );
+    let fixed = scan(&kubeconfig, &["-A", "--fix"]).await;
+    assert_eq!(fixed.code, 0, "{}", fixed.out);
+    assert!(
+        cluster.patches().is_empty(),
+        "the webhook would only report it"
+    );
+}

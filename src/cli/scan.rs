@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 
 use super::rules::RuleArgs;
 use crate::catalog::client::client_from_env;
-use crate::config::RuleConfig;
+use crate::config::{Mode, RuleConfig};
 use crate::scan::api::Cluster;
 use crate::scan::{self, Progress, Quiet, explain, fix, policyreport, render, resources};
 
@@ -218,7 +218,7 @@ fn exit_code(scan: &scan::Scan, fixes: Option<&[fix::FixResult]>) -> u8 {
     match fixes {
         Some(fixes) if fixes.iter().any(fix::FixResult::failed) => EXIT_ERROR,
         Some(_) => EXIT_OK,
-        None if scan.objects.iter().any(|o| !o.patch.0.is_empty()) => EXIT_CHANGES,
+        None if scan.objects.iter().any(scan::ScannedObject::fixable) => EXIT_CHANGES,
         None => EXIT_OK,
     }
 }
@@ -242,6 +242,12 @@ async fn explain_one(
         "ImageStream" => scan::classify::stream(&stored, &outcome),
         _ => scan::classify::workload(kind, &stored, &outcome, &tags),
     };
+    // The same object report the table shows: it marks an audited object's changes.
+    let verdict = scan::classify::Verdict {
+        detail: scan::scanned(resource, &stored, outcome.clone(), verdict.clone()).detail,
+        ..verdict
+    };
+    let audited = Mode::Enforce.for_object(Some(&stored)) == Mode::Audit;
     let subject = explain::Subject {
         kind,
         kind_name: resource.kind,
@@ -252,7 +258,7 @@ async fn explain_one(
         rules,
     };
     out.write_all(explain::render(&subject).as_bytes())?;
-    Ok(match outcome.is_unchanged() {
+    Ok(match outcome.is_unchanged() || audited {
         true => EXIT_OK,
         false => EXIT_CHANGES,
     })

@@ -68,7 +68,7 @@ pub async fn fix(
     let pending: Vec<ScannedObject> = scan
         .objects
         .iter()
-        .filter(|o| !o.patch.0.is_empty())
+        .filter(|o| o.fixable())
         .cloned()
         .collect();
     let (streams, workloads): (Vec<_>, Vec<_>) = pending

@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use crate::catalog::CatalogIndex;
 use crate::catalog::budget::registry_totals;
-use crate::config::RuleConfig;
+use crate::config::{Mode, RuleConfig};
 use crate::engine::kind::Kind;
 use crate::engine::{self, Change, Input, Operation, Outcome};
 use api::{ApiError, Cluster};
@@ -38,6 +38,9 @@ pub struct ScannedObject {
     pub kind: &'static str,
     pub api_version: String,
     pub name: String,
+    /// `audit` when the object says `autoredeploy.io/mode: audit`: the webhook only reports
+    /// its changes, so `--fix` leaves it alone and the exit code does not count it.
+    pub mode: Mode,
     pub status: Status,
     /// One line: the change codes, or why the object does not redeploy by itself.
     pub detail: String,
@@ -77,6 +80,13 @@ pub trait Progress {
 
 /// No progress output.
 pub struct Quiet;
+
+impl ScannedObject {
+    /// Whether `--fix` would patch it: a change the webhook would write, not only report.
+    pub fn fixable(&self) -> bool {
+        self.mode == Mode::Enforce && !self.patch.0.is_empty()
+    }
+}
 
 impl Progress for Quiet {
     fn listed(&mut self, _: &str, _: usize) {}
@@ -138,7 +148,10 @@ fn scan_streams(streams: Vec<Value>, namespace: Option<&str>, rules: &RuleConfig
         }
         let outcome = run_engine(&stored, &scan.catalog, rules);
         let verdict = classify::stream(&stored, &outcome);
-        scan.catalog.upsert(&outcome.object, "");
+        // An audited stream keeps its stored schedule: the webhook would not write it.
+        if Mode::Enforce.for_object(Some(&stored)) == Mode::Enforce {
+            scan.catalog.upsert(&outcome.object, "");
+        }
         let object = scanned(&resources::IMAGE_STREAMS, &stored, outcome, verdict);
         scan.objects.push(object);
     }
@@ -222,13 +235,19 @@ pub fn scanned(
             .and_then(Value::as_str)
             .map(str::to_string)
     };
+    let mode = Mode::Enforce.for_object(Some(stored));
+    let detail = match (mode, verdict.status) {
+        (Mode::Audit, Status::WouldChange) => format!("(audit) {}", verdict.detail),
+        _ => verdict.detail,
+    };
     ScannedObject {
         namespace: meta("namespace").unwrap_or_default(),
         kind: resource.kind,
         api_version: resource.api_version(),
         name: meta("name").unwrap_or_default(),
+        mode,
         status: verdict.status,
-        detail: verdict.detail,
+        detail,
         changes: outcome.changes,
         findings: outcome.findings,
         patch: outcome.patch,
