@@ -12,13 +12,14 @@ use clap::Parser;
 
 const CASE_COMMENT: &str = "# ";
 
-struct Ran {
-    code: u8,
-    stdout: String,
-    stderr: String,
+/// What one `mutate` run printed and returned (shared by the engine binary's `mutate` tests).
+pub(crate) struct Ran {
+    pub code: u8,
+    pub stdout: String,
+    pub stderr: String,
 }
 
-fn run(args: &[&str]) -> Ran {
+pub(crate) fn run(args: &[&str]) -> Ran {
     let cli = Cli::try_parse_from(["autoredeploy", "mutate"].iter().chain(args))
         .expect("valid arguments");
     let Command::Mutate(args) = cli.command else {
@@ -39,7 +40,7 @@ fn run_args(args: &MutateArgs) -> Ran {
 
 /// The case's path relative to the package root (the tests' working directory), so
 /// snapshots hold no machine path.
-fn relative(path: &Path) -> String {
+pub(crate) fn relative(path: &Path) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     path.strip_prefix(root)
         .expect("case under the package")

@@ -4,46 +4,15 @@
 //! survives; a block-style case only adds lines, except where a value is replaced; a second
 //! run over the output changes nothing.
 
+use crate::cases::{relative, run};
 use std::fs;
-use std::path::Path;
 
-use autoredeploy::cli::mutate::{self, EXIT_OK};
-use autoredeploy::cli::{Cli, Command};
-use clap::Parser;
+use autoredeploy::cli::mutate::EXIT_OK;
 
 const CASE_COMMENT: &str = "# ";
 /// Cases whose diff may remove lines: flow collections grow on their line, JSON too, and a
 /// re-rendered document changes whole.
 const REWRITES_LINES: [&str; 4] = ["flow-style", "list-json", "list.json", "anchors-fallback"];
-
-struct Ran {
-    code: u8,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(args: &[&str]) -> Ran {
-    let cli = Cli::try_parse_from(["autoredeploy", "mutate"].iter().chain(args))
-        .expect("valid arguments");
-    let Command::Mutate(args) = cli.command else {
-        unreachable!("parsed as mutate")
-    };
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    let code = mutate::execute(&args, &mut std::io::empty(), &mut stdout, &mut stderr);
-    Ran {
-        code,
-        stdout: String::from_utf8(stdout).expect("UTF-8 stdout"),
-        stderr: String::from_utf8(stderr).expect("UTF-8 stderr"),
-    }
-}
-
-fn relative(path: &Path) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    path.strip_prefix(root)
-        .expect("case under the package")
-        .display()
-        .to_string()
-}
 
 /// Line breaks and byte order marks made visible, so the snapshot shows them.
 fn visible(text: &str) -> String {

@@ -4,33 +4,13 @@
 //! unaffected; `--output json` carries the per-registry totals; bad budget flags are clear
 //! errors.
 
+use crate::cases::run;
 use std::fmt::Write as _;
 
-use autoredeploy::cli::mutate::{self, EXIT_ERROR, EXIT_OK};
-use autoredeploy::cli::{Cli, Command};
+use autoredeploy::cli::Cli;
+use autoredeploy::cli::mutate::{EXIT_ERROR, EXIT_OK};
 use clap::Parser;
 use serde_json::Value;
-
-struct Ran {
-    code: u8,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(args: &[&str]) -> Ran {
-    let cli = Cli::try_parse_from(["autoredeploy", "mutate"].iter().chain(args))
-        .expect("valid arguments");
-    let Command::Mutate(args) = cli.command else {
-        unreachable!("parsed as mutate")
-    };
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    let code = mutate::execute(&args, &mut std::io::empty(), &mut stdout, &mut stderr);
-    Ran {
-        code,
-        stdout: String::from_utf8(stdout).expect("UTF-8 stdout"),
-        stderr: String::from_utf8(stderr).expect("UTF-8 stderr"),
-    }
-}
 
 /// Ten Docker Hub streams, then one quay.io stream, one per document.
 fn manifest_set() -> tempfile::NamedTempFile {

@@ -60,6 +60,20 @@ impl FakeApi {
     }
 
     /// A kube client for this server (plain HTTP on loopback).
+    /// A kubeconfig file in `dir` pointing at this server; returns its path.
+    pub fn kubeconfig(&self, dir: &std::path::Path) -> String {
+        let path = dir.join("kubeconfig");
+        let text = format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: fake\n\
+             clusters:\n- name: fake\n  cluster:\n    server: http://{}\n\
+             contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n\
+             users:\n- name: fake\n  user: {{}}\n",
+            self.addr
+        );
+        std::fs::write(&path, text).expect("write kubeconfig");
+        path.to_str().expect("UTF-8 temp path").to_string()
+    }
+
     pub fn client(&self) -> kube::Client {
         let url = format!("http://{}", self.addr).parse().expect("url");
         kube::Client::try_from(kube::Config::new(url)).expect("client")

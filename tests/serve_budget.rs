@@ -5,12 +5,12 @@
 //! a catalog, `serve` says once at start that budgets count only the object under review.
 
 use crate::fake_api;
+use crate::serve_catalog::serve_on;
 
-use std::path::Path;
 use std::time::Duration;
 
-use autoredeploy::testing::client::{Http1, admin_get, connector};
-use autoredeploy::testing::server::{Server, poll_until};
+use autoredeploy::testing::client::{Http1, admin_get};
+use autoredeploy::testing::server::Server;
 use axum::http::StatusCode;
 use fake_api::FakeApi;
 use serde_json::{Value, json};
@@ -24,19 +24,6 @@ fn scheduled_stream(name: &str, from: &str) -> Value {
         "metadata": {"name": name, "namespace": NAMESPACE},
         "spec": {"tags": [{"name": "latest", "from": {"kind": "DockerImage", "name": from},
             "importPolicy": {"scheduled": true}, "referencePolicy": {"type": "Source"}}]}})
-}
-
-fn kubeconfig(dir: &Path, api: &FakeApi) -> String {
-    let path = dir.join("kubeconfig");
-    let text = format!(
-        "apiVersion: v1\nkind: Config\ncurrent-context: fake\n\
-         clusters:\n- name: fake\n  cluster:\n    server: http://{}\n\
-         contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n\
-         users:\n- name: fake\n  user: {{}}\n",
-        api.addr
-    );
-    std::fs::write(&path, text).expect("write kubeconfig");
-    path.to_str().unwrap().to_string()
 }
 
 /// The recorded ImageStream CREATE, its one tag tracking `from`.
@@ -71,19 +58,7 @@ async fn a_new_docker_hub_stream_is_admitted_unscheduled_once_the_budget_is_used
         scheduled_stream("two", "example/two:latest"),
     ])
     .await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = kubeconfig(dir.path(), &api);
-    let certs = dir.path().join("certs");
-    let args = ["--catalog", "auto", "--kubeconfig", config.as_str()];
-    let server = tokio::task::block_in_place(|| Server::start_dev(&certs, &args));
-    poll_until(DEADLINE, "readiness after the first list", || async {
-        let (status, _) = admin_get(server.admin, "/readyz").await;
-        (status == StatusCode::OK).then_some(())
-    })
-    .await;
-    let ca = std::fs::read(certs.join("ca.crt")).unwrap();
-    let tls = connector(&[&ca], &[b"http/1.1"]);
-    let mut client = Http1::connect(&tls, server.webhook).await;
+    let (_dir, server, mut client) = serve_on(&api).await;
 
     let hub = stream_review("docker.io/example/three:latest");
     let response = answer(&mut client, "/mutate", &hub).await;

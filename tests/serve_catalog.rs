@@ -7,7 +7,6 @@
 use crate::fake_api;
 use autoredeploy::testing::recorded;
 
-use std::path::Path;
 use std::time::Duration;
 
 use autoredeploy::testing::client::{Http1, admin_get, connector};
@@ -34,17 +33,23 @@ fn stream() -> Value {
                 "image": "sha256:4bd1a5cc0b2b3bd6ab5a0a1e3c1f0f0f7c7b8e0c6d9f5a4b3c2d1e0f9a8b7c6d"}]}]}})
 }
 
-fn kubeconfig(dir: &Path, api: &FakeApi) -> String {
-    let path = dir.join("kubeconfig");
-    let text = format!(
-        "apiVersion: v1\nkind: Config\ncurrent-context: fake\n\
-         clusters:\n- name: fake\n  cluster:\n    server: http://{}\n\
-         contexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n\
-         users:\n- name: fake\n  user: {{}}\n",
-        api.addr
-    );
-    std::fs::write(&path, text).expect("write kubeconfig");
-    path.to_str().unwrap().to_string()
+/// `serve` with the catalog watching `api`, once ready, and a TLS client to its webhook port
+/// (the directory holds its kubeconfig and certificates, and must outlive the server).
+pub(crate) async fn serve_on(api: &FakeApi) -> (tempfile::TempDir, Server, Http1) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = api.kubeconfig(dir.path());
+    let certs = dir.path().join("certs");
+    let args = ["--catalog", "auto", "--kubeconfig", config.as_str()];
+    let server = tokio::task::block_in_place(|| Server::start_dev(&certs, &args));
+    poll_until(DEADLINE, "readiness after the first list", || async {
+        let (status, _) = admin_get(server.admin, "/readyz").await;
+        (status == StatusCode::OK).then_some(())
+    })
+    .await;
+    let ca = std::fs::read(certs.join("ca.crt")).unwrap();
+    let tls = connector(&[&ca], &[b"http/1.1"]);
+    let client = Http1::connect(&tls, server.webhook).await;
+    (dir, server, client)
 }
 
 /// The recorded Deployment CREATE, running `image` (and, on UPDATE, `old_image`).
@@ -90,19 +95,7 @@ fn container_image(object: &Value) -> &str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn external_image_is_bound_through_the_watched_catalog_and_keeps_its_digest() {
     let api = FakeApi::start([stream()]).await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = kubeconfig(dir.path(), &api);
-    let certs = dir.path().join("certs");
-    let args = ["--catalog", "auto", "--kubeconfig", config.as_str()];
-    let server = tokio::task::block_in_place(|| Server::start_dev(&certs, &args));
-    poll_until(DEADLINE, "readiness after the first list", || async {
-        let (status, _) = admin_get(server.admin, "/readyz").await;
-        (status == StatusCode::OK).then_some(())
-    })
-    .await;
-    let ca = std::fs::read(certs.join("ca.crt")).unwrap();
-    let tls = connector(&[&ca], &[b"http/1.1"]);
-    let mut client = Http1::connect(&tls, server.webhook).await;
+    let (_dir, server, mut client) = serve_on(&api).await;
 
     let created = review(&mut client, &deployment_review(SOURCE, None, "alice")).await;
     let triggers: Value = serde_json::from_str(
@@ -150,7 +143,7 @@ async fn readiness_waits_for_the_first_list_of_image_streams() {
     let api = FakeApi::start([stream()]).await;
     api.fail_lists(true);
     let dir = tempfile::tempdir().unwrap();
-    let config = kubeconfig(dir.path(), &api);
+    let config = api.kubeconfig(dir.path());
     let certs = dir.path().join("certs");
     let args = ["--catalog", "auto", "--kubeconfig", config.as_str()];
     let server = tokio::task::block_in_place(|| Server::start_dev(&certs, &args));
