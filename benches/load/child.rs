@@ -4,6 +4,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -40,9 +41,10 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    pub fn start(kind: Kind, certs: &DevCerts) -> anyhow::Result<ServerProcess> {
+    /// `binary` is the autoredeploy executable (ignored for the floor).
+    pub fn start(kind: Kind, certs: &DevCerts, binary: &Path) -> anyhow::Result<ServerProcess> {
         let mut command = match kind {
-            Kind::Autoredeploy => autoredeploy_command(certs),
+            Kind::Autoredeploy => autoredeploy_command(certs, binary),
             Kind::Floor => floor_command(certs)?,
         };
         let started = Instant::now();
@@ -77,15 +79,36 @@ impl ServerProcess {
     }
 }
 
+/// How long a server may take to exit after SIGTERM before it is killed. A server run under
+/// a profiler (`--server-binary` naming a wrapper script) writes its profile on exit.
+const EXIT_DEADLINE: Duration = Duration::from_secs(30);
+
 impl Drop for ServerProcess {
+    /// SIGTERM, then SIGKILL if it has not exited by [`EXIT_DEADLINE`].
     fn drop(&mut self) {
+        let terminated = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|status| status.success());
+        let deadline = Instant::now() + EXIT_DEADLINE;
+        while terminated && Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
-fn autoredeploy_command(certs: &DevCerts) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_autoredeploy"));
+/// The autoredeploy binary built with this tool.
+pub fn built_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_autoredeploy"))
+}
+
+fn autoredeploy_command(certs: &DevCerts, binary: &Path) -> Command {
+    let mut command = Command::new(binary);
     command
         .args([
             "serve",

@@ -74,9 +74,19 @@ pub struct Args {
     /// Where to write the latency-vs-load plot (SVG).
     #[arg(long)]
     plot: Option<PathBuf>,
+    /// The autoredeploy binary to measure instead of the one built with this tool: an
+    /// earlier build, to compare two versions against the same floor.
+    #[arg(long)]
+    server_binary: Option<PathBuf>,
 }
 
 impl Args {
+    fn server_binary(&self) -> PathBuf {
+        self.server_binary
+            .clone()
+            .unwrap_or_else(child::built_binary)
+    }
+
     fn round_length(&self) -> drive::Length {
         match self.requests {
             Some(n) => drive::Length::Requests(n),

@@ -31,8 +31,9 @@ struct Side {
 }
 
 impl Side {
-    fn start(kind: Kind, certs: &DevCerts, base: &Target) -> anyhow::Result<Side> {
-        let process = ServerProcess::start(kind, certs).with_context(|| kind.name())?;
+    fn start(args: &Args, kind: Kind, certs: &DevCerts, base: &Target) -> anyhow::Result<Side> {
+        let process = ServerProcess::start(kind, certs, &args.server_binary())
+            .with_context(|| kind.name())?;
         let fixed_uid = (kind == Kind::Floor).then_some(FLOOR_UID);
         let target = Target {
             addr: process.webhook,
@@ -72,7 +73,7 @@ pub fn smoke_args(args: Args) -> Args {
 pub fn run(args: &Args) -> anyhow::Result<bool> {
     let dir = tempfile::tempdir()?;
     let certs = certs::ensure_dev_certs(dir.path(), &[])?;
-    let ready = ready_time(&certs, args.ready_runs)?;
+    let ready = ready_time(args, &certs)?;
     let base = Target {
         addr: "127.0.0.1:0".parse()?,
         connector: drive::connector(&std::fs::read(&certs.ca)?)?,
@@ -97,10 +98,10 @@ pub fn run(args: &Args) -> anyhow::Result<bool> {
     Ok(ok)
 }
 
-fn ready_time(certs: &DevCerts, runs: usize) -> anyhow::Result<Duration> {
+fn ready_time(args: &Args, certs: &DevCerts) -> anyhow::Result<Duration> {
     let mut samples = Vec::new();
-    for _ in 0..runs.max(1) {
-        let server = ServerProcess::start(Kind::Autoredeploy, certs)?;
+    for _ in 0..args.ready_runs.max(1) {
+        let server = ServerProcess::start(Kind::Autoredeploy, certs, &args.server_binary())?;
         samples.push(server.ready_after.as_secs_f64());
     }
     println!("ready samples (ms): {:.1?}", ms(&samples));
@@ -117,15 +118,16 @@ async fn measure(
     base: &Target,
     ready: Duration,
 ) -> anyhow::Result<(Summary, u64)> {
-    let ours = Side::start(Kind::Autoredeploy, certs, base)?;
-    let floor = Side::start(Kind::Floor, certs, base)?;
+    let ours = Side::start(args, Kind::Autoredeploy, certs, base)?;
+    let floor = Side::start(args, Kind::Floor, certs, base)?;
     let names: Vec<&str> = base.payloads.iter().map(|p| p.name.as_str()).collect();
     println!(
         "payloads: {names:?}; {} connections, {} rounds",
         args.connections, args.rounds
     );
     for side in [&ours, &floor] {
-        side.closed(args, WARM_UP).await?;
+        let (outcome, cpu) = side.closed(args, WARM_UP).await?;
+        report::print_run(side.kind.name(), "warm-up", &outcome, Some(cpu));
     }
     let (rounds, mut errors) = closed_rounds(args, &ours, &floor).await?;
     let floor_max = report::median(rounds.iter().map(|r| r.1.throughput).collect());

@@ -126,12 +126,22 @@ impl IntoResponse for Rejection {
     }
 }
 
-async fn mutate(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
-    counted(&state, handle(&state, Mode::Enforce, &headers, body).await)
+// The handlers take the whole request rather than a `HeaderMap` extractor, which clones
+// every header.
+async fn mutate(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    counted(
+        &state,
+        handle(&state, Mode::Enforce, &parts.headers, body).await,
+    )
 }
 
-async fn audit(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
-    counted(&state, handle(&state, Mode::Audit, &headers, body).await)
+async fn audit(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    counted(
+        &state,
+        handle(&state, Mode::Audit, &parts.headers, body).await,
+    )
 }
 
 async fn not_found(State(state): State<Arc<AppState>>) -> Response {
@@ -166,8 +176,6 @@ async fn handle(
         tracing::debug!(body = %String::from_utf8_lossy(&bytes), "rejected body");
     })?;
     drop(bytes);
-    let span = tracing::info_span!("review", uid = %request.uid);
-    let _entered = span.enter();
     let mode = match (state.mode, path_mode) {
         (Mode::Enforce, Mode::Enforce) => Mode::Enforce,
         _ => Mode::Audit,
