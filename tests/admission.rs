@@ -11,10 +11,13 @@ use autoredeploy::admission::{
 };
 use autoredeploy::catalog::{CatalogIndex, EmptyCatalog};
 use autoredeploy::config::{Mode, RuleConfig};
+use autoredeploy::engine::fields::{self, UNREAD_ANNOTATIONS};
+use autoredeploy::engine::kind::Kind;
 use autoredeploy::engine::{self, Change, Code, Outcome};
 use autoredeploy::testing::recorded::{engine_input, fixture, fixtures};
 use autoredeploy::testing::{assert_accepted_by_apiserver, nested_arrays};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 fn answer(request: &Value, mode: Mode) -> (Value, admission::Summary) {
     let config = RuleConfig::default();
@@ -142,10 +145,10 @@ fn the_engine_schedules_imports_on_a_recorded_imagestream() {
     assert!(response["response"].get("patch").is_none());
 }
 
-/// The decoder leaves out `status` and `metadata.managedFields`; the engine, run on the
+/// The decoder leaves out what no rule reads (`engine::fields`); the engine, run on the
 /// whole objects the API server sent, must give exactly the same patch.
 #[test]
-fn leaving_out_status_and_managed_fields_never_changes_a_patch() {
+fn leaving_out_unread_members_never_changes_a_patch() {
     let web = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
         "metadata": {"name": "web", "namespace": "whtest"},
         "spec": {"tags": [{"name": "1.0", "from": {"kind": "DockerImage", "name": "registry.example/web:1.0"}}]},
@@ -158,26 +161,29 @@ fn leaving_out_status_and_managed_fields_never_changes_a_patch() {
         catalog: &catalog,
         config: &config,
     };
-    let mut left_out = 0;
+    let mut left_out = BTreeMap::<String, usize>::new();
     let mut patched = 0;
     for (name, bytes) in fixtures() {
         let whole: Value = serde_json::from_slice(&bytes).unwrap();
         let request = &whole["request"];
         let decoded = admission::decode(&bytes).unwrap();
-        for (sent, kept) in [
-            (&request["object"], &decoded.object),
-            (&request["oldObject"], &decoded.old_object),
-        ] {
-            let Some(kept) = kept else { continue };
-            assert!(kept.get("status").is_none(), "{name}");
-            assert!(kept["metadata"].get("managedFields").is_none(), "{name}");
-            let mut expected = sent.clone();
-            let members = expected.as_object_mut().unwrap();
-            left_out += usize::from(members.remove("status").is_some());
-            let metadata = members["metadata"].as_object_mut().unwrap();
-            left_out += usize::from(metadata.remove("managedFields").is_some());
-            assert_eq!(kept, &expected, "{name}: only those two are left out");
-        }
+        let mut expected = request["object"].clone();
+        trim(&mut expected, false, &mut left_out);
+        assert_eq!(decoded.object.as_ref(), Some(&expected), "{name}: object");
+        let reads_old = Kind::of(&request["object"]).is_some_and(fields::reads_old_object);
+        let expected_old = match &request["oldObject"] {
+            Value::Null => None,
+            _ if !reads_old => {
+                *left_out.entry("oldObject".into()).or_default() += 1;
+                None
+            }
+            old => {
+                let mut old = old.clone();
+                trim(&mut old, true, &mut left_out);
+                Some(old)
+            }
+        };
+        assert_eq!(decoded.old_object, expected_old, "{name}: oldObject");
         let from_whole = engine::mutate(&engine_input(request), &catalog, &config).patch;
         let (review, _) = admission::respond(&decoded, &ctx);
         let response = serde_json::to_value(review).unwrap();
@@ -188,11 +194,116 @@ fn leaving_out_status_and_managed_fields_never_changes_a_patch() {
         assert_eq!(from_kept, from_whole, "{name}");
         patched += usize::from(!from_whole.0.is_empty());
     }
-    assert!(
-        left_out >= 8,
-        "the fixtures carry status and managedFields: {left_out}"
-    );
+    // The recorded reviews carry each kind of unread member, so the test checks them all.
+    for member in [
+        "status",
+        "managedFields",
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+        "generation",
+        UNREAD_ANNOTATIONS[0],
+        "oldObject.apiVersion",
+    ] {
+        assert!(
+            left_out.get(member).is_some_and(|n| *n > 0),
+            "{member}: {left_out:?}"
+        );
+    }
     assert!(patched >= 2, "some fixtures are patched: {patched}");
+}
+
+/// What the decoder should keep of `object` (or of `oldObject` when `old`), written out
+/// from the lists; counts what was removed by name.
+fn trim(object: &mut Value, old: bool, left_out: &mut BTreeMap<String, usize>) {
+    let members = object.as_object_mut().unwrap();
+    let mut count = |name: String| *left_out.entry(name).or_default() += 1;
+    members.retain(|key, _| {
+        let keep = if old {
+            fields::OLD_OBJECT_MEMBERS.contains(&key.as_str())
+        } else {
+            !fields::UNREAD_MEMBERS.contains(&key.as_str())
+        };
+        if !keep {
+            count(if old {
+                format!("oldObject.{key}")
+            } else {
+                key.clone()
+            });
+        }
+        keep
+    });
+    let Some(metadata) = members.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    metadata.retain(|key, _| {
+        let keep = !fields::UNREAD_METADATA.contains(&key.as_str());
+        if !keep {
+            count(key.clone());
+        }
+        keep
+    });
+    if let Some(annotations) = metadata
+        .get_mut("annotations")
+        .and_then(Value::as_object_mut)
+    {
+        annotations.retain(|key, _| {
+            let keep = !UNREAD_ANNOTATIONS.contains(&key.as_str());
+            if !keep {
+                count(key.clone());
+            }
+            keep
+        });
+    }
+}
+
+/// An ImageStream UPDATE (the recorded `kubectl apply` envelope carrying a stream): no rule
+/// reads a stream's stored object, so `oldObject` is skipped, and the patch is the one the
+/// engine gives with the whole stored object.
+#[test]
+fn an_image_stream_update_skips_the_stored_object() {
+    let stream = fixture("imagestream-create.json")["request"]["object"].clone();
+    let mut review = fixture("deploymentconfig-update-kubectl-apply.json");
+    review["request"]["kind"] =
+        json!({"group": "image.openshift.io", "version": "v1", "kind": "ImageStream"});
+    review["request"]["resource"] =
+        json!({"group": "image.openshift.io", "version": "v1", "resource": "imagestreams"});
+    review["request"]["object"] = stream.clone();
+    review["request"]["oldObject"] = stream;
+    let bytes = serde_json::to_vec(&review).unwrap();
+    let decoded = admission::decode(&bytes).unwrap();
+    assert!(decoded.object.is_some());
+    assert_eq!(decoded.old_object, None);
+    let catalog = EmptyCatalog;
+    let config = RuleConfig::default();
+    let ctx = Context {
+        mode: Mode::Enforce,
+        catalog: &catalog,
+        config: &config,
+    };
+    let from_whole = engine::mutate(&engine_input(&review["request"]), &catalog, &config).patch;
+    assert!(
+        !from_whole.0.is_empty(),
+        "the stream gets scheduled imports"
+    );
+    let (response, _) = admission::respond(&decoded, &ctx);
+    let patch = response.response.patch.expect("a patch");
+    let from_kept: json_patch::Patch =
+        serde_json::from_slice(&BASE64.decode(patch).unwrap()).unwrap();
+    assert_eq!(from_kept, from_whole);
+
+    // With `kind` after `oldObject`, the stored object is decoded (trimmed) all the same.
+    let kind = review["request"]
+        .as_object_mut()
+        .unwrap()
+        .remove("kind")
+        .unwrap();
+    let text = serde_json::to_string(&review).unwrap();
+    // `request` is the review's last member (`to_string` sorts them): append `kind` to it.
+    let moved = format!("{},\"kind\":{kind}}}}}", text.strip_suffix("}}").unwrap());
+    let decoded = admission::decode(moved.as_bytes()).unwrap();
+    assert_eq!(decoded.kind.kind, "ImageStream");
+    assert!(decoded.old_object.is_some());
 }
 
 fn assert_empty_allow(request: &Value) {

@@ -1,10 +1,18 @@
 //! Decoding an AdmissionReview v1: the typed error a bad body gets (HTTP 400) and the parts
 //! of `request` this webhook reads. `object` and `oldObject` stay `serde_json::Value`s (see
-//! [`super::trimmed`] for what is left out of them).
+//! [`super::trimmed`] for what is left out of them), and `oldObject` is not decoded at all
+//! for kinds whose rules never read it.
+
+use std::fmt;
 
 use kube::core::admission::{META_API_VERSION_V1, META_KIND, Operation};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
+
+use super::trimmed::{Level, Trimmed};
+use crate::engine::fields;
+use crate::engine::kind::Kind;
 
 /// Why a body is not an AdmissionReview this webhook can answer (HTTP 400).
 #[derive(Debug, thiserror::Error)]
@@ -57,8 +65,9 @@ struct WireReview {
     request: Option<WireRequest>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// `request`, decoded by hand (below) so `oldObject` can be skipped for kinds whose rules
+/// never read it.
+#[derive(Default)]
 struct WireRequest {
     uid: Option<String>,
     kind: Option<GroupVersionKind>,
@@ -67,11 +76,128 @@ struct WireRequest {
     namespace: Option<String>,
     operation: Option<Operation>,
     user_info: Option<WireUserInfo>,
-    #[serde(default, deserialize_with = "super::trimmed::deserialize")]
     object: Option<Value>,
-    #[serde(default, deserialize_with = "super::trimmed::deserialize")]
     old_object: Option<Value>,
     dry_run: Option<bool>,
+}
+
+impl<'de> Deserialize<'de> for WireRequest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(RequestVisitor)
+    }
+}
+
+struct RequestVisitor;
+
+impl<'de> Visitor<'de> for RequestVisitor {
+    type Value = WireRequest;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an AdmissionRequest object")
+    }
+
+    /// The API server writes `kind` before `object` and `oldObject` (the field order of
+    /// `k8s.io/api/admission/v1.AdmissionRequest`), so by the time `oldObject` arrives the
+    /// kind usually says whether any rule reads it; if `kind` comes later, it is decoded
+    /// anyway. A repeated member is an error, as serde's derive makes it.
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WireRequest, A::Error> {
+        fn set<'de, T: Deserialize<'de>, A: MapAccess<'de>>(
+            map: &mut A,
+            slot: &mut Option<T>,
+            name: &'static str,
+        ) -> Result<(), A::Error> {
+            if slot.is_some() {
+                return Err(de::Error::duplicate_field(name));
+            }
+            *slot = map.next_value()?;
+            Ok(())
+        }
+        let mut request = WireRequest::default();
+        let (mut seen_object, mut seen_old_object) = (false, false);
+        while let Some(field) = map.next_key::<Field>()? {
+            match field {
+                Field::Uid => set(&mut map, &mut request.uid, "uid")?,
+                Field::Kind => set(&mut map, &mut request.kind, "kind")?,
+                Field::SubResource => set(&mut map, &mut request.sub_resource, "subResource")?,
+                Field::Name => set(&mut map, &mut request.name, "name")?,
+                Field::Namespace => set(&mut map, &mut request.namespace, "namespace")?,
+                Field::Operation => set(&mut map, &mut request.operation, "operation")?,
+                Field::UserInfo => set(&mut map, &mut request.user_info, "userInfo")?,
+                Field::DryRun => set(&mut map, &mut request.dry_run, "dryRun")?,
+                Field::Object => {
+                    if std::mem::replace(&mut seen_object, true) {
+                        return Err(de::Error::duplicate_field("object"));
+                    }
+                    request.object = map.next_value_seed(Trimmed(Level::Object))?;
+                }
+                Field::OldObject => {
+                    if std::mem::replace(&mut seen_old_object, true) {
+                        return Err(de::Error::duplicate_field("oldObject"));
+                    }
+                    if old_object_unread(request.kind.as_ref()) {
+                        map.next_value::<IgnoredAny>()?;
+                    } else {
+                        request.old_object = map.next_value_seed(Trimmed(Level::OldObject))?;
+                    }
+                }
+                Field::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(request)
+    }
+}
+
+/// The members of `request` read here; the key is matched without being copied.
+enum Field {
+    Uid,
+    Kind,
+    SubResource,
+    Name,
+    Namespace,
+    Operation,
+    UserInfo,
+    Object,
+    OldObject,
+    DryRun,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldVisitor;
+        impl Visitor<'_> for FieldVisitor {
+            type Value = Field;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<Field, E> {
+                Ok(match key {
+                    "uid" => Field::Uid,
+                    "kind" => Field::Kind,
+                    "subResource" => Field::SubResource,
+                    "name" => Field::Name,
+                    "namespace" => Field::Namespace,
+                    "operation" => Field::Operation,
+                    "userInfo" => Field::UserInfo,
+                    "object" => Field::Object,
+                    "oldObject" => Field::OldObject,
+                    "dryRun" => Field::DryRun,
+                    _ => Field::Other,
+                })
+            }
+        }
+        deserializer.deserialize_identifier(FieldVisitor)
+    }
+}
+
+/// Whether `kind` (already decoded) names a kind whose rules never read the stored object.
+fn old_object_unread(kind: Option<&GroupVersionKind>) -> bool {
+    kind.and_then(|gvk| Kind::of_group_kind(&gvk.group, &gvk.kind))
+        .is_some_and(|kind| !fields::reads_old_object(kind))
 }
 
 #[derive(Deserialize)]

@@ -1,51 +1,84 @@
-//! Decoding `request.object` and `request.oldObject` without the members nothing here reads:
-//! the top-level `status` and `metadata.managedFields`. Together they are most of a recorded
-//! review's object (an ImageStream's status lists every imported image; managedFields repeats
-//! the shape of every field each manager set), and a `serde_json::Value` pays for them four
-//! times: building the maps, the engine's clone, the diff walk and the drop. serde_json still
-//! scans the skipped bytes (so a malformed body is still an error) but allocates nothing.
+//! Decoding `request.object` and `request.oldObject` without what no rule reads
+//! (`crate::engine::fields` lists it): the top-level `status`, the bookkeeping members of
+//! `metadata` (`managedFields`, `labels`, `uid`, ...), `kubectl apply`'s
+//! `last-applied-configuration` annotation and, of the stored object, everything but `metadata`
+//! and `spec`. Together they are most of a recorded review's object (an ImageStream's status
+//! lists every imported image; managedFields repeats the shape of every field each manager
+//! set; the last-applied annotation is the whole manifest again, escaped), and a
+//! `serde_json::Value` pays for them four times: building the maps, the engine's clone, the
+//! diff walk and the drop. serde_json still scans the skipped bytes (so a malformed body is
+//! still an error) but allocates nothing.
 //!
 //! Leaving them out cannot change a patch: no rule reads or writes them (the engine writes
-//! only `metadata`, `spec` and `tag`, and `managedFields` sits under `metadata` by name, so
-//! no operation's path moves).
+//! only `metadata.annotations`, `spec` and `tag`, and a skipped member sits beside those by
+//! name, so no operation's path moves).
 
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-use crate::engine::fields::{UNREAD_MEMBERS, UNREAD_METADATA};
+use crate::engine::fields::{
+    OLD_OBJECT_MEMBERS, UNREAD_ANNOTATIONS, UNREAD_MEMBERS, UNREAD_METADATA,
+};
 
 /// Where a map sits, which decides what is left out of it.
 #[derive(Clone, Copy)]
-enum Level {
+pub(super) enum Level {
     /// The object itself: `status` is left out.
     Object,
-    /// Its `metadata`: `managedFields` is left out.
+    /// The stored object: all but `metadata` and `spec` is left out.
+    OldObject,
+    /// Its `metadata`: the members no rule reads are left out.
     Metadata,
+    /// `metadata.annotations`: the ones no rule reads are left out.
+    Annotations,
 }
 
 impl Level {
     fn skips(self, key: &str) -> bool {
         match self {
             Level::Object => UNREAD_MEMBERS.contains(&key),
+            Level::OldObject => !OLD_OBJECT_MEMBERS.contains(&key),
             Level::Metadata => UNREAD_METADATA.contains(&key),
+            Level::Annotations => UNREAD_ANNOTATIONS.contains(&key),
+        }
+    }
+
+    /// The level of the map under `key`, if it is trimmed too.
+    fn below(self, key: &str) -> Option<Level> {
+        match (self, key) {
+            (Level::Object | Level::OldObject, "metadata") => Some(Level::Metadata),
+            (Level::Metadata, "annotations") => Some(Level::Annotations),
+            _ => None,
         }
     }
 }
 
+#[cfg(test)]
 /// `#[serde(deserialize_with)]` for an optional object: `null` is `None`, as for a plain
 /// `Option<Value>` (a DELETE sends `object: null`).
 pub(super) fn deserialize<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Value>, D::Error> {
-    let value = Trimmed(Level::Object).deserialize(deserializer)?;
-    Ok((!value.is_null()).then_some(value))
+    Trimmed(Level::Object).deserialize(deserializer)
 }
 
-struct Trimmed(Level);
+/// Decodes an optional object trimmed at `Level`; `null` is `None`.
+pub(super) struct Trimmed(pub(super) Level);
 
 impl<'de> DeserializeSeed<'de> for Trimmed {
+    type Value = Option<Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        let value = TrimmedValue(self.0).deserialize(deserializer)?;
+        Ok((!value.is_null()).then_some(value))
+    }
+}
+
+struct TrimmedValue(Level);
+
+impl<'de> DeserializeSeed<'de> for TrimmedValue {
     type Value = Value;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
@@ -53,7 +86,7 @@ impl<'de> DeserializeSeed<'de> for Trimmed {
     }
 }
 
-impl<'de> Visitor<'de> for Trimmed {
+impl<'de> Visitor<'de> for TrimmedValue {
     type Value = Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -67,9 +100,9 @@ impl<'de> Visitor<'de> for Trimmed {
                 map.next_value::<IgnoredAny>()?;
                 continue;
             }
-            let value = match (self.0, key.as_str()) {
-                (Level::Object, "metadata") => map.next_value_seed(Trimmed(Level::Metadata))?,
-                _ => map.next_value::<Value>()?,
+            let value = match self.0.below(&key) {
+                Some(level) => map.next_value_seed(TrimmedValue(level))?,
+                None => map.next_value::<Value>()?,
             };
             members.insert(key, value);
         }
@@ -132,12 +165,14 @@ mod tests {
     }
 
     #[test]
-    fn status_and_managed_fields_are_left_out_and_nothing_else() {
+    fn unread_members_are_left_out_and_nothing_else() {
         let object = json!({
             "kind": "ImageStream",
-            "metadata": {"name": "web", "annotations": {"a": "b"},
+            "metadata": {"name": "web", "labels": {"app": "web"}, "uid": "1", "generation": 2,
+                         "annotations": {"a": "b", "kubectl.kubernetes.io/last-applied-configuration": "{\"x\":1}"},
                          "managedFields": [{"manager": "oc", "fieldsV1": {"f:spec": {}}}]},
-            "spec": {"status": "kept", "tags": [{"name": "latest", "managedFields": 1}]},
+            "spec": {"status": "kept", "labels": 1, "tags": [{"name": "latest", "managedFields": 1,
+                     "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "kept"}}]},
             "status": {"tags": [{"tag": "latest", "items": [{"image": "sha256:1"}]}]},
         });
         let decoded = decode(&json!({ "object": object }).to_string()).unwrap();
@@ -146,7 +181,37 @@ mod tests {
             Some(json!({
                 "kind": "ImageStream",
                 "metadata": {"name": "web", "annotations": {"a": "b"}},
-                "spec": {"status": "kept", "tags": [{"name": "latest", "managedFields": 1}]},
+                "spec": {"status": "kept", "labels": 1, "tags": [{"name": "latest", "managedFields": 1,
+                         "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "kept"}}]},
+            }))
+        );
+    }
+
+    #[test]
+    fn the_stored_object_keeps_only_metadata_and_spec() {
+        let old = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "labels": {"a": "b"}, "annotations": {"image.openshift.io/triggers": "[]"}},
+            "spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx"}]}}},
+            "status": {"replicas": 1}, "other": [1]});
+        let text = json!({ "oldObject": old }).to_string();
+        let mut deserializer = serde_json::Deserializer::from_str(&text);
+        struct Old;
+        impl<'de> Visitor<'de> for Old {
+            type Value = Option<Value>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<Value>, A::Error> {
+                map.next_key::<String>()?;
+                map.next_value_seed(Trimmed(Level::OldObject))
+            }
+        }
+        let kept = serde::Deserializer::deserialize_map(&mut deserializer, Old).unwrap();
+        assert_eq!(
+            kept,
+            Some(json!({
+                "metadata": {"name": "web", "annotations": {"image.openshift.io/triggers": "[]"}},
+                "spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx"}]}}},
             }))
         );
     }

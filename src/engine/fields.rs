@@ -4,14 +4,43 @@
 //! and the tests that compare against whole-object diffs and whole-object decoding
 //! (`tests/engine_properties.rs`, `tests/admission.rs`) hold them to it.
 
+use super::kind::Kind;
+
 /// Top-level members a rule may write (ImageStreamTag keeps its TagReference in `tag`).
 pub const WRITABLE_MEMBERS: [&str; 3] = ["metadata", "spec", "tag"];
 
 /// Top-level members no rule reads: the admission decoder skips them.
 pub const UNREAD_MEMBERS: [&str; 1] = ["status"];
 
-/// Members of `metadata` no rule reads: the admission decoder skips them.
-pub const UNREAD_METADATA: [&str; 1] = ["managedFields"];
+/// Members of `metadata` no rule reads: the admission decoder skips them. Rules read only
+/// `name`, `namespace` and some `annotations`, and write only `annotations`.
+pub const UNREAD_METADATA: [&str; 10] = [
+    "creationTimestamp",
+    "deletionGracePeriodSeconds",
+    "deletionTimestamp",
+    "finalizers",
+    "generation",
+    "labels",
+    "managedFields",
+    "ownerReferences",
+    "resourceVersion",
+    "uid",
+];
+
+/// Annotations no rule reads: the admission decoder skips them. `kubectl apply`'s copy of
+/// the whole manifest is most of a small object's metadata, and it is an escaped string.
+pub const UNREAD_ANNOTATIONS: [&str; 1] = ["kubectl.kubernetes.io/last-applied-configuration"];
+
+/// Top-level members of the stored object (`oldObject`) a rule reads: the containers' images
+/// and the triggers, under `spec` and `metadata.annotations`. The decoder keeps only these.
+pub const OLD_OBJECT_MEMBERS: [&str; 2] = ["metadata", "spec"];
+
+/// Whether any rule reads the stored object of this kind: only double-rollout avoidance on
+/// workloads does. For the others the decoder skips `oldObject` (an ImageStream UPDATE sends
+/// the whole stream twice).
+pub fn reads_old_object(kind: Kind) -> bool {
+    kind.pod_spec_pointer().is_some()
+}
 
 #[cfg(test)]
 mod tests {
@@ -22,5 +51,25 @@ mod tests {
         for member in WRITABLE_MEMBERS {
             assert!(!UNREAD_MEMBERS.contains(&member), "{member}");
         }
+        for member in ["name", "namespace", "generateName", "annotations"] {
+            assert!(!UNREAD_METADATA.contains(&member), "{member}");
+        }
+        for annotation in [
+            crate::engine::annotations::SKIP,
+            crate::engine::annotations::SKIP_CONTAINERS,
+            crate::engine::annotations::IMAGE_STREAM_TAGS,
+            crate::engine::annotation_entries::TRIGGERS,
+            crate::config::MODE_ANNOTATION,
+        ] {
+            assert!(!UNREAD_ANNOTATIONS.contains(&annotation), "{annotation}");
+        }
+    }
+
+    #[test]
+    fn only_workloads_read_the_stored_object() {
+        assert!(reads_old_object(Kind::DeploymentConfig));
+        assert!(reads_old_object(Kind::CronJob));
+        assert!(!reads_old_object(Kind::ImageStream));
+        assert!(!reads_old_object(Kind::ImageStreamTag));
     }
 }
