@@ -5,6 +5,7 @@
 mod budget;
 mod patterns;
 
+use crate::pointer::Pointer;
 pub use budget::{
     Budget, BudgetError, DEFAULT_BUDGET, DEFAULT_IMPORT_INTERVAL, RegistryBudget, RegistryBudgets,
     Window,
@@ -43,7 +44,7 @@ impl Mode {
     /// This mode, or audit when the object asks for it with `autoredeploy.io/mode: audit`.
     pub fn for_object(self, object: Option<&serde_json::Value>) -> Mode {
         let annotated_audit = object
-            .and_then(|o| o.pointer("/metadata/annotations"))
+            .and_then(|o| o.at("/metadata/annotations"))
             .and_then(|a| a.get(MODE_ANNOTATION))
             .and_then(serde_json::Value::as_str)
             .is_some_and(|v| v.trim().eq_ignore_ascii_case(Mode::Audit.as_str()));

@@ -4,6 +4,7 @@
 //! entry's `fieldPath` selects. Reads and repairs entries only; writing the annotation back
 //! belongs to `annotation_triggers`.
 
+use crate::pointer::Pointer;
 use std::collections::BTreeSet;
 
 use serde_json::Value;
@@ -30,7 +31,7 @@ pub(super) enum Unusable {
 /// The existing entries (none when the annotation is absent or blank).
 pub(super) fn read(object: &Value) -> Result<Vec<Value>, Unusable> {
     let Some(value) = object
-        .pointer("/metadata/annotations")
+        .at("/metadata/annotations")
         .and_then(|a| a.get(TRIGGERS))
     else {
         return Ok(Vec::new());

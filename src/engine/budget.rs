@@ -4,6 +4,7 @@
 //! leaving out what the object under review replaces; the object's own scheduled tags are
 //! counted here. Pure: no clock, no I/O; the numbers come from `RegistryBudgets`.
 
+use crate::pointer::Pointer;
 use std::collections::BTreeMap;
 
 use serde_json::Value;
@@ -37,15 +38,12 @@ pub fn import_registry(entry: &Value) -> Option<String> {
 
 /// Whether the entry asks for scheduled import.
 pub fn is_scheduled(entry: &Value) -> bool {
-    entry.pointer("/importPolicy/scheduled") == Some(&Value::Bool(true))
+    entry.at("/importPolicy/scheduled") == Some(&Value::Bool(true))
 }
 
 /// Whether the entry imports whole manifest lists.
 pub fn preserves_original(entry: &Value) -> bool {
-    entry
-        .pointer("/importPolicy/importMode")
-        .and_then(Value::as_str)
-        == Some(PRESERVE_ORIGINAL)
+    entry.at("/importPolicy/importMode").and_then(Value::as_str) == Some(PRESERVE_ORIGINAL)
 }
 
 /// Pulls one import costs: 1 manifest GET, or with `PreserveOriginal` one per sub-manifest

@@ -4,6 +4,7 @@
 //! It never flips `automatic` (rollback sets `false` on purpose) and never adds anything
 //! to an explicit empty list (`[]` means "no automatic deployments").
 
+use crate::pointer::Pointer;
 use serde_json::{Value, json};
 
 use super::annotations::trigger_source;
@@ -130,7 +131,7 @@ fn retarget(
         return false;
     };
     let path = format!("{TRIGGERS}/{i}/imageChangeParams/from");
-    let Some(from) = object.pointer_mut(&path).and_then(Value::as_object_mut) else {
+    let Some(from) = object.at_mut(&path).and_then(Value::as_object_mut) else {
         return false;
     };
     let before = from
@@ -320,7 +321,7 @@ fn group_by_tag(wanted: &[Wanted<'_>]) -> Vec<(TagRef, Vec<String>)> {
 
 fn image_change_triggers(object: &Value) -> impl Iterator<Item = (usize, &Value)> {
     object
-        .pointer(TRIGGERS)
+        .at(TRIGGERS)
         .and_then(Value::as_array)
         .into_iter()
         .flatten()

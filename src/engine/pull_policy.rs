@@ -4,6 +4,7 @@
 //! (kubernetes `pkg/apis/core/v1/defaults.go` `SetDefaults_Container`), so only the value Kubernetes itself would have chosen is
 //! replaced. Owns `imagePullPolicy`; it must not touch anything else.
 
+use crate::pointer::Pointer;
 use serde_json::Value;
 
 use super::change::{Code, Report};
@@ -27,7 +28,7 @@ pub fn ensure(
         return;
     }
     let pointer = container.pointer(pod_spec);
-    let Some(entry) = object.pointer_mut(&pointer).and_then(Value::as_object_mut) else {
+    let Some(entry) = object.at_mut(&pointer).and_then(Value::as_object_mut) else {
         return;
     };
     let replace = match entry.get("imagePullPolicy") {

@@ -8,6 +8,7 @@
 //! object's trigger followed the same tag and wrote that image. Owns container `image`; it
 //! must not touch anything else.
 
+use crate::pointer::Pointer;
 use serde_json::Value;
 
 use super::Context;
@@ -82,7 +83,7 @@ pub fn avoid_double_rollout(
         return;
     }
     let pointer = format!("{}/image", container.pointer(pod_spec));
-    if let Some(slot) = object.pointer_mut(&pointer) {
+    if let Some(slot) = object.at_mut(&pointer) {
         *slot = Value::String(replacement);
         report.change(code, pointer, message);
     }
@@ -102,7 +103,7 @@ fn stored_image(managed: &Managed<'_>, context: &Context<'_>) -> Option<Stored> 
         return None;
     }
     let old_object = context.old_object?;
-    let old_containers = containers::read(old_object.pointer(managed.pod_spec));
+    let old_containers = containers::read(old_object.at(managed.pod_spec));
     let name = managed.container.name.as_str();
     let old = containers::find(&old_containers, managed.container.list, name)?;
     let image = old.image.as_deref().filter(|i| !i.trim().is_empty())?;

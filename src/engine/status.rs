@@ -3,6 +3,7 @@
 //! engine (an offline object may carry its status) and the catalog (the stored stream's). Pure
 //! reading; it must not decide anything.
 
+use crate::pointer::Pointer;
 use serde_json::Value;
 
 use super::image_ref::normalise_registry;
@@ -20,10 +21,10 @@ const REPOSITORY_FIELDS: [&str; 2] = [
 /// integrated registry the server falls back to `spec.dockerImageRepository`, an external
 /// repository whose host must not be mistaken for the cluster's own.
 pub fn own_registry_hosts(object: &Value) -> Vec<String> {
-    let name = object.pointer("/metadata/name").and_then(Value::as_str);
+    let name = object.at("/metadata/name").and_then(Value::as_str);
     let mut hosts = Vec::new();
     for field in REPOSITORY_FIELDS {
-        let Some(repository) = object.pointer(field).and_then(Value::as_str) else {
+        let Some(repository) = object.at(field).and_then(Value::as_str) else {
             continue;
         };
         let mut parts = repository.split('/');
@@ -47,7 +48,7 @@ pub fn own_registry_hosts(object: &Value) -> Vec<String> {
 /// with `PreserveOriginal`.
 pub fn tag_platforms(object: &Value, tag: &str) -> Option<u32> {
     object
-        .pointer("/status/tags")
+        .at("/status/tags")
         .and_then(Value::as_array)?
         .iter()
         .find(|t| t.get("tag").and_then(Value::as_str) == Some(tag))
@@ -56,7 +57,7 @@ pub fn tag_platforms(object: &Value, tag: &str) -> Option<u32> {
 
 /// The platform count of one `status.tags[]` entry's current image.
 pub fn status_tag_platforms(status_tag: &Value) -> Option<u32> {
-    let platforms = status_tag.pointer("/items/0/platforms")?.as_array()?;
+    let platforms = status_tag.at("/items/0/platforms")?.as_array()?;
     u32::try_from(platforms.len()).ok()
 }
 

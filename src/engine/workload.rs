@@ -5,6 +5,7 @@
 //! the containers an automatic trigger manages. It must not know how a kind stores its
 //! triggers: it speaks to them through [`Triggers`].
 
+use crate::pointer::Pointer;
 use std::collections::BTreeMap;
 
 use serde_json::Value;
@@ -27,7 +28,7 @@ pub fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut
     let (Some(pod_spec), Some(triggers)) = (kind.pod_spec_pointer(), family::of(kind)) else {
         return;
     };
-    let containers = containers::read(object.pointer(pod_spec));
+    let containers = containers::read(object.at(pod_spec));
     if containers.is_empty() {
         return;
     }
@@ -321,7 +322,7 @@ fn report_on_delete(kind: Kind, object: &Value, report: &mut Report) {
         return;
     }
     let strategy = object
-        .pointer("/spec/updateStrategy/type")
+        .at("/spec/updateStrategy/type")
         .and_then(Value::as_str);
     if strategy == Some("OnDelete") {
         report.finding(
