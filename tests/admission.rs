@@ -499,3 +499,20 @@ fn an_image_tag_review_gets_a_scheduled_import() {
         json!([{"op": "add", "path": "/spec/importPolicy", "value": {"scheduled": true}}])
     );
 }
+
+/// JSON text is UTF-8: a body that is not is refused as a whole, wherever the bad byte sits
+/// (even in a member the decoder skips), with a reason of its own.
+#[test]
+fn a_body_that_is_not_utf8_is_refused_wherever_the_bad_byte_sits() {
+    let review = fixture("deploymentconfig-create.json");
+    let text = serde_json::to_string(&review).unwrap();
+    for member in ["\"groups\":[\"", "\"name\":\""] {
+        let at = text.find(member).unwrap() + member.len();
+        let mut bytes = text.clone().into_bytes();
+        bytes.insert(at, 0xff);
+        let error = admission::decode(&bytes).unwrap_err();
+        assert_eq!(error.reason(), "utf-8", "{member}");
+        assert!(error.to_string().contains("not UTF-8"), "{error}");
+    }
+    assert!(admission::decode(text.as_bytes()).is_ok());
+}
