@@ -206,7 +206,10 @@ fn init_logging(format: LogFormat) -> anyhow::Result<WorkerGuard> {
         .with_writer(writer);
     let result = match format {
         LogFormat::Plain => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Json => builder
+            .fmt_fields(tracing_subscriber::fmt::format::JsonFields::new())
+            .event_format(crate::server::logging::JsonLines)
+            .try_init(),
     };
     result.map_err(|err| anyhow::anyhow!("cannot set up logging: {err}"))?;
     Ok(guard)

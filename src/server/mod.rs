@@ -6,6 +6,7 @@ pub mod admin;
 pub mod budget;
 pub mod catalog;
 pub mod certs;
+pub mod logging;
 pub mod metrics;
 pub mod router;
 pub mod run;
