@@ -163,7 +163,7 @@ fn leaving_out_status_and_managed_fields_never_changes_a_patch() {
     for (name, bytes) in fixtures() {
         let whole: Value = serde_json::from_slice(&bytes).unwrap();
         let request = &whole["request"];
-        let decoded = admission::decode(&bytes).unwrap();
+        let mut decoded = admission::decode(&bytes).unwrap();
         for (sent, kept) in [
             (&request["object"], &decoded.object),
             (&request["oldObject"], &decoded.old_object),
@@ -179,7 +179,7 @@ fn leaving_out_status_and_managed_fields_never_changes_a_patch() {
             assert_eq!(kept, &expected, "{name}: only those two are left out");
         }
         let from_whole = engine::mutate(&engine_input(request), &catalog, &config).patch;
-        let (review, _) = admission::respond(&decoded, &ctx);
+        let (review, _) = admission::respond(&mut decoded, &ctx);
         let response = serde_json::to_value(review).unwrap();
         let from_kept: json_patch::Patch = match response["response"]["patch"].as_str() {
             Some(patch) => serde_json::from_slice(&BASE64.decode(patch).unwrap()).unwrap(),

@@ -11,6 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use kube::core::admission::{META_API_VERSION_V1, META_KIND, Operation};
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::catalog::Catalog;
 use crate::config::{Mode, RuleConfig};
@@ -111,18 +112,22 @@ pub struct Context<'a> {
     pub config: &'a RuleConfig,
 }
 
-/// Answer one decoded request. Never fails: anything odd is an allow with a warning.
-pub fn respond(request: &AdmissionRequest, ctx: &Context<'_>) -> (ReviewResponse, Summary) {
+/// Answer one decoded request. Never fails: anything odd is an allow with a warning. The
+/// engine is handed `request.object` to edit in place (no copy of a large object), so a
+/// reviewed request is left without it; the rest of the request is untouched.
+pub fn respond(request: &mut AdmissionRequest, ctx: &Context<'_>) -> (ReviewResponse, Summary) {
     // Audit when the path or the flag says so, or the object asks for it by annotation.
     let mode = ctx.mode.for_object(request.object.as_ref());
     let Some(operation) = engine_operation(request) else {
         return finish(request, mode, Verdict::Skipped, Vec::new());
     };
-    let Some(object) = request.object.as_ref().filter(|o| o.is_object()) else {
+    if !request.object.as_ref().is_some_and(Value::is_object) {
         let warning = "request.object is not a JSON object; nothing changed";
         return finish(request, mode, Verdict::Unreadable, vec![warning]);
-    };
-    let input = engine::Input {
+    }
+    let object = request.object.take().unwrap_or_default();
+    let request = &*request;
+    let input = engine::OwnedInput {
         object,
         old_object: request.old_object.as_ref().filter(|o| o.is_object()),
         operation,
@@ -132,7 +137,7 @@ pub fn respond(request: &AdmissionRequest, ctx: &Context<'_>) -> (ReviewResponse
     // The engine is pure and must not panic; if it ever does, fail open with a warning
     // rather than dropping the connection.
     match catch_unwind(AssertUnwindSafe(|| {
-        engine::mutate(&input, ctx.catalog, ctx.config)
+        engine::mutate_owned(input, ctx.catalog, ctx.config)
     })) {
         Ok(outcome) => respond_with_outcome(request, mode, &outcome),
         Err(_) => {
@@ -144,7 +149,7 @@ pub fn respond(request: &AdmissionRequest, ctx: &Context<'_>) -> (ReviewResponse
 
 /// Decode and answer in one step.
 pub fn review(body: &[u8], ctx: &Context<'_>) -> Result<(ReviewResponse, Summary), ReviewError> {
-    decode(body).map(|request| respond(&request, ctx))
+    decode(body).map(|mut request| respond(&mut request, ctx))
 }
 
 /// Build the response for an engine outcome in the given (already decided) mode.

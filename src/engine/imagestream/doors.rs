@@ -3,12 +3,14 @@
 //! lists images (and maybe a whole repository) to import. Each becomes sites for the parent
 //! module's rule, under the same budget; this module only finds them.
 
+use json_patch::jsonptr::PointerBuf;
 use serde_json::Value;
 
 use super::{Scope, Site, Writes, schedule};
 use crate::engine::Context;
 use crate::engine::annotations;
 use crate::engine::change::{Code, Report};
+use crate::engine::patch::Edits;
 use crate::image_ref::ImageRef;
 
 /// An object holding one TagReference under `member` and named `stream:tag`.
@@ -17,6 +19,7 @@ pub(super) fn single_tag(
     member: &str,
     context: &Context<'_>,
     report: &mut Report,
+    edits: &mut Edits,
 ) {
     let name = object.pointer("/metadata/name").and_then(Value::as_str);
     let label = name.map_or_else(|| "tag".to_string(), |n| format!("tag {n:?}"));
@@ -28,7 +31,7 @@ pub(super) fn single_tag(
     let Some(entry) = object.get_mut(member) else {
         return;
     };
-    let path = format!("/{member}");
+    let path = PointerBuf::from_tokens([member]);
     if annotations::skips(entry.get("annotations")) {
         report.finding(
             Code::OptedOut,
@@ -44,10 +47,15 @@ pub(super) fn single_tag(
         opted_out: false,
         entry,
     };
-    schedule(vec![site], Writes::Tags, &scope, report);
+    schedule(vec![site], Writes::Tags, &scope, report, edits);
 }
 
-pub(super) fn image_stream_import(object: &mut Value, context: &Context<'_>, report: &mut Report) {
+pub(super) fn image_stream_import(
+    object: &mut Value,
+    context: &Context<'_>,
+    report: &mut Report,
+    edits: &mut Edits,
+) {
     // `import: false` only looks the image up (`oc new-app`, the web console): nothing is
     // written to the stream, so nothing may be scheduled (openshift/api `image/v1/types.go`
     // `ImageStreamImportSpec.Import`).
@@ -68,7 +76,7 @@ pub(super) fn image_stream_import(object: &mut Value, context: &Context<'_>, rep
                 }
             }
             ("repository", entry @ Value::Object(_)) => sites.push(Site {
-                path: "/spec/repository".into(),
+                path: PointerBuf::from_tokens(["spec", "repository"]),
                 label: "repository import".into(),
                 tag: None,
                 opted_out: false,
@@ -77,7 +85,8 @@ pub(super) fn image_stream_import(object: &mut Value, context: &Context<'_>, rep
             _ => {}
         }
     }
-    schedule(sites, Writes::Tags, &scope, report);
+    // `spec` is a map: `images` before `repository`, the order the diff walks them in.
+    schedule(sites, Writes::Tags, &scope, report, edits);
 }
 
 /// `spec.images[i]`: its tag is `to.name`, else the tag of `from.name` (the API's default).
@@ -95,7 +104,7 @@ fn import_site(i: usize, entry: &mut Value) -> Site<'_> {
         None => format!("imported image #{i}"),
     };
     Site {
-        path: format!("/spec/images/{i}"),
+        path: PointerBuf::from_tokens(["spec", "images"]).with_trailing_token(i),
         label,
         tag,
         opted_out: false,
