@@ -277,17 +277,66 @@ pub fn warnings<'a>(prefix: &str, items: impl Iterator<Item = &'a Change>) -> Ve
     out
 }
 
+/// `prefix`, [`WARNING_PREFIX`] and `message` without control characters, cut to
+/// [`MAX_WARNING_CHARS`] with an ellipsis. One copy of each part: a stream over its pull
+/// budget has a finding for each of thousands of tags.
 fn warning_text(prefix: &str, message: &str) -> String {
     const ELLIPSIS: &str = "...";
-    let full = prefix
-        .chars()
-        .chain(WARNING_PREFIX.chars())
-        .chain(message.chars())
-        .filter(|c| !c.is_control());
-    let mut text: String = full.clone().take(MAX_WARNING_CHARS + 1).collect();
+    let mut text = String::with_capacity(prefix.len() + WARNING_PREFIX.len() + message.len());
+    for part in [prefix, WARNING_PREFIX, message] {
+        if engine::change::has_control(part) {
+            text.extend(part.chars().filter(|c| !c.is_control()));
+        } else {
+            text.push_str(part);
+        }
+    }
     if text.chars().count() > MAX_WARNING_CHARS {
-        text = full.take(MAX_WARNING_CHARS - ELLIPSIS.len()).collect();
+        let end = text
+            .char_indices()
+            .nth(MAX_WARNING_CHARS - ELLIPSIS.len())
+            .map_or(text.len(), |(i, _)| i);
+        text.truncate(end);
         text.push_str(ELLIPSIS);
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition: every character of the three parts but control characters, and past
+    /// the limit the first `MAX_WARNING_CHARS - 3` of them and an ellipsis.
+    fn by_definition(prefix: &str, message: &str) -> String {
+        let full: Vec<char> = [prefix, WARNING_PREFIX, message]
+            .concat()
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect();
+        if full.len() <= MAX_WARNING_CHARS {
+            return full.into_iter().collect();
+        }
+        let mut text: String = full[..MAX_WARNING_CHARS - 3].iter().collect();
+        text.push_str("...");
+        text
+    }
+
+    #[test]
+    fn warning_text_drops_control_characters_and_cuts_at_the_limit() {
+        let limit = MAX_WARNING_CHARS - WARNING_PREFIX.len();
+        for prefix in ["", AUDIT_WARNING_PREFIX, "a\tb\n"] {
+            for len in [0, 1, limit - 1, limit, limit + 1, limit + 40] {
+                for fill in ["x", "é", "\u{7}x", "日本"] {
+                    let message: String = fill.repeat(len).chars().take(len).collect();
+                    let text = warning_text(prefix, &message);
+                    assert_eq!(
+                        text,
+                        by_definition(prefix, &message),
+                        "{prefix:?} {len} {fill:?}"
+                    );
+                    assert!(text.chars().count() <= MAX_WARNING_CHARS);
+                }
+            }
+        }
+    }
 }

@@ -192,7 +192,11 @@ fn schedule(
     edits: &mut Edits,
 ) {
     let config = scope.context.config;
-    let tags: Vec<String> = sites.iter().filter_map(|s| s.tag.clone()).collect();
+    // Only a side door's tags are named to the catalog; a whole stream is replaced as one.
+    let tags: Vec<String> = match writes {
+        Writes::Tags => sites.iter().filter_map(|s| s.tag.clone()).collect(),
+        Writes::WholeStream => Vec::new(),
+    };
     let namespace = scope.context.namespace;
     let replaced = match (&scope.stream, writes) {
         (Some(stream), Writes::WholeStream) => Replaced::Stream { namespace, stream },
