@@ -258,10 +258,10 @@ pub fn warnings<'a>(prefix: &str, items: impl Iterator<Item = &'a Change>) -> Ve
     let mut omitted = 0usize;
     for item in items {
         let text = warning_text(prefix, &item.message);
-        let len = text.chars().count();
         if out.contains(&text) {
             continue;
         }
+        let len = if omitted > 0 { 0 } else { text.chars().count() };
         if omitted > 0 || used + len > WARNING_BUDGET_CHARS - OMITTED_NOTE_RESERVE {
             omitted += 1;
             continue;
