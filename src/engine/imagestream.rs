@@ -330,8 +330,9 @@ fn write_import_policy(
         policy.insert(field.into(), value);
         report.change(change.code, change.path, change.message);
     }
-    let before = members.insert("importPolicy".into(), Value::Object(policy));
-    edits.record(policy_path, before.as_ref(), &members["importPolicy"]);
+    let policy = Value::Object(policy);
+    edits.record(policy_path, members.get("importPolicy"), &policy);
+    members.insert("importPolicy".into(), policy);
 }
 
 /// The `from.name` and registry of an entry the import controller would schedule, or `None`
