@@ -166,7 +166,7 @@ fn leaving_out_unread_members_never_changes_a_patch() {
     for (name, bytes) in fixtures() {
         let whole: Value = serde_json::from_slice(&bytes).unwrap();
         let request = &whole["request"];
-        let decoded = admission::decode(&bytes).unwrap();
+        let mut decoded = admission::decode(&bytes).unwrap();
         let mut expected = request["object"].clone();
         trim(&mut expected, false, &mut left_out);
         assert_eq!(decoded.object.as_ref(), Some(&expected), "{name}: object");
@@ -185,7 +185,7 @@ fn leaving_out_unread_members_never_changes_a_patch() {
         };
         assert_eq!(decoded.old_object, expected_old, "{name}: oldObject");
         let from_whole = engine::mutate(&engine_input(request), &catalog, &config).patch;
-        let (review, _) = admission::respond(&decoded, &ctx);
+        let (review, _) = admission::respond(&mut decoded, &ctx);
         let response = serde_json::to_value(review).unwrap();
         let from_kept: json_patch::Patch = match response["response"]["patch"].as_str() {
             Some(patch) => serde_json::from_slice(&BASE64.decode(patch).unwrap()).unwrap(),
@@ -271,7 +271,7 @@ fn an_image_stream_update_skips_the_stored_object() {
     review["request"]["object"] = stream.clone();
     review["request"]["oldObject"] = stream;
     let bytes = serde_json::to_vec(&review).unwrap();
-    let decoded = admission::decode(&bytes).unwrap();
+    let mut decoded = admission::decode(&bytes).unwrap();
     assert!(decoded.object.is_some());
     assert_eq!(decoded.old_object, None);
     let catalog = EmptyCatalog;
@@ -286,7 +286,7 @@ fn an_image_stream_update_skips_the_stored_object() {
         !from_whole.0.is_empty(),
         "the stream gets scheduled imports"
     );
-    let (response, _) = admission::respond(&decoded, &ctx);
+    let (response, _) = admission::respond(&mut decoded, &ctx);
     let patch = response.response.patch.expect("a patch");
     let from_kept: json_patch::Patch =
         serde_json::from_slice(&BASE64.decode(patch).unwrap()).unwrap();

@@ -11,3 +11,4 @@ mod engine_fixtures;
 mod engine_properties;
 mod fuzz_regressions;
 mod mutate_properties;
+mod stream_patch;

@@ -11,6 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use kube::core::admission::{META_API_VERSION_V1, META_KIND, Operation};
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::catalog::Catalog;
 use crate::config::{Mode, RuleConfig};
@@ -111,18 +112,22 @@ pub struct Context<'a> {
     pub config: &'a RuleConfig,
 }
 
-/// Answer one decoded request. Never fails: anything odd is an allow with a warning.
-pub fn respond(request: &AdmissionRequest, ctx: &Context<'_>) -> (ReviewResponse, Summary) {
+/// Answer one decoded request. Never fails: anything odd is an allow with a warning. The
+/// engine is handed `request.object` to edit in place (no copy of a large object), so a
+/// reviewed request is left without it; the rest of the request is untouched.
+pub fn respond(request: &mut AdmissionRequest, ctx: &Context<'_>) -> (ReviewResponse, Summary) {
     // Audit when the path or the flag says so, or the object asks for it by annotation.
     let mode = ctx.mode.for_object(request.object.as_ref());
     let Some(operation) = engine_operation(request) else {
         return finish(request, mode, Verdict::Skipped, Vec::new());
     };
-    let Some(object) = request.object.as_ref().filter(|o| o.is_object()) else {
+    if !request.object.as_ref().is_some_and(Value::is_object) {
         let warning = "request.object is not a JSON object; nothing changed";
         return finish(request, mode, Verdict::Unreadable, vec![warning]);
-    };
-    let input = engine::Input {
+    }
+    let object = request.object.take().unwrap_or_default();
+    let request = &*request;
+    let input = engine::OwnedInput {
         object,
         old_object: request.old_object.as_ref().filter(|o| o.is_object()),
         operation,
@@ -132,7 +137,7 @@ pub fn respond(request: &AdmissionRequest, ctx: &Context<'_>) -> (ReviewResponse
     // The engine is pure and must not panic; if it ever does, fail open with a warning
     // rather than dropping the connection.
     match catch_unwind(AssertUnwindSafe(|| {
-        engine::mutate(&input, ctx.catalog, ctx.config)
+        engine::mutate_owned(input, ctx.catalog, ctx.config)
     })) {
         Ok(outcome) => respond_with_outcome(request, mode, &outcome),
         Err(_) => {
@@ -144,7 +149,7 @@ pub fn respond(request: &AdmissionRequest, ctx: &Context<'_>) -> (ReviewResponse
 
 /// Decode and answer in one step.
 pub fn review(body: &[u8], ctx: &Context<'_>) -> Result<(ReviewResponse, Summary), ReviewError> {
-    decode(body).map(|request| respond(&request, ctx))
+    decode(body).map(|mut request| respond(&mut request, ctx))
 }
 
 /// Build the response for an engine outcome in the given (already decided) mode.
@@ -253,10 +258,10 @@ pub fn warnings<'a>(prefix: &str, items: impl Iterator<Item = &'a Change>) -> Ve
     let mut omitted = 0usize;
     for item in items {
         let text = warning_text(prefix, &item.message);
-        let len = text.chars().count();
         if out.contains(&text) {
             continue;
         }
+        let len = if omitted > 0 { 0 } else { text.chars().count() };
         if omitted > 0 || used + len > WARNING_BUDGET_CHARS - OMITTED_NOTE_RESERVE {
             omitted += 1;
             continue;
@@ -272,17 +277,66 @@ pub fn warnings<'a>(prefix: &str, items: impl Iterator<Item = &'a Change>) -> Ve
     out
 }
 
+/// `prefix`, [`WARNING_PREFIX`] and `message` without control characters, cut to
+/// [`MAX_WARNING_CHARS`] with an ellipsis. One copy of each part: a stream over its pull
+/// budget has a finding for each of thousands of tags.
 fn warning_text(prefix: &str, message: &str) -> String {
     const ELLIPSIS: &str = "...";
-    let full = prefix
-        .chars()
-        .chain(WARNING_PREFIX.chars())
-        .chain(message.chars())
-        .filter(|c| !c.is_control());
-    let mut text: String = full.clone().take(MAX_WARNING_CHARS + 1).collect();
+    let mut text = String::with_capacity(prefix.len() + WARNING_PREFIX.len() + message.len());
+    for part in [prefix, WARNING_PREFIX, message] {
+        if engine::change::has_control(part) {
+            text.extend(part.chars().filter(|c| !c.is_control()));
+        } else {
+            text.push_str(part);
+        }
+    }
     if text.chars().count() > MAX_WARNING_CHARS {
-        text = full.take(MAX_WARNING_CHARS - ELLIPSIS.len()).collect();
+        let end = text
+            .char_indices()
+            .nth(MAX_WARNING_CHARS - ELLIPSIS.len())
+            .map_or(text.len(), |(i, _)| i);
+        text.truncate(end);
         text.push_str(ELLIPSIS);
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition: every character of the three parts but control characters, and past
+    /// the limit the first `MAX_WARNING_CHARS - 3` of them and an ellipsis.
+    fn by_definition(prefix: &str, message: &str) -> String {
+        let full: Vec<char> = [prefix, WARNING_PREFIX, message]
+            .concat()
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect();
+        if full.len() <= MAX_WARNING_CHARS {
+            return full.into_iter().collect();
+        }
+        let mut text: String = full[..MAX_WARNING_CHARS - 3].iter().collect();
+        text.push_str("...");
+        text
+    }
+
+    #[test]
+    fn warning_text_drops_control_characters_and_cuts_at_the_limit() {
+        let limit = MAX_WARNING_CHARS - WARNING_PREFIX.len();
+        for prefix in ["", AUDIT_WARNING_PREFIX, "a\tb\n"] {
+            for len in [0, 1, limit - 1, limit, limit + 1, limit + 40] {
+                for fill in ["x", "é", "\u{7}x", "日本"] {
+                    let message: String = fill.repeat(len).chars().take(len).collect();
+                    let text = warning_text(prefix, &message);
+                    assert_eq!(
+                        text,
+                        by_definition(prefix, &message),
+                        "{prefix:?} {len} {fill:?}"
+                    );
+                    assert!(text.chars().count() <= MAX_WARNING_CHARS);
+                }
+            }
+        }
+    }
 }

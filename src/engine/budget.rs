@@ -4,7 +4,6 @@
 //! leaving out what the object under review replaces; the object's own scheduled tags are
 //! counted here. Pure: no clock, no I/O; the numbers come from `RegistryBudgets`.
 
-use crate::pointer::Pointer;
 use std::collections::BTreeMap;
 
 use serde_json::Value;
@@ -38,12 +37,18 @@ pub fn import_registry(entry: &Value) -> Option<String> {
 
 /// Whether the entry asks for scheduled import.
 pub fn is_scheduled(entry: &Value) -> bool {
-    entry.at("/importPolicy/scheduled") == Some(&Value::Bool(true))
+    import_policy(entry, "scheduled") == Some(&Value::Bool(true))
 }
 
 /// Whether the entry imports whole manifest lists.
 pub fn preserves_original(entry: &Value) -> bool {
-    entry.at("/importPolicy/importMode").and_then(Value::as_str) == Some(PRESERVE_ORIGINAL)
+    import_policy(entry, "importMode").and_then(Value::as_str) == Some(PRESERVE_ORIGINAL)
+}
+
+/// `importPolicy.<field>` of an entry. Asked several times for every tag of a stream, so
+/// not `Value::pointer`, which allocates each token it unescapes.
+fn import_policy<'a>(entry: &'a Value, field: &str) -> Option<&'a Value> {
+    entry.get("importPolicy")?.get(field)
 }
 
 /// Pulls one import costs: 1 manifest GET, or with `PreserveOriginal` one per sub-manifest

@@ -3,10 +3,14 @@
 //! `ImageTag.spec` (the server writes the stream internally, openshift/openshift-apiserver
 //! `pkg/image/apiserver/registry/imagestreamtag/rest.go`), within each registry's pull budget
 //! (arithmetic in `budget`). Owns `importPolicy.scheduled` and `importPolicy.importMode`; it
-//! must not touch any other field.
+//! must not touch any other field. It edits the object in place and records each edit as the
+//! JSON Patch operations `json_patch::diff` would give for it (`patch::Edits`): a stream of
+//! 10,000 tags is then neither copied nor walked a second time to find what changed.
 
+use crate::pointer::Pointer as _;
 use std::collections::BTreeMap;
 
+use json_patch::jsonptr::{Pointer, PointerBuf};
 use serde_json::{Map, Value};
 
 use super::annotations;
@@ -15,12 +19,13 @@ use super::catalog::Replaced;
 use super::change::{Change, Code, Report};
 use super::image_ref::ImageRef;
 use super::kind::Kind;
+use super::patch::Edits;
 use super::{Context, status};
 
 /// One TagReference-like entry to check.
 struct Site<'a> {
-    /// JSON pointer of the entry.
-    path: String,
+    /// JSON pointer of the entry (built token by token, so it is also the patch's path).
+    path: PointerBuf,
     /// How messages name it (`tag "latest"`).
     label: String,
     /// The stream tag it writes; `None` for a repository import (tags unknown in advance).
@@ -83,27 +88,33 @@ impl<'a> Scope<'a> {
     }
 }
 
-pub(super) fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut Report) {
+/// The rules for one object of the ImageStream kinds; every edit is also recorded in `edits`,
+/// in document order (sites are visited in that order and each writes one entry).
+pub(super) fn apply(
+    kind: Kind,
+    object: &mut Value,
+    context: &Context<'_>,
+    report: &mut Report,
+    edits: &mut Edits,
+) {
     match kind {
-        Kind::ImageStream => image_stream(object, context, report),
-        Kind::ImageStreamTag => doors::single_tag(object, "tag", context, report),
-        Kind::ImageTag => doors::single_tag(object, "spec", context, report),
-        Kind::ImageStreamImport => doors::image_stream_import(object, context, report),
+        Kind::ImageStream => image_stream(object, context, report, edits),
+        Kind::ImageStreamTag => doors::single_tag(object, "tag", context, report, edits),
+        Kind::ImageTag => doors::single_tag(object, "spec", context, report, edits),
+        Kind::ImageStreamImport => doors::image_stream_import(object, context, report, edits),
         _ => {}
     }
 }
 
-fn image_stream(object: &mut Value, context: &Context<'_>, report: &mut Report) {
+fn image_stream(object: &mut Value, context: &Context<'_>, report: &mut Report, edits: &mut Edits) {
     report_repository_without_tags(object, report);
-    let name = object.pointer("/metadata/name").and_then(Value::as_str);
+    let name = object.at("/metadata/name").and_then(Value::as_str);
     let scope = Scope::new(context, name.map(str::to_string), object);
-    let Some(tags) = object
-        .pointer_mut("/spec/tags")
-        .and_then(Value::as_array_mut)
-    else {
+    let Some(tags) = object.at_mut("/spec/tags").and_then(Value::as_array_mut) else {
         return;
     };
     let mut sites = Vec::with_capacity(tags.len());
+    let tags_path = PointerBuf::from_tokens(["spec", "tags"]);
     for (i, entry) in tags.iter_mut().enumerate() {
         let tag = entry
             .get("name")
@@ -113,7 +124,7 @@ fn image_stream(object: &mut Value, context: &Context<'_>, report: &mut Report) 
             Some(name) => format!("tag {name:?}"),
             None => format!("tag #{i}"),
         };
-        let path = format!("/spec/tags/{i}");
+        let path = tags_path.with_trailing_token(i);
         let opted_out = annotations::skips(entry.get("annotations"));
         if opted_out {
             report.finding(
@@ -130,18 +141,18 @@ fn image_stream(object: &mut Value, context: &Context<'_>, report: &mut Report) 
             entry,
         });
     }
-    schedule(sites, Writes::WholeStream, &scope, report);
+    schedule(sites, Writes::WholeStream, &scope, report, edits);
 }
 
 /// The one-off bulk import of a bare repository is never scheduled (openshift/
 /// openshift-controller-manager `pkg/image/controller/imagestream_controller.go`).
 fn report_repository_without_tags(object: &Value, report: &mut Report) {
     let has_tags = object
-        .pointer("/spec/tags")
+        .at("/spec/tags")
         .and_then(Value::as_array)
         .is_some_and(|tags| !tags.is_empty());
     let repository = object
-        .pointer("/spec/dockerImageRepository")
+        .at("/spec/dockerImageRepository")
         .and_then(Value::as_str)
         .filter(|r| !r.trim().is_empty());
     if let (false, Some(repository)) = (has_tags, repository) {
@@ -170,9 +181,20 @@ enum Writes {
 
 /// Schedule the importable sites within budget: the ones already scheduled count first
 /// (they are never unscheduled), then the others in order while their registry has room.
-fn schedule(sites: Vec<Site<'_>>, writes: Writes, scope: &Scope<'_>, report: &mut Report) {
+/// `sites` are in document order, and so are the edits.
+fn schedule(
+    sites: Vec<Site<'_>>,
+    writes: Writes,
+    scope: &Scope<'_>,
+    report: &mut Report,
+    edits: &mut Edits,
+) {
     let config = scope.context.config;
-    let tags: Vec<String> = sites.iter().filter_map(|s| s.tag.clone()).collect();
+    // Only a side door's tags are named to the catalog; a whole stream is replaced as one.
+    let tags: Vec<String> = match writes {
+        Writes::Tags => sites.iter().filter_map(|s| s.tag.clone()).collect(),
+        Writes::WholeStream => Vec::new(),
+    };
     let namespace = scope.context.namespace;
     let replaced = match (&scope.stream, writes) {
         (Some(stream), Writes::WholeStream) => Replaced::Stream { namespace, stream },
@@ -204,7 +226,7 @@ fn schedule(sites: Vec<Site<'_>>, writes: Writes, scope: &Scope<'_>, report: &mu
         });
     }
     for candidate in candidates {
-        ensure_scheduled(candidate, &mut ledger, scope, report);
+        ensure_scheduled(candidate, &mut ledger, scope, report, edits);
     }
 }
 
@@ -214,6 +236,7 @@ fn ensure_scheduled(
     ledger: &mut Ledger<'_>,
     scope: &Scope<'_>,
     report: &mut Report,
+    edits: &mut Edits,
 ) {
     let Candidate {
         site: Site {
@@ -248,7 +271,7 @@ fn ensure_scheduled(
                     format!("set importPolicy.scheduled on {label} ({source})"),
                 ),
             )),
-            Err(over) => report.finding(Code::PullBudget, &path, over.message(&label)),
+            Err(over) => report.finding(Code::PullBudget, path.as_str(), over.message(&label)),
         }
     }
     if scope.context.config.preserve_original && !budget::preserves_original(entry) {
@@ -262,24 +285,52 @@ fn ensure_scheduled(
             ),
         ));
     }
-    write_import_policy(entry, writes, report);
+    write_import_policy(entry, &path, writes, report, edits);
 }
 
-/// Set `importPolicy` fields, creating the object only when there is something to write.
-fn write_import_policy(entry: &mut Value, writes: Vec<(&str, Value, Change)>, report: &mut Report) {
-    if writes.is_empty() {
-        return;
-    }
-    if !entry.get("importPolicy").is_some_and(Value::is_object) {
-        entry["importPolicy"] = Value::Object(Map::new());
-    }
-    let Some(policy) = entry["importPolicy"].as_object_mut() else {
+/// Set `importPolicy` fields, creating the object only when there is something to write,
+/// and record the edits as `json_patch::diff` gives them: a new (or `null`, or not an
+/// object) `importPolicy` as one operation for the whole object, an existing object's
+/// fields one by one in the object's key order (an `add` for a new field, a `replace` for
+/// another value).
+fn write_import_policy(
+    entry: &mut Value,
+    path: &Pointer,
+    writes: Vec<(&str, Value, Change)>,
+    report: &mut Report,
+    edits: &mut Edits,
+) {
+    // Sites reaching here have a `from` (see `importable_source`): always objects.
+    let Some(members) = entry.as_object_mut().filter(|_| !writes.is_empty()) else {
         return;
     };
+    let policy_path = path.with_trailing_token("importPolicy");
+    if let Some(Value::Object(policy)) = members.get_mut("importPolicy") {
+        let mut previous = Vec::with_capacity(writes.len());
+        for (field, value, change) in writes {
+            previous.push((field, policy.insert(field.into(), value)));
+            report.change(change.code, change.path, change.message);
+        }
+        for (key, value) in policy.iter() {
+            if let Some((field, before)) = previous.iter().find(|(field, _)| *field == key.as_str())
+            {
+                edits.record(
+                    policy_path.with_trailing_token(*field),
+                    before.as_ref(),
+                    value,
+                );
+            }
+        }
+        return;
+    }
+    let mut policy = Map::new();
     for (field, value, change) in writes {
         policy.insert(field.into(), value);
         report.change(change.code, change.path, change.message);
     }
+    let policy = Value::Object(policy);
+    edits.record(policy_path, members.get("importPolicy"), &policy);
+    members.insert("importPolicy".into(), policy);
 }
 
 /// The `from.name` and registry of an entry the import controller would schedule, or `None`
@@ -299,7 +350,7 @@ fn importable_source(
     if entry.get("reference").and_then(Value::as_bool) == Some(true) {
         return None;
     }
-    let (name, image) = parse_source(from, path, label, report)?;
+    let (name, image) = parse_source(from, path.as_str(), label, report)?;
     if image.is_digest_pinned() {
         // A digest never changes; the controller drops it after the first import
         // (openshift/openshift-controller-manager#29).
@@ -352,7 +403,7 @@ fn parse_source<'a>(
 
 fn array_at<'a>(object: &'a Value, pointer: &str) -> impl Iterator<Item = &'a Value> {
     object
-        .pointer(pointer)
+        .at(pointer)
         .and_then(Value::as_array)
         .into_iter()
         .flatten()

@@ -53,6 +53,15 @@ const KINDS: [(Kind, &str, &str, bool); 9] = [
 ];
 
 impl Kind {
+    /// ImageStreams and the side doors that write them: the kinds whose rules record their
+    /// own patch operations (`engine::patch::Edits`).
+    pub fn is_image_stream_family(self) -> bool {
+        matches!(
+            self,
+            Kind::ImageStream | Kind::ImageStreamTag | Kind::ImageStreamImport | Kind::ImageTag
+        )
+    }
+
     /// The kind of `object`, or `None` when the engine leaves it alone.
     pub fn of(object: &Value) -> Option<Kind> {
         let api_version = object.get("apiVersion")?.as_str()?;

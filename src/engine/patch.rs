@@ -1,10 +1,14 @@
-//! Deriving the JSON Patch from the original and the mutated object. The patch is always
-//! `json_patch::diff` output, never hand-built; this module only decides which parts of the
-//! object the diff needs to walk. Rules write under a few top-level members and never
-//! elsewhere, so the rest (above all `status`, half of a large ImageStream) is not walked.
-//! It must not know what any rule does beyond the list of members they write.
+//! The JSON Patch of an outcome, always what `json_patch::diff(original, mutated)` gives,
+//! obtained one of two ways. Workload rules edit a copy and the patch is the diff of the
+//! members rules write ([`derive`]): rules write under a few top-level members and never
+//! elsewhere, so the rest (above all `status`) is not walked. The ImageStream rules, whose
+//! objects can hold 10,000 tags, edit the object itself and record each edit as the
+//! operations the diff would give for it ([`Edits`]), so neither a copy nor a walk is
+//! needed; debug builds and the property tests (`tests/stream_patch.rs`) hold that record to
+//! the diff. Neither way knows what any rule does beyond the list of members they write.
 
-use json_patch::{Patch, PatchOperation, diff};
+use json_patch::jsonptr::{Pointer, PointerBuf};
+use json_patch::{AddOperation, Patch, PatchOperation, ReplaceOperation, diff};
 use serde_json::{Map, Value};
 
 use super::fields::WRITABLE_MEMBERS;
@@ -51,6 +55,66 @@ pub(crate) fn derive(original: &Value, mutated: &Value, changed: bool) -> Patch 
         }
     }
     Patch(operations)
+}
+
+/// Operations recorded by rules that edit the object in place, in the order
+/// `json_patch::diff` walks the object: members of an object in the map's order (sorted),
+/// array elements by index. Recording in that order is the rules' part.
+#[derive(Debug, Default)]
+pub(crate) struct Edits(Vec<PatchOperation>);
+
+impl Edits {
+    /// Record that the value at `path` went from `before` (`None`: absent) to `after`, as
+    /// json-patch 4.2's `diff_impl` and `diff_object` would: an absent member is added
+    /// whole, an equal value gives nothing, two objects or two arrays are walked (delegated
+    /// to `diff` itself, paths rebased under `path`), anything else is replaced whole. A path
+    /// built with `PointerBuf::push_back` escapes `~` and `/` as the diff's own does.
+    pub(crate) fn record(&mut self, path: PointerBuf, before: Option<&Value>, after: &Value) {
+        let Some(before) = before else {
+            self.0.push(PatchOperation::Add(AddOperation {
+                path,
+                value: after.clone(),
+            }));
+            return;
+        };
+        match (before, after) {
+            (Value::Object(_), Value::Object(_)) | (Value::Array(_), Value::Array(_)) => {
+                self.0
+                    .extend(diff(before, after).0.into_iter().map(|mut operation| {
+                        rebase(&mut operation, &path);
+                        operation
+                    }));
+            }
+            _ if before == after => {}
+            _ => self.0.push(PatchOperation::Replace(ReplaceOperation {
+                path,
+                value: after.clone(),
+            })),
+        }
+    }
+
+    pub(crate) fn into_patch(self) -> Patch {
+        Patch(self.0)
+    }
+}
+
+/// Puts `base` in front of an operation's paths, which `diff` made relative to it.
+fn rebase(operation: &mut PatchOperation, base: &Pointer) {
+    let rebased = |path: &mut PointerBuf| *path = base.concat(path);
+    match operation {
+        PatchOperation::Add(op) => rebased(&mut op.path),
+        PatchOperation::Remove(op) => rebased(&mut op.path),
+        PatchOperation::Replace(op) => rebased(&mut op.path),
+        PatchOperation::Test(op) => rebased(&mut op.path),
+        PatchOperation::Move(op) => {
+            rebased(&mut op.from);
+            rebased(&mut op.path);
+        }
+        PatchOperation::Copy(op) => {
+            rebased(&mut op.from);
+            rebased(&mut op.path);
+        }
+    }
 }
 
 /// Puts `/member` in front of an operation's paths, which `diff` made relative to it.
@@ -108,6 +172,45 @@ mod tests {
                              "status": {"big": [1, 2, 3]}});
         assert_eq!(derive(&original, &mutated, true), diff(&original, &mutated));
         assert_eq!(derive(&mutated, &mutated, false), Patch(Vec::new()));
+    }
+
+    /// `after` written over `before` (absent when `None`) at `/tags/0/p`, recorded and diffed.
+    fn recorded_and_diffed(before: Option<Value>, after: Value) -> (Patch, Patch) {
+        let mut original = json!({"tags": [{"name": "a/b~c"}]});
+        if let Some(before) = before.clone() {
+            original["tags"][0]["p"] = before;
+        }
+        let mut mutated = original.clone();
+        mutated["tags"][0]["p"] = after.clone();
+        let mut edits = Edits::default();
+        let path = PointerBuf::from_tokens(["tags", "0", "p"]);
+        edits.record(path, before.as_ref(), &after);
+        (edits.into_patch(), diff(&original, &mutated))
+    }
+
+    #[test]
+    fn recorded_edits_are_the_diff_of_each_shape() {
+        let object = json!({"b": true, "a": {"x~/y": 1}});
+        for before in [
+            None,
+            Some(Value::Null),
+            Some(json!({})),
+            Some(json!({"a": {"x~/y": 2, "z": 3}, "c": [1]})),
+            Some(json!([1, 2])),
+            Some(json!("x")),
+            Some(object.clone()),
+        ] {
+            for after in [object.clone(), json!(true), json!([1]), Value::Null] {
+                let (recorded, diffed) = recorded_and_diffed(before.clone(), after.clone());
+                assert_eq!(recorded, diffed, "{before:?} -> {after:?}");
+            }
+        }
+        let (recorded, _) = recorded_and_diffed(Some(json!({"a": {"x~/y": 2}})), object);
+        assert_eq!(
+            serde_json::to_value(&recorded).unwrap(),
+            json!([{"op": "replace", "path": "/tags/0/p/a/x~0~1y", "value": 1},
+                   {"op": "add", "path": "/tags/0/p/b", "value": true}])
+        );
     }
 
     #[test]

@@ -172,7 +172,7 @@ async fn handle(
         return Err(Rejection::ContentType);
     }
     let bytes = read_body(headers, body).await?;
-    let request = admission::decode(&bytes).inspect_err(|_| {
+    let mut request = admission::decode(&bytes).inspect_err(|_| {
         tracing::debug!(body = %String::from_utf8_lossy(&bytes), "rejected body");
     })?;
     drop(bytes);
@@ -186,7 +186,7 @@ async fn handle(
             catalog,
             config: &state.rules,
         };
-        admission::respond(&request, &ctx)
+        admission::respond(&mut request, &ctx)
     });
     let body = serde_json::to_vec(&review).unwrap_or_default();
     record(state, &request, &summary, started.elapsed());

@@ -3,12 +3,15 @@
 //! lists images (and maybe a whole repository) to import. Each becomes sites for the parent
 //! module's rule, under the same budget; this module only finds them.
 
+use crate::pointer::Pointer as _;
+use json_patch::jsonptr::PointerBuf;
 use serde_json::Value;
 
 use super::{Scope, Site, Writes, schedule};
 use crate::engine::Context;
 use crate::engine::annotations;
 use crate::engine::change::{Code, Report};
+use crate::engine::patch::Edits;
 use crate::image_ref::ImageRef;
 
 /// An object holding one TagReference under `member` and named `stream:tag`.
@@ -17,8 +20,9 @@ pub(super) fn single_tag(
     member: &str,
     context: &Context<'_>,
     report: &mut Report,
+    edits: &mut Edits,
 ) {
-    let name = object.pointer("/metadata/name").and_then(Value::as_str);
+    let name = object.at("/metadata/name").and_then(Value::as_str);
     let label = name.map_or_else(|| "tag".to_string(), |n| format!("tag {n:?}"));
     let (stream, tag) = match name.and_then(|n| n.split_once(':')) {
         Some((stream, tag)) => (Some(stream.to_string()), Some(tag.to_string())),
@@ -28,7 +32,7 @@ pub(super) fn single_tag(
     let Some(entry) = object.get_mut(member) else {
         return;
     };
-    let path = format!("/{member}");
+    let path = PointerBuf::from_tokens([member]);
     if annotations::skips(entry.get("annotations")) {
         report.finding(
             Code::OptedOut,
@@ -44,17 +48,22 @@ pub(super) fn single_tag(
         opted_out: false,
         entry,
     };
-    schedule(vec![site], Writes::Tags, &scope, report);
+    schedule(vec![site], Writes::Tags, &scope, report, edits);
 }
 
-pub(super) fn image_stream_import(object: &mut Value, context: &Context<'_>, report: &mut Report) {
+pub(super) fn image_stream_import(
+    object: &mut Value,
+    context: &Context<'_>,
+    report: &mut Report,
+    edits: &mut Edits,
+) {
     // `import: false` only looks the image up (`oc new-app`, the web console): nothing is
     // written to the stream, so nothing may be scheduled (openshift/api `image/v1/types.go`
     // `ImageStreamImportSpec.Import`).
-    if object.pointer("/spec/import") != Some(&Value::Bool(true)) {
+    if object.at("/spec/import") != Some(&Value::Bool(true)) {
         return;
     }
-    let name = object.pointer("/metadata/name").and_then(Value::as_str);
+    let name = object.at("/metadata/name").and_then(Value::as_str);
     let scope = Scope::new(context, name.map(str::to_string), object);
     let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) else {
         return;
@@ -68,7 +77,7 @@ pub(super) fn image_stream_import(object: &mut Value, context: &Context<'_>, rep
                 }
             }
             ("repository", entry @ Value::Object(_)) => sites.push(Site {
-                path: "/spec/repository".into(),
+                path: PointerBuf::from_tokens(["spec", "repository"]),
                 label: "repository import".into(),
                 tag: None,
                 opted_out: false,
@@ -77,25 +86,26 @@ pub(super) fn image_stream_import(object: &mut Value, context: &Context<'_>, rep
             _ => {}
         }
     }
-    schedule(sites, Writes::Tags, &scope, report);
+    // `spec` is a map: `images` before `repository`, the order the diff walks them in.
+    schedule(sites, Writes::Tags, &scope, report, edits);
 }
 
 /// `spec.images[i]`: its tag is `to.name`, else the tag of `from.name` (the API's default).
 fn import_site(i: usize, entry: &mut Value) -> Site<'_> {
     let tag = entry
-        .pointer("/to/name")
+        .at("/to/name")
         .and_then(Value::as_str)
         .map(str::to_string)
         .or_else(|| {
-            let from = entry.pointer("/from/name").and_then(Value::as_str)?;
+            let from = entry.at("/from/name").and_then(Value::as_str)?;
             Some(ImageRef::parse(from).ok()?.effective_tag()?.to_string())
         });
-    let label = match entry.pointer("/to/name").and_then(Value::as_str) {
+    let label = match entry.at("/to/name").and_then(Value::as_str) {
         Some(name) => format!("imported tag {name:?}"),
         None => format!("imported image #{i}"),
     };
     Site {
-        path: format!("/spec/images/{i}"),
+        path: PointerBuf::from_tokens(["spec", "images"]).with_trailing_token(i),
         label,
         tag,
         opted_out: false,
