@@ -19,7 +19,7 @@ use crate::report::{self, Point, Round, Summary};
 
 const WARM_UP: Length = Length::Time(Duration::from_secs(1));
 /// `--smoke` fails below this throughput ratio: only gross regressions, timing is noisy.
-/// Full runs measure 0.25 to 0.31 (docs/benchmarks.md); a 1 s smoke round on a busy CI
+/// Full runs measure 0.31 to 0.38 (docs/benchmarks.md); a 1 s smoke round on a busy CI
 /// machine can land far lower, so only a collapse fails.
 const SMOKE_MIN_RATIO: f64 = 0.1;
 
