@@ -35,6 +35,15 @@ impl Pointer for Value {
     }
 }
 
+/// The items of the array `pointer` refers to; none when it is absent or not an array.
+pub fn items<'a>(value: &'a Value, pointer: &str) -> impl Iterator<Item = &'a Value> + use<'a> {
+    value
+        .at(pointer)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
 /// The unescaped reference tokens, or `None` for a pointer that does not start with `/`
 /// (the empty pointer has none: it is the whole document).
 fn tokens(pointer: &str) -> Option<impl Iterator<Item = Cow<'_, str>>> {
@@ -95,6 +104,9 @@ mod tests {
         ] {
             assert_eq!(doc.at(missing), None, "{missing}");
         }
+        assert_eq!(items(&doc, "/list").count(), 12);
+        assert_eq!(items(&doc, "/spec/template/spec/containers/1").count(), 0);
+        assert_eq!(items(&doc, "/n").count() + items(&doc, "/x").count(), 0);
         let mut doc = doc;
         *doc.at_mut("/spec/template/spec/containers/0/name").unwrap() = json!("z");
         assert_eq!(

@@ -4,6 +4,7 @@
 //! removed, so a review reads them without walking the catalog. Pure bookkeeping: no I/O, no
 //! knowledge of budgets or windows (those are the configuration's).
 
+use crate::pointer::items;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -44,12 +45,12 @@ pub struct TagImport {
 /// (engine::budget's model).
 pub fn tag_imports(object: &Value) -> BTreeMap<&str, TagImport> {
     let mut tags: BTreeMap<&str, TagImport> = BTreeMap::new();
-    for status_tag in array_at(object, "/status/tags") {
+    for status_tag in items(object, "/status/tags") {
         if let Some(name) = status_tag.get("tag").and_then(Value::as_str) {
             tags.entry(name).or_default().platforms = status::status_tag_platforms(status_tag);
         }
     }
-    for spec_tag in array_at(object, "/spec/tags") {
+    for spec_tag in items(object, "/spec/tags") {
         let Some(name) = spec_tag.get("name").and_then(Value::as_str) else {
             continue;
         };
@@ -65,14 +66,6 @@ pub fn tag_imports(object: &Value) -> BTreeMap<&str, TagImport> {
             });
     }
     tags
-}
-
-fn array_at<'a>(object: &'a Value, pointer: &str) -> impl Iterator<Item = &'a Value> {
-    object
-        .pointer(pointer)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
 }
 
 /// Usage per registry.

@@ -7,6 +7,7 @@
 //! candidates sit inline. So an index holds ~1 KiB per 3-tag stream, and cloning one (what the
 //! watch's copy-on-write does on every update of a namespace) copies pointers, not strings.
 
+use crate::pointer::items;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -356,7 +357,7 @@ fn attach_import_costs(tags: &mut [Tag], object: &Value, usage: &UsageTotals) {
 fn read_tags(object: &Value) -> Box<[Tag]> {
     let mut tags: BTreeMap<&str, Tag> = BTreeMap::new();
     let mut local_policy = BTreeSet::new();
-    for spec_tag in array_at(object, "/spec/tags") {
+    for spec_tag in items(object, "/spec/tags") {
         let Some(name) = spec_tag.get("name").and_then(Value::as_str) else {
             continue;
         };
@@ -375,7 +376,7 @@ fn read_tags(object: &Value) -> Box<[Tag]> {
         .pointer("/status/dockerImageRepository")
         .and_then(Value::as_str)
         .filter(|r| !r.is_empty());
-    for status_tag in array_at(object, "/status/tags") {
+    for status_tag in items(object, "/status/tags") {
         let Some(name) = status_tag.get("tag").and_then(Value::as_str) else {
             continue;
         };
@@ -436,14 +437,6 @@ fn external_key(source: &Arc<str>) -> Option<Arc<str>> {
     } else {
         canonical.into()
     })
-}
-
-fn array_at<'a>(object: &'a Value, pointer: &str) -> impl Iterator<Item = &'a Value> {
-    object
-        .pointer(pointer)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! 10,000 tags is then neither copied nor walked a second time to find what changed.
 
 use crate::pointer::Pointer as _;
+use crate::pointer::items;
 use std::collections::BTreeMap;
 
 use json_patch::jsonptr::{Pointer, PointerBuf};
@@ -59,7 +60,7 @@ impl<'a> Scope<'a> {
                 internal_hosts.push(host);
             }
         }
-        let platforms = array_at(object, "/status/tags")
+        let platforms = items(object, "/status/tags")
             .filter_map(|t| {
                 let tag = t.get("tag")?.as_str()?.to_string();
                 Some((tag, status::status_tag_platforms(t)?))
@@ -399,14 +400,6 @@ fn parse_source<'a>(
             None
         }
     }
-}
-
-fn array_at<'a>(object: &'a Value, pointer: &str) -> impl Iterator<Item = &'a Value> {
-    object
-        .at(pointer)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
 }
 
 mod doors;

@@ -5,6 +5,7 @@
 //! rule's arithmetic lives in `catalog::budget`). Built from the listed streams, one small
 //! entry per tag; pure, no I/O.
 
+use crate::pointer::items;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -126,7 +127,7 @@ impl TagTable {
 /// Tag name -> facts, from `spec.tags` and `status.tags` of one stream.
 pub fn read_tags(stream: &Value) -> BTreeMap<String, TagFacts> {
     let mut tags: BTreeMap<String, TagFacts> = BTreeMap::new();
-    for spec in array(stream, "/spec/tags") {
+    for spec in items(stream, "/spec/tags") {
         let Some(name) = spec.get("name").and_then(Value::as_str) else {
             continue;
         };
@@ -148,7 +149,7 @@ pub fn read_tags(stream: &Value) -> BTreeMap<String, TagFacts> {
             .and_then(Value::as_str)
             .map(str::to_string);
     }
-    for status in array(stream, "/status/tags") {
+    for status in items(stream, "/status/tags") {
         let Some(name) = status.get("tag").and_then(Value::as_str) else {
             continue;
         };
@@ -158,7 +159,7 @@ pub fn read_tags(stream: &Value) -> BTreeMap<String, TagFacts> {
             created: text(item.get("created")),
             image: text(item.get("image")),
         });
-        facts.failing = array(status, "/conditions")
+        facts.failing = items(status, "/conditions")
             .find(|c| {
                 c.get("type").and_then(Value::as_str) == Some(IMPORT_SUCCESS)
                     && c.get("status").and_then(Value::as_str) == Some("False")
@@ -170,14 +171,6 @@ pub fn read_tags(stream: &Value) -> BTreeMap<String, TagFacts> {
             });
     }
     tags
-}
-
-fn array<'a>(value: &'a Value, pointer: &str) -> impl Iterator<Item = &'a Value> {
-    value
-        .pointer(pointer)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
 }
 
 /// One registry's scheduled tags and projected pulls against its budget, as stored and as
