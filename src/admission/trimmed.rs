@@ -55,15 +55,6 @@ impl Level {
     }
 }
 
-#[cfg(test)]
-/// `#[serde(deserialize_with)]` for an optional object: `null` is `None`, as for a plain
-/// `Option<Value>` (a DELETE sends `object: null`).
-pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Value>, D::Error> {
-    Trimmed(Level::Object).deserialize(deserializer)
-}
-
 /// Decodes an optional object trimmed at `Level`; `null` is `None`.
 pub(super) struct Trimmed(pub(super) Level);
 
@@ -153,6 +144,12 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    /// `#[serde(deserialize_with)]` for an optional object: `null` is `None`, as for a plain
+    /// `Option<Value>` (a DELETE sends `object: null`).
+    fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+        Trimmed(Level::Object).deserialize(deserializer)
+    }
 
     #[derive(Deserialize)]
     struct Holder {

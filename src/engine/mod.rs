@@ -89,6 +89,19 @@ impl<'a> Input<'a> {
             username: self.username,
         }
     }
+
+    /// The rules on a copy of the object, the input kept for the patch.
+    fn run_on_copy(&self, catalog: &dyn Catalog, config: &RuleConfig, from: PatchFrom) -> Outcome {
+        let request = self.request();
+        run(
+            self.object.clone(),
+            Some(self.object),
+            request,
+            catalog,
+            config,
+            from,
+        )
+    }
 }
 
 /// [`Input`] owning its object: what the admission adapter gives, since it has no use for
@@ -146,15 +159,7 @@ pub(crate) struct Context<'a> {
 
 /// Apply every rule to one object, leaving the input as it is (the outcome holds a copy).
 pub fn mutate(input: &Input<'_>, catalog: &dyn Catalog, config: &RuleConfig) -> Outcome {
-    let request = input.request();
-    run(
-        input.object.clone(),
-        Some(input.object),
-        request,
-        catalog,
-        config,
-        PatchFrom::Rules,
-    )
+    input.run_on_copy(catalog, config, PatchFrom::Rules)
 }
 
 /// Apply every rule to one object, editing it in place: [`mutate`] without the copy of the
@@ -181,15 +186,7 @@ pub fn mutate_owned(input: OwnedInput<'_>, catalog: &dyn Catalog, config: &RuleC
 /// too: the reference the recorded operations are tested against.
 #[cfg(any(test, feature = "testing"))]
 pub fn mutate_diffed(input: &Input<'_>, catalog: &dyn Catalog, config: &RuleConfig) -> Outcome {
-    let request = input.request();
-    run(
-        input.object.clone(),
-        Some(input.object),
-        request,
-        catalog,
-        config,
-        PatchFrom::Diff,
-    )
+    input.run_on_copy(catalog, config, PatchFrom::Diff)
 }
 
 /// Where the ImageStream kinds' patch comes from.
