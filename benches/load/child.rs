@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use autoredeploy::server::certs::DevCerts;
+use autoredeploy::testing::server::serve_command_of;
 use serde_json::Value;
 
 /// How long a server may take to listen and answer `/readyz`.
@@ -108,16 +109,8 @@ pub fn built_binary() -> PathBuf {
 }
 
 fn autoredeploy_command(certs: &DevCerts, binary: &Path) -> Command {
-    let mut command = Command::new(binary);
+    let mut command = serve_command_of(binary, &[]);
     command
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-listen",
-            "127.0.0.1:0",
-        ])
-        .args(["--log-format", "json", "--catalog", "off"])
         .arg("--tls-cert")
         .arg(&certs.cert)
         .arg("--tls-key")

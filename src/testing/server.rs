@@ -99,12 +99,18 @@ impl Server {
 /// <args>`, with `--catalog off` unless `args` choose the catalog themselves; stderr is
 /// inherited, stdout is the caller's to set.
 pub fn serve_command(args: &[&str]) -> Command {
+    serve_command_of(&binary(), args)
+}
+
+/// [`serve_command`] with another autoredeploy executable (the load tool measures earlier
+/// builds, or a profiler's wrapper script).
+pub fn serve_command_of(binary: &std::path::Path, args: &[&str]) -> Command {
     let catalog_off: &[&str] = if args.contains(&"--catalog") {
         &[]
     } else {
         &["--catalog", "off"]
     };
-    let mut command = Command::new(binary());
+    let mut command = Command::new(binary);
     command
         .args([
             "serve",
