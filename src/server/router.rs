@@ -257,6 +257,7 @@ fn record(state: &AppState, request: &AdmissionRequest, summary: &Summary, elaps
         kind = request.kind.kind.as_str(),
         namespace = request.namespace.as_str(),
         name = request.name.as_str(),
+        user = request.username.as_deref().unwrap_or(""),
         operation = labels.operation,
         mode,
         outcome = labels.outcome,

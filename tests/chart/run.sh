@@ -1,23 +1,7 @@
 #!/usr/bin/env bash
-# Chart, Dockerfile and packaging tests. Creates tests/chart/.venv (git-ignored), installs the
-# pinned requirements from PyPI and runs pytest. Any failure to install is fatal.
+# Chart, Dockerfile and packaging tests: pytest in tests/chart/.venv (made by venv.sh).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-venv="$here/.venv"
-python="${PYTHON:-python3}"
-
-command -v "$python" >/dev/null 2>&1 || { echo "tests/chart: $python not found" >&2; exit 1; }
-if [ ! -x "$venv/bin/python" ]; then
-  "$python" -m venv "$venv" || { echo "tests/chart: cannot create a virtualenv (install python3-venv)" >&2; exit 1; }
-fi
-stamp="$venv/.requirements.sha256"
-want="$(sha256sum "$here/requirements.txt" | cut -d' ' -f1)"
-if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt" \
-    || { echo "tests/chart: FAILED to install $here/requirements.txt" >&2; exit 1; }
-  echo "$want" >"$stamp"
-fi
-"$venv/bin/python" -c 'import helm_python, kubernetes_validate, yaml' \
-  || { echo "tests/chart: installed packages do not import" >&2; exit 1; }
+python="$(bash "$here/venv.sh")"
 cd "$here"
-exec "$venv/bin/python" -m pytest -p no:cacheprovider "$@"
+exec "$python" -m pytest -p no:cacheprovider "$@"

@@ -1,0 +1,162 @@
+//! Server-side and client-side apply, dry runs, and the trigger controller's own UPDATEs
+//! passing through the webhook.
+
+use crate::Story;
+use crate::support::*;
+
+pub const STORIES: &[Story] = &[
+    Story {
+        name: "apply::server_side_apply_rolls_out_once",
+        exclusive: false,
+        run: server_side_apply_rolls_out_once,
+    },
+    Story {
+        name: "apply::dry_runs_store_nothing",
+        exclusive: false,
+        run: dry_runs_store_nothing,
+    },
+    Story {
+        name: "apply::trigger_controller_updates_pass_untouched",
+        exclusive: false,
+        run: trigger_controller_updates_pass_untouched,
+    },
+];
+
+const SOURCE: &str = "quay.io/acme/ssa:latest";
+
+/// Server-side apply (Argo CD with ServerSideApply, Flux, `kubectl apply --server-side`):
+/// the created Deployment has its trigger and the pushed image; re-applying it (also after a
+/// client-side apply by someone else) changes nothing; a push rolls it out.
+fn server_side_apply_rolls_out_once(ns: &Ns) {
+    let kube = &env().kube;
+    let ns = ns.name.as_str();
+    kube.apply_server_side(&imagestream(ns, "ssa", &[("latest", SOURCE)]), "e2e-gitops");
+    let stored = kube.must_get(ns, "imagestream", "ssa");
+    assert_eq!(stored["spec"]["tags"][0]["importPolicy"]["scheduled"], true);
+    let first = push(ns, "ssa", "latest", "quay.io/acme/ssa");
+    wait_catalog(ns, SOURCE, Some(&first));
+
+    let web = deployment(ns, "web", SOURCE);
+    kube.apply_server_side(&web, "e2e-gitops");
+    let stored = kube.must_get(ns, "deployment", "web");
+    assert_eq!(annotation_triggers(&stored).len(), 1);
+    assert_eq!(image_of(&stored), first);
+    // Deployments bump `generation` on annotation changes too (kubectl's last-applied comes
+    // and goes between apply styles): a rollout is a new pod template, so compare that.
+    let before = stored["spec"]["template"].clone();
+    for _ in 0..2 {
+        kube.apply_server_side(&web, "e2e-gitops");
+    }
+    kube.apply(&web);
+    kube.apply_server_side(&web, "e2e-gitops");
+    let stored = kube.must_get(ns, "deployment", "web");
+    assert_eq!(
+        stored["spec"]["template"], before,
+        "re-applies changed the pod template"
+    );
+    assert_eq!(image_of(&stored), first);
+    assert_eq!(replicasets(ns, "web").len(), 1);
+
+    let second = push(ns, "ssa", "latest", "quay.io/acme/ssa");
+    kube.wait_for(ns, "deployment", "web", "the pushed image", REACT, |d| {
+        (image_of(d) == second).then_some(())
+    });
+    // Git still says the tag: the next sync keeps the running image.
+    wait_catalog(ns, SOURCE, Some(&second));
+    let before = kube.must_get(ns, "deployment", "web")["spec"]["template"].clone();
+    kube.apply_server_side(&web, "e2e-gitops");
+    let stored = kube.must_get(ns, "deployment", "web");
+    assert_eq!(stored["spec"]["template"], before);
+    assert_eq!(
+        replicasets(ns, "web").len(),
+        2,
+        "one ReplicaSet per pushed image"
+    );
+    assert_eq!(image_of(&stored), second);
+}
+
+/// A server-side dry run (Argo CD's server-side diff, Flux's drift check) gets the webhook's
+/// answer, and the cluster stores nothing.
+fn dry_runs_store_nothing(ns: &Ns) {
+    let kube = &env().kube;
+    let ns = ns.name.as_str();
+    let stream = imagestream(ns, "dry", &[("latest", "quay.io/acme/dry:latest")]);
+    let out = kube.run(
+        &[
+            "apply",
+            "--server-side",
+            "--dry-run=server",
+            "-o",
+            "json",
+            "-f",
+            "-",
+        ],
+        Some(&stream.to_string()),
+    );
+    assert_eq!(
+        out.json()["spec"]["tags"][0]["importPolicy"]["scheduled"],
+        true
+    );
+    assert!(
+        kube.get(ns, "imagestream", "dry").is_none(),
+        "a dry run stored the stream"
+    );
+
+    kube.apply(&stream);
+    let pushed = push(ns, "dry", "latest", "quay.io/acme/dry");
+    wait_catalog(ns, "quay.io/acme/dry:latest", Some(&pushed));
+    let web = deployment(ns, "web", "quay.io/acme/dry:latest");
+    let out = kube.run(
+        &["apply", "--dry-run=server", "-o", "json", "-f", "-"],
+        Some(&web.to_string()),
+    );
+    let answer = out.json();
+    assert_eq!(annotation_triggers(&answer).len(), 1);
+    assert_eq!(image_of(&answer), pushed);
+    assert!(
+        kube.get(ns, "deployment", "web").is_none(),
+        "a dry run stored the Deployment"
+    );
+    let reviews = lock(&env().webhook).reviews(ns);
+    assert!(
+        reviews
+            .iter()
+            .any(|r| r["kind"] == "Deployment" && r["dry_run"] == true),
+        "the webhook saw the dry run: {reviews:?}"
+    );
+}
+
+/// After a push, the trigger controller's UPDATE of the Deployment reaches the webhook,
+/// which leaves it alone: the image it wrote is the one stored.
+fn trigger_controller_updates_pass_untouched(ns: &Ns) {
+    let kube = &env().kube;
+    let ns = ns.name.as_str();
+    kube.apply(&imagestream(
+        ns,
+        "app",
+        &[("latest", "quay.io/acme/ctl:latest")],
+    ));
+    let first = push(ns, "app", "latest", "quay.io/acme/ctl");
+    wait_catalog(ns, "quay.io/acme/ctl:latest", Some(&first));
+    kube.apply(&deployment(ns, "web", "quay.io/acme/ctl:latest"));
+    let second = push(ns, "app", "latest", "quay.io/acme/ctl");
+    kube.wait_for(
+        ns,
+        "deployment",
+        "web",
+        "the controller's write",
+        REACT,
+        |d| (image_of(d) == second).then_some(()),
+    );
+    let review = eventually("the controller's review in the webhook log", REACT, || {
+        lock(&env().webhook).reviews(ns).into_iter().find(|r| {
+            r["kind"] == "Deployment"
+                && r["operation"] == "UPDATE"
+                && r["user"]
+                    .as_str()
+                    .is_some_and(|u| u.ends_with(":image-trigger-controller"))
+        })
+    });
+    assert_eq!(review["changes"], "[]", "{review}");
+    assert_ne!(review["outcome"], "patched", "{review}");
+}
