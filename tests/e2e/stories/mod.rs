@@ -4,6 +4,7 @@
 mod apply;
 mod budget;
 mod chart;
+mod gitops;
 mod harm;
 mod registry;
 mod scan;
@@ -18,6 +19,7 @@ pub fn all() -> Vec<Story> {
     stories.extend(apply::STORIES.iter().map(copy));
     stories.extend(scan::STORIES.iter().map(copy));
     stories.extend(chart::STORIES.iter().map(copy));
+    stories.extend(gitops::STORIES.iter().map(copy));
     stories.extend(budget::STORIES.iter().map(copy));
     stories.extend(registry::STORIES.iter().map(copy));
     stories
