@@ -96,6 +96,9 @@ pub struct RuleConfig {
     pub controller_user_prefix: String,
     /// Pull budgets per registry and the import interval they are counted against.
     pub budgets: RegistryBudgets,
+    /// Registries `autoredeploy poll` watches with manifest HEADs (lowercased): their tags
+    /// are never scheduled. Empty unless configured.
+    pub polled_registries: Vec<String>,
 }
 
 impl Default for RuleConfig {
@@ -108,6 +111,7 @@ impl Default for RuleConfig {
             avoid_double_rollout: true,
             controller_user_prefix: DEFAULT_CONTROLLER_USER_PREFIX.to_string(),
             budgets: RegistryBudgets::default(),
+            polled_registries: Vec::new(),
         }
     }
 }
@@ -126,6 +130,11 @@ pub fn internal_registry_hosts(extra: &[String]) -> Vec<String> {
 }
 
 impl RuleConfig {
+    /// Whether tags of `registry` (as image references normalise it) are polled, not scheduled.
+    pub fn is_polled(&self, registry: &str) -> bool {
+        self.polled_registries.iter().any(|r| r == registry)
+    }
+
     /// Checks what the type cannot express.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self

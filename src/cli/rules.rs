@@ -61,6 +61,16 @@ pub struct RuleArgs {
     /// pulls per window.
     #[arg(long, env = "AUTOREDEPLOY_IMPORT_INTERVAL", default_value = DEFAULT_IMPORT_INTERVAL, value_name = "DURATION")]
     pub import_interval: Window,
+    /// Registries polled by `autoredeploy poll` (manifest HEAD, no pull until an image
+    /// changes): their tags are not scheduled. Repeatable or comma-separated; none unless set
+    /// (the chart sets docker.io when the poller is on).
+    #[arg(
+        long = "polled-registry",
+        env = "AUTOREDEPLOY_POLLED_REGISTRIES",
+        value_delimiter = ',',
+        value_name = "REGISTRY"
+    )]
+    pub polled_registry: Vec<String>,
 }
 
 impl TryFrom<&RuleArgs> for RuleConfig {
@@ -78,8 +88,40 @@ impl TryFrom<&RuleArgs> for RuleConfig {
             avoid_double_rollout: !args.no_digest_pinning,
             controller_user_prefix: args.controller_user_prefix.clone(),
             budgets: RegistryBudgets::new(&args.registry_budget, args.import_interval),
+            polled_registries: polled_registries(&args.polled_registry),
         };
         config.validate()?;
         Ok(config)
+    }
+}
+
+/// The polled registries as image references normalise hosts (`index.docker.io` and
+/// `registry-1.docker.io` are `docker.io`), lowercased, without blanks or duplicates.
+pub fn polled_registries(args: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for arg in args {
+        let host = arg.trim().to_ascii_lowercase();
+        let host = match host.as_str() {
+            "" => continue,
+            "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
+                "docker.io".to_string()
+            }
+            _ => host,
+        };
+        if !out.contains(&host) {
+            out.push(host);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polled_registries_are_normalised_like_image_references() {
+        let args = ["Docker.io", " index.docker.io", "quay.io", ""].map(String::from);
+        assert_eq!(polled_registries(&args), ["docker.io", "quay.io"]);
     }
 }

@@ -71,6 +71,8 @@ pub enum Code {
     OnDeleteStrategy,
     /// A tag left unscheduled because its imports would take its registry over budget.
     PullBudget,
+    /// A tag left unscheduled because its registry is polled by `autoredeploy poll`.
+    Polled,
 }
 
 impl Code {
@@ -104,6 +106,7 @@ impl Code {
             Code::SeveralTags => "several-tags",
             Code::OnDeleteStrategy => "on-delete-strategy",
             Code::PullBudget => "pull-budget",
+            Code::Polled => "polled",
         }
     }
 }

@@ -261,7 +261,9 @@ fn ensure_scheduled(
     let mut writes = Vec::new();
     // An explicit `scheduled: false` is overwritten too: the API server drops `false`
     // (omitempty) before admission, so in a cluster it looks exactly like an absent field.
-    if !budget::is_scheduled(entry) {
+    if !budget::is_scheduled(entry) && polled(scope, &registry, &path, &label, &source, report) {
+        // Nothing scheduled: the poller imports it when its digest changes.
+    } else if !budget::is_scheduled(entry) {
         match ledger.admit(&registry, pulls) {
             Ok(()) => writes.push((
                 "scheduled",
@@ -287,6 +289,30 @@ fn ensure_scheduled(
         ));
     }
     write_import_policy(entry, &path, writes, report, edits);
+}
+
+/// Whether `registry` is polled (`--polled-registry`): then the tag is not scheduled, costs
+/// no budget, and gets the finding `polled` instead of `pull-budget`.
+fn polled(
+    scope: &Scope<'_>,
+    registry: &str,
+    path: &Pointer,
+    label: &str,
+    source: &str,
+    report: &mut Report,
+) -> bool {
+    if !scope.context.config.is_polled(registry) {
+        return false;
+    }
+    report.finding(
+        Code::Polled,
+        path.as_str(),
+        format!(
+            "{label} ({source}) not scheduled: {registry} is polled by autoredeploy poll \
+             (manifest HEAD, no pull until the image changes)"
+        ),
+    );
+    true
 }
 
 /// Set `importPolicy` fields, creating the object only when there is something to write,
@@ -409,3 +435,6 @@ mod tests;
 
 #[cfg(test)]
 mod budget_tests;
+
+#[cfg(test)]
+mod polled_tests;

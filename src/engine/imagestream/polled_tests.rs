@@ -1,0 +1,75 @@
+//! `--polled-registry`: tags of a polled registry are left to `autoredeploy poll`.
+
+use serde_json::{Value, json};
+
+use crate::config::RuleConfig;
+use crate::engine::catalog::EmptyCatalog;
+use crate::engine::test_support::{change_codes, finding_codes, run_input};
+use crate::engine::{Code, Input};
+
+fn polled_docker_hub() -> RuleConfig {
+    RuleConfig {
+        polled_registries: vec!["docker.io".into()],
+        ..RuleConfig::default()
+    }
+}
+
+fn tag(name: &str, from: &str) -> Value {
+    json!({"name": name, "from": {"kind": "DockerImage", "name": from}})
+}
+
+#[test]
+fn a_polled_registry_is_not_scheduled_and_says_why() {
+    let object = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+        "metadata": {"name": "app", "namespace": "shop"},
+        "spec": {"tags": [tag("hub", "nginx:1"), tag("quay", "quay.io/org/app:1")]}});
+    let outcome = run_input(&Input::create(&object), &EmptyCatalog, &polled_docker_hub());
+    assert_eq!(outcome.object["spec"]["tags"][0].get("importPolicy"), None);
+    assert_eq!(
+        outcome.object["spec"]["tags"][1]["importPolicy"],
+        json!({"scheduled": true})
+    );
+    assert_eq!(change_codes(&outcome), [Code::ScheduledImport]);
+    assert_eq!(finding_codes(&outcome), [Code::Polled]);
+    let finding = &outcome.findings[0];
+    assert_eq!(finding.path, "/spec/tags/0");
+    assert!(
+        finding
+            .message
+            .contains("docker.io is polled by autoredeploy poll"),
+        "{}",
+        finding.message
+    );
+}
+
+#[test]
+fn many_polled_tags_get_no_pull_budget_finding() {
+    let tags: Vec<Value> = (0..20)
+        .map(|i| tag(&format!("t{i}"), &format!("org/app{i}:latest")))
+        .collect();
+    let object = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+        "metadata": {"name": "app", "namespace": "shop"}, "spec": {"tags": tags}});
+    let polled = run_input(&Input::create(&object), &EmptyCatalog, &polled_docker_hub());
+    assert!(polled.is_unchanged());
+    assert!(finding_codes(&polled).iter().all(|c| *c == Code::Polled));
+    // Without the flag the same stream goes over docker.io's default budget.
+    let scheduled = run_input(
+        &Input::create(&object),
+        &EmptyCatalog,
+        &RuleConfig::default(),
+    );
+    assert!(finding_codes(&scheduled).contains(&Code::PullBudget));
+}
+
+#[test]
+fn the_pollers_own_image_stream_import_is_not_scheduled() {
+    let import = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStreamImport",
+        "metadata": {"name": "app", "namespace": "shop"},
+        "spec": {"import": true, "images": [{
+            "from": {"kind": "DockerImage", "name": "docker.io/org/app:1"},
+            "to": {"name": "1"}, "importPolicy": {"importMode": "Legacy"},
+            "referencePolicy": {"type": "Source"}}]}});
+    let outcome = run_input(&Input::create(&import), &EmptyCatalog, &polled_docker_hub());
+    assert!(outcome.is_unchanged(), "{:?}", outcome.changes);
+    assert_eq!(finding_codes(&outcome), [Code::Polled]);
+}
