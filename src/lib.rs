@@ -11,6 +11,7 @@ pub mod engine; // PURE: the rules, per resource family
 pub mod image_ref; // PURE: Docker image references, parsed and normalised (a leaf)
 pub mod manifests; // multi-document YAML/JSON in and out, diffs
 pub mod pointer; // PURE: JSON Pointer lookups that allocate nothing (a leaf)
+pub mod poll; // the poller: manifest HEADs, change detection, ImageStreamImports
 pub mod scan; // the engine over what a cluster holds: list, classify, explain, fix
 pub mod server; // HTTPS router, TLS load and reload, admin port, shutdown
 #[cfg(any(test, feature = "testing"))]

@@ -5,6 +5,7 @@
 pub mod certs;
 mod in_place;
 pub mod mutate;
+pub mod poll;
 pub mod rules;
 pub mod scan;
 pub mod serve;
@@ -31,6 +32,8 @@ pub enum Command {
     Certs(certs::CertsArgs),
     /// Which objects in a cluster redeploy by themselves, why not, and --fix them.
     Scan(Box<scan::ScanArgs>),
+    /// Watch external tags with manifest HEADs (no pulls) and import only what changed.
+    Poll(Box<poll::PollArgs>),
 }
 
 /// Run one command and turn its result into the process exit code.
@@ -40,6 +43,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Mutate(args) => mutate::run(args),
         Command::Certs(args) => report(certs::run(args)),
         Command::Scan(args) => scan::run(*args),
+        Command::Poll(args) => report(poll::run(*args)),
     }
 }
 

@@ -1,0 +1,309 @@
+//! `autoredeploy poll`: change detection that costs no pulls. For every tag the webhook would
+//! schedule on a polled registry (`tags`), a manifest HEAD (`registry`, not counted as a pull
+//! by Docker Hub) is compared with the digest last seen (`decide`); only a changed digest
+//! starts an `ImageStreamImport` for that one tag, as `oc import-image stream:tag` does, so
+//! OpenShift imports it and the trigger controller rolls out as usual. What was seen survives
+//! restarts in a ConfigMap (`state`). This module owns the cycle; the cluster is reached only
+//! through [`Cluster`], so the cycle runs the same against the API server (`kube`) and tests.
+
+pub mod decide;
+pub mod kube;
+pub mod lease;
+pub mod registry;
+pub mod state;
+pub mod tags;
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use serde_json::Value;
+use tracing::{info, warn};
+
+use crate::config::RuleConfig;
+use decide::{Decision, admit};
+use registry::{Head, RegistryClient};
+use state::{PollState, TagRecord};
+use tags::{PolledTag, polled_tags};
+
+/// What the poller needs of a cluster.
+pub trait Cluster: Send + Sync {
+    /// Every ImageStream the poller manages, as the API returns them.
+    fn image_streams(&self) -> impl Future<Output = anyhow::Result<Vec<Value>>> + Send;
+    /// Create an `ImageStreamImport`; returns the API server's answer (with `status`).
+    fn create_import(
+        &self,
+        namespace: &str,
+        body: Value,
+    ) -> impl Future<Output = anyhow::Result<Value>> + Send;
+    fn load_state(&self) -> impl Future<Output = anyhow::Result<PollState>> + Send;
+    fn save_state(&self, state: &PollState) -> impl Future<Output = anyhow::Result<()>> + Send;
+    /// A Kubernetes Event on the tag's ImageStream; failures are only logged.
+    fn event(
+        &self,
+        tag: &PolledTag,
+        reason: &str,
+        message: &str,
+        warning: bool,
+    ) -> impl Future<Output = ()> + Send;
+}
+
+/// How the poller polls.
+#[derive(Debug, Clone)]
+pub struct PollOptions {
+    pub rules: RuleConfig,
+    /// HEADs of one cycle are spread over this (0 in tests: all at once).
+    pub spread: Duration,
+    /// Most HEADs in flight per registry.
+    pub concurrency: usize,
+    /// Most HEADs started per second per registry.
+    pub rate: f64,
+    /// `ratelimit-remaining` kept for the nodes' own pulls.
+    pub ratelimit_reserve: u64,
+}
+
+/// What one cycle did, for logs and tests.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CycleReport {
+    pub polled: usize,
+    pub unchanged: usize,
+    pub recorded: usize,
+    pub imported: Vec<String>,
+    pub failed: Vec<String>,
+    /// Imports that wait on a budget or rate limit, with the reason.
+    pub waiting: Vec<(String, String)>,
+    pub head_errors: Vec<(String, String)>,
+}
+
+/// The poller: its cluster, its registry client and the state it remembers.
+pub struct Poller<C> {
+    cluster: C,
+    registry: Arc<RegistryClient>,
+    options: PollOptions,
+    state: PollState,
+    /// Registries backed off until (unix seconds), after a `429`.
+    backoff: HashMap<String, u64>,
+    /// The last `ratelimit-remaining` each registry sent.
+    remaining: HashMap<String, u64>,
+    pub metrics: Option<Arc<metrics::PollMetrics>>,
+}
+
+pub mod metrics;
+
+impl<C: Cluster> Poller<C> {
+    /// A poller that continues from the state the cluster holds (a new leader picks up where
+    /// the last one stopped).
+    pub async fn new(
+        cluster: C,
+        registry: Arc<RegistryClient>,
+        options: PollOptions,
+    ) -> anyhow::Result<Self> {
+        let state = cluster.load_state().await?;
+        Ok(Poller {
+            cluster,
+            registry,
+            options,
+            state,
+            backoff: HashMap::new(),
+            remaining: HashMap::new(),
+            metrics: None,
+        })
+    }
+
+    pub fn state(&self) -> &PollState {
+        &self.state
+    }
+
+    /// One pass over every polled tag. `now` is unix seconds.
+    pub async fn poll_once(&mut self, now: u64) -> anyhow::Result<CycleReport> {
+        let streams = self.cluster.image_streams().await?;
+        let tags: Vec<PolledTag> = streams
+            .iter()
+            .flat_map(|s| polled_tags(s, &self.options.rules))
+            .collect();
+        let mut report = CycleReport {
+            polled: tags.len(),
+            ..CycleReport::default()
+        };
+        let mut by_registry: BTreeMap<String, Vec<PolledTag>> = BTreeMap::new();
+        for tag in tags {
+            by_registry
+                .entry(tag.registry.clone())
+                .or_default()
+                .push(tag);
+        }
+        let heads = self.head_all(by_registry, now).await;
+        let mut dirty = false;
+        for (tag, head) in heads {
+            let key = tag.key();
+            if let Some(m) = &self.metrics {
+                m.head(&tag.registry, head.result());
+            }
+            let digest = match head {
+                Head::Digest { digest, remaining } => {
+                    if let Some(r) = remaining {
+                        self.remaining.insert(tag.registry.clone(), r);
+                        if let Some(m) = &self.metrics {
+                            m.remaining(&tag.registry, r);
+                        }
+                    }
+                    digest
+                }
+                Head::RateLimited { retry_after } => {
+                    self.backoff
+                        .insert(tag.registry.clone(), now + retry_after.as_secs().max(1));
+                    report.head_errors.push((key, "rate limited (429)".into()));
+                    continue;
+                }
+                other => {
+                    report.head_errors.push((key, format!("{other:?}")));
+                    continue;
+                }
+            };
+            let recorded = self.state.tags.get(&key).map(|r| r.digest.as_str());
+            match decide::decide(recorded, tag.status_digest.as_deref(), &digest) {
+                Decision::Unchanged => report.unchanged += 1,
+                Decision::Record => {
+                    self.state.tags.insert(key, TagRecord::seen(digest));
+                    report.recorded += 1;
+                    dirty = true;
+                }
+                Decision::Import => {
+                    if let Some(m) = &self.metrics {
+                        m.change(&tag.registry);
+                    }
+                    let budget = self.options.rules.budgets.budget(&tag.registry);
+                    let window = self.state.imports.entry(tag.registry.clone()).or_default();
+                    let remaining = self.remaining.get(&tag.registry).copied();
+                    let reserve = self.options.ratelimit_reserve;
+                    if let Err(wait) = admit(window, budget, now, tag.pulls, remaining, reserve) {
+                        if let Some(m) = &self.metrics {
+                            m.waiting(&tag.registry, wait.reason());
+                        }
+                        let message = format!(
+                            "{} changed to {digest}; its import waits ({wait:?})",
+                            tag.from
+                        );
+                        self.cluster
+                            .event(&tag, "ImportWaiting", &message, true)
+                            .await;
+                        report.waiting.push((key, wait.reason().to_string()));
+                        continue;
+                    }
+                    match self.import(&tag, &digest).await {
+                        Ok(()) => {
+                            (self.state.imports.entry(tag.registry.clone()))
+                                .or_default()
+                                .record(now, tag.pulls);
+                            self.state
+                                .tags
+                                .insert(key.clone(), TagRecord::imported(digest, now));
+                            // Written after each import: a new leader must not import it again.
+                            if let Err(e) = self.cluster.save_state(&self.state).await {
+                                warn!(error = %format!("{e:#}"), "poller state not saved");
+                            }
+                            report.imported.push(key);
+                        }
+                        Err(e) => {
+                            warn!(tag = %key, error = %e, "import failed");
+                            report.failed.push(key);
+                        }
+                    }
+                }
+            }
+        }
+        if dirty {
+            self.cluster.save_state(&self.state).await?;
+        }
+        Ok(report)
+    }
+
+    /// Create the tag's `ImageStreamImport`; an error when the API or the import failed.
+    async fn import(&self, tag: &PolledTag, digest: &str) -> anyhow::Result<()> {
+        let m = self.metrics.clone();
+        let message = format!(
+            "{} changed to {digest}; importing tag {}",
+            tag.from, tag.tag
+        );
+        self.cluster
+            .event(tag, "ImportStarted", &message, false)
+            .await;
+        info!(tag = %tag.key(), digest, "change detected, importing");
+        let result = self
+            .cluster
+            .create_import(&tag.namespace, tag.image_stream_import())
+            .await
+            .and_then(|answer| import_failure(&answer).map_or(Ok(()), |e| Err(anyhow::anyhow!(e))));
+        if let Some(m) = &m {
+            m.import(&tag.registry, result.is_ok());
+        }
+        if let Err(e) = &result {
+            let message = format!("import of {} into tag {} failed: {e:#}", tag.from, tag.tag);
+            self.cluster
+                .event(tag, "ImportFailed", &message, true)
+                .await;
+        }
+        result
+    }
+
+    /// HEAD every tag, per registry at most `concurrency` at once and `rate` per second,
+    /// spread over `spread`; registries in back-off are skipped.
+    async fn head_all(
+        &self,
+        by_registry: BTreeMap<String, Vec<PolledTag>>,
+        now: u64,
+    ) -> Vec<(PolledTag, Head)> {
+        let per_registry = by_registry.into_iter().map(|(registry, tags)| {
+            let blocked = self
+                .backoff
+                .get(&registry)
+                .is_some_and(|until| *until > now);
+            let client = self.registry.clone();
+            let n = tags.len().max(1) as f64;
+            let step =
+                (self.options.spread.as_secs_f64() / n).max(1.0 / self.options.rate.max(0.001));
+            let concurrency = self.options.concurrency.max(1);
+            async move {
+                if blocked {
+                    return Vec::new();
+                }
+                let started = tokio::time::Instant::now();
+                futures::stream::iter(tags.into_iter().enumerate())
+                    .map(|(i, tag)| {
+                        let client = client.clone();
+                        async move {
+                            let at = started + Duration::from_secs_f64(step * i as f64);
+                            tokio::time::sleep_until(at).await;
+                            let head = client.head(&tag).await;
+                            (tag, head)
+                        }
+                    })
+                    .buffer_unordered(concurrency)
+                    .collect::<Vec<_>>()
+                    .await
+            }
+        });
+        futures::future::join_all(per_registry)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+}
+
+/// The failure an `ImageStreamImport`'s answer reports for its one image, if any.
+pub fn import_failure(answer: &Value) -> Option<String> {
+    let status = answer.pointer("/status/images/0/status")?;
+    (status.get("status").and_then(Value::as_str) == Some("Failure")).then(|| {
+        status
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("the import failed")
+            .to_string()
+    })
+}
+
+#[cfg(test)]
+mod registry_tests;
