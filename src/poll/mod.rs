@@ -307,3 +307,8 @@ pub fn import_failure(answer: &Value) -> Option<String> {
 
 #[cfg(test)]
 mod registry_tests;
+#[cfg(test)]
+use registry_tests as registry_tests_support;
+
+#[cfg(test)]
+mod fake_registry_tests;

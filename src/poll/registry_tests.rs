@@ -263,11 +263,11 @@ fn sha256(data: &[u8]) -> String {
 
 /// The cluster in memory: ImageStreams, the imports created, the state, the events.
 #[derive(Clone, Default)]
-struct FakeCluster {
-    streams: Arc<Mutex<Vec<Value>>>,
-    imports: Arc<Mutex<Vec<Value>>>,
-    state: Arc<Mutex<Option<String>>>,
-    events: Arc<Mutex<Vec<String>>>,
+pub(super) struct FakeCluster {
+    pub streams: Arc<Mutex<Vec<Value>>>,
+    pub imports: Arc<Mutex<Vec<Value>>>,
+    pub state: Arc<Mutex<Option<String>>>,
+    pub events: Arc<Mutex<Vec<String>>>,
 }
 
 impl Cluster for FakeCluster {
@@ -315,7 +315,7 @@ impl FakeCluster {
 
 /// A stream `name` in `shop` with one insecure tag `latest` from `from`, whose status holds
 /// `digest` (what OpenShift imported).
-fn stream(name: &str, from: &str, digest: &str) -> Value {
+pub(super) fn stream(name: &str, from: &str, digest: &str) -> Value {
     json!({"metadata": {"namespace": "shop", "name": name},
         "spec": {"tags": [{"name": "latest", "from": {"kind": "DockerImage", "name": from},
             "importPolicy": {"insecure": true, "importMode": "Legacy"},
@@ -323,7 +323,7 @@ fn stream(name: &str, from: &str, digest: &str) -> Value {
         "status": {"tags": [{"tag": "latest", "items": [{"image": digest}]}]}})
 }
 
-fn options(host: &str) -> PollOptions {
+pub(super) fn options(host: &str) -> PollOptions {
     PollOptions {
         rules: RuleConfig {
             polled_registries: vec![host.to_string()],
