@@ -63,7 +63,11 @@ class Rendered:
 
     @property
     def deployment(self) -> dict[str, Any]:
-        return self.one("Deployment")
+        """The webhook's Deployment (the poller has its own, see test_poller.py)."""
+        (found,) = [
+            o for o in self.all("Deployment") if not o["metadata"]["name"].endswith("-poller")
+        ]
+        return found
 
     @property
     def pod(self) -> dict[str, Any]:

@@ -23,6 +23,7 @@ DEFAULT_ARGS = [
     "--registry-budget=docker.io=50/6h",
     "--import-interval=15m",
     "--pull-policy=if-not-present",
+    "--polled-registry=docker.io",
 ]
 
 
@@ -70,6 +71,7 @@ def test_every_rule_value_becomes_its_flag(render):
         "--preserve-original",
         "--include-repository=docker.io/library/*,quay.io/org/*",
         "--exclude-repository=docker.io/library/busybox",
+        "--polled-registry=docker.io",
         "--no-digest-pinning",
         "--something=else",
     ]
@@ -97,7 +99,7 @@ def test_prometheus_rule_alerts_at_80_percent_of_a_budget(render):
     rule = out.one("PrometheusRule")
     assert rule["metadata"]["namespace"] == NAMESPACE
     assert rule["metadata"]["labels"]["prometheus"] == "main"
-    (group,) = rule["spec"]["groups"]
+    group = rule["spec"]["groups"][0]
     (alert,) = group["rules"]
     assert alert["alert"] == "AutoredeployRegistryBudgetNearlyUsed"
     selector = f'{{namespace="{NAMESPACE}"}}'
@@ -206,7 +208,7 @@ def test_small_resource_requests(render):
 
 
 def test_rbac_is_exactly_read_only_on_imagestreams(render):
-    out = render()
+    out = render({"poller": {"enabled": False}})  # the poller's own RBAC: test_poller.py
     role = out.one("ClusterRole")
     assert role["rules"] == [
         {"apiGroups": ["image.openshift.io"], "resources": ["imagestreams"], "verbs": ["get", "list", "watch"]}
@@ -221,14 +223,14 @@ def test_rbac_is_exactly_read_only_on_imagestreams(render):
 
 
 def test_no_rbac_and_no_token_without_the_catalog(render):
-    out = render({"catalog": {"enabled": False}})
+    out = render({"catalog": {"enabled": False}, "poller": {"enabled": False}})
     assert not out.all("ClusterRole") and not out.all("ClusterRoleBinding")
     assert out.pod["automountServiceAccountToken"] is False
     assert "--catalog=off" in out.container["args"]
 
 
 def test_catalog_namespaces_get_namespaced_roles_and_the_flag(render):
-    out = render({"catalog": {"namespaces": ["team-a", "team-b"], "syncTimeoutSeconds": 5}})
+    out = render({"catalog": {"namespaces": ["team-a", "team-b"], "syncTimeoutSeconds": 5}, "poller": {"enabled": False}})
     args = out.container["args"]
     assert "--catalog-namespaces=team-a,team-b" in args
     assert "--catalog-sync-timeout=5" in args
@@ -246,7 +248,7 @@ def test_catalog_namespaces_get_namespaced_roles_and_the_flag(render):
 
 
 def test_existing_service_account(render):
-    out = render({"serviceAccount": {"create": False, "name": "prebuilt"}})
+    out = render({"serviceAccount": {"create": False, "name": "prebuilt"}, "poller": {"enabled": False}})
     assert not out.all("ServiceAccount")
     assert out.pod["serviceAccountName"] == "prebuilt"
     assert out.one("ClusterRoleBinding")["subjects"][0]["name"] == "prebuilt"

@@ -18,6 +18,13 @@ KUBE_VERSIONS = ["1.30.0", kubernetes_validate.utils.latest_version()]
 BASE_KINDS = [
     "ClusterRole",
     "ClusterRoleBinding",
+    # the poller's (test_poller.py)
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Deployment",
+    "Role",
+    "RoleBinding",
+    "ServiceAccount",
     "Deployment",
     "MutatingWebhookConfiguration",
     "PodDisruptionBudget",

@@ -138,3 +138,9 @@ serving the old certificate keep being trusted during the rollout.
 {{- if hasPrefix "-----BEGIN" $ca -}}{{ $ca | b64enc }}{{- else -}}{{ $ca }}{{- end -}}
 {{- end -}}
 {{- end -}}
+
+{{- /* The poller's pods: not the webhook's selector labels. */}}
+{{- define "autoredeploy.pollerSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "autoredeploy.name" . }}-poller
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
