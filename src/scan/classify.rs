@@ -279,8 +279,12 @@ pub fn stream(stored: &Value, outcome: &Outcome) -> Verdict {
     }
     let mut problems = Problems::default();
     let mut scheduled = 0;
+    let polled = polled_tags(stored, outcome);
     for (name, facts) in read_tags(stored) {
-        if let Some(message) = &facts.failing {
+        if polled.contains(&name) && facts.failing.is_none() {
+            // Watched by `autoredeploy poll`: imported when its digest changes.
+            scheduled += 1;
+        } else if let Some(message) = &facts.failing {
             problems.add(Status::ImportFailing, format!("tag {name:?}: {message}"));
         } else if facts.importable() && !facts.scheduled {
             problems.add(
@@ -293,7 +297,7 @@ pub fn stream(stored: &Value, outcome: &Outcome) -> Verdict {
     }
     for finding in &outcome.findings {
         match finding.code {
-            Code::OptedOut | Code::DigestPinned => {}
+            Code::OptedOut | Code::DigestPinned | Code::Polled => {}
             _ => problems.add(
                 Status::NeedsAttention,
                 format!("{}: {}", finding.code, finding.message),
@@ -307,10 +311,25 @@ pub fn stream(stored: &Value, outcome: &Outcome) -> Verdict {
         },
         _ => Verdict {
             status: Status::AutoRedeploys,
-            detail: String::new(),
+            detail: match polled.len() {
+                0 => String::new(),
+                n => format!("{n} tag(s) polled by autoredeploy poll (manifest HEAD, no pulls)"),
+            },
         },
     };
     problems.verdict(otherwise)
+}
+
+/// Names of the tags the engine left to the poller (finding `polled` at `/spec/tags/<i>`).
+fn polled_tags(stored: &Value, outcome: &Outcome) -> BTreeSet<String> {
+    (outcome.findings.iter())
+        .filter(|f| f.code == Code::Polled)
+        .filter_map(|f| {
+            let index: usize = f.path.strip_prefix("/spec/tags/")?.parse().ok()?;
+            let tag = stored.pointer("/spec/tags")?.get(index)?;
+            Some(tag.get("name")?.as_str()?.to_string())
+        })
+        .collect()
 }
 
 pub fn namespace_of(object: &Value) -> &str {

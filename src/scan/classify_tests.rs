@@ -142,3 +142,24 @@ fn a_container_finding_without_a_status_of_its_own_names_its_code_first() {
         verdict.detail
     );
 }
+
+#[test]
+fn a_tag_on_a_polled_registry_is_reported_as_polled_not_unscheduled() {
+    let tag = image_stream(
+        json!({"name": "1", "from": {"kind": "DockerImage", "name": "docker.io/o/a:1"}}),
+    );
+    let rules = RuleConfig {
+        polled_registries: vec!["docker.io".into()],
+        ..RuleConfig::default()
+    };
+    let outcome = run_engine(&tag, &CatalogIndex::new(), &rules);
+    let verdict = stream(&tag, &outcome);
+    assert_eq!(verdict.status, Status::AutoRedeploys, "{}", verdict.detail);
+    assert!(
+        verdict.detail.contains("polled by autoredeploy poll"),
+        "{}",
+        verdict.detail
+    );
+    let scheduled = run_engine(&tag, &CatalogIndex::new(), &RuleConfig::default());
+    assert_ne!(stream(&tag, &scheduled).status, Status::AutoRedeploys);
+}
