@@ -108,6 +108,19 @@ fn wait_webhook_called() {
         );
         (out.ok && out.json()["spec"]["tags"][0]["importPolicy"]["scheduled"] == true).then_some(())
     });
+    let probe = deployment(ns, "probe", "quay.io/e2e/probe:latest").to_string();
+    eventually("the webhook to be called for Deployments", REACT, || {
+        let out = env.kube.try_run(
+            &["create", "--dry-run=server", "-o", "json", "-f", "-"],
+            Some(&probe),
+        );
+        (out.ok
+            && out
+                .warnings()
+                .iter()
+                .any(|w| w.starts_with("autoredeploy:")))
+        .then_some(())
+    });
     env.kube
         .run(&["delete", "namespace", ns, "--wait=false"], None);
 }
