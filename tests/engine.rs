@@ -7,6 +7,7 @@ mod cases_format;
 mod cli_mutate;
 mod cli_mutate_budget;
 mod do_no_harm;
+mod docs_truth;
 mod engine_fixtures;
 mod engine_properties;
 mod fuzz_regressions;

@@ -2,10 +2,10 @@
 //! stable strings (metrics labels, `--output json`, tests match on them); messages are one
 //! human sentence without control characters.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A stable machine code for a change or finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "kebab-case")]
 pub enum Code {
     // Changes
