@@ -225,3 +225,64 @@ fn a_bump_to_an_untracked_image_is_reported_and_left_alone() {
         "the user who applies sees why: {warnings:?}"
     );
 }
+
+/// A Deployment that an operator's custom resource controls, in the recorded `kubectl apply`
+/// envelope: its owner reconciles the template back, so the webhook leaves it alone and says
+/// whose it is; the same object without the owner (or opting in) is patched, so the test
+/// proves the skip and not an object that needs nothing.
+#[test]
+fn a_controller_owned_deployment_is_left_alone_unless_it_opts_in() {
+    let owner = json!([{"apiVersion": "serving.knative.dev/v1", "kind": "Revision",
+        "name": "web-00001", "uid": "4b1d1c54-7a0e-4c55-9a57-0c6f5e6f0002", "controller": true}]);
+    let mut owned = deployment("docker.io/library/nginx:1.25", "[]");
+    owned["metadata"]["ownerReferences"] = owner;
+    let review = update_review("Deployment", owned.clone(), owned.clone());
+    let (object, warnings) = answer(&review, &[nginx()]);
+    assert_eq!(object, owned, "no patch");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("autoredeploy: owned by Revision web-00001")),
+        "{warnings:?}"
+    );
+    let mut opted_in = owned.clone();
+    opted_in["metadata"]["annotations"]["autoredeploy.io/manage-owned"] = json!("true");
+    let (object, _) = answer(
+        &update_review("Deployment", opted_in.clone(), opted_in.clone()),
+        &[nginx()],
+    );
+    assert_ne!(object, opted_in, "an owner that opts in gets its trigger");
+    let mut plain = owned.clone();
+    plain["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("ownerReferences");
+    let (object, _) = answer(
+        &update_review("Deployment", plain.clone(), plain.clone()),
+        &[nginx()],
+    );
+    assert_ne!(object, plain, "without an owner the same object is patched");
+}
+
+/// The chart's objectSelector never sends an object labelled `autoredeploy.io/skip=true`, but
+/// a webhook configured without it (or one edited by hand) must not patch it either.
+#[test]
+fn an_object_labelled_skip_is_left_alone() {
+    let mut labelled = deployment("docker.io/library/nginx:1.25", "[]");
+    labelled["metadata"]["labels"] = json!({"app": "web", "autoredeploy.io/skip": "true"});
+    let review = update_review("Deployment", labelled.clone(), labelled.clone());
+    let (object, warnings) = answer(&review, &[nginx()]);
+    assert_eq!(object, labelled, "no patch");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("opted out with the label autoredeploy.io/skip=true")),
+        "{warnings:?}"
+    );
+    labelled["metadata"]["labels"]["autoredeploy.io/skip"] = json!("false");
+    let (object, _) = answer(
+        &update_review("Deployment", labelled.clone(), labelled.clone()),
+        &[nginx()],
+    );
+    assert_ne!(object, labelled, "only \"true\" opts out");
+}

@@ -71,6 +71,9 @@ pub enum Code {
     OnDeleteStrategy,
     /// A tag left unscheduled because its imports would take its registry over budget.
     PullBudget,
+    /// A controller (`ownerReferences` with `controller: true`) owns the object: left alone,
+    /// unless it opts in with `autoredeploy.io/manage-owned`.
+    Owned,
 }
 
 impl Code {
@@ -104,6 +107,7 @@ impl Code {
             Code::SeveralTags => "several-tags",
             Code::OnDeleteStrategy => "on-delete-strategy",
             Code::PullBudget => "pull-budget",
+            Code::Owned => "owned",
         }
     }
 }
