@@ -40,7 +40,11 @@ as a person would: only the fields the engine adds or replaces change; comments,
 or block style, indentation, CRLF line breaks and a byte order mark stay, and new keys follow \
 their siblings' indentation and sequence style. A document that cannot be edited so (an \
 edit through an alias or a merge key) is re-serialised whole in its file's format, with a \
-note naming it and saying why. Standard input is read as YAML, which includes JSON.
+note naming it and saying why. Standard input is read as YAML, which includes JSON. A document \
+with neither apiVersion nor kind (a CI workflow, Helm values), a Chart.yaml, and a Helm chart \
+found in a directory are left as they are, with a note; a Helm template is an error saying so. \
+Mutate what you apply: rendered Helm or kustomize output (helm template ... | autoredeploy \
+mutate -f -), not a base an overlay changes; a changed file beside a kustomization is noted.
 
 --in-place writes the results back to the files given (not `-`): only files that change, \
 each through a temporary file in the same directory renamed over the original (permissions \
