@@ -286,3 +286,75 @@ fn an_object_labelled_skip_is_left_alone() {
     );
     assert_ne!(object, labelled, "only \"true\" opts out");
 }
+
+/// The recorded `kubectl apply` (or server-side apply) UPDATE envelope turned into an
+/// ImageStream review with these objects.
+fn stream_update_review(fixture_name: &str, object: Value, old: Value) -> Value {
+    let mut review = fixture(fixture_name);
+    let request = &mut review["request"];
+    let kind = json!({"group": "image.openshift.io", "version": "v1", "kind": "ImageStream"});
+    let resource =
+        json!({"group": "image.openshift.io", "version": "v1", "resource": "imagestreams"});
+    request["kind"] = kind.clone();
+    request["requestKind"] = kind;
+    request["resource"] = resource.clone();
+    request["requestResource"] = resource;
+    request["namespace"] = json!("shop");
+    request["name"] = object["metadata"]["name"].clone();
+    request["object"] = object;
+    request["oldObject"] = old;
+    review
+}
+
+fn hub_stream(name: &str, from: &str) -> Value {
+    json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+        "metadata": {"name": name, "namespace": "shop"},
+        "spec": {"tags": [{"name": "latest", "importPolicy": {"scheduled": true},
+                           "from": {"kind": "DockerImage", "name": from}}]}})
+}
+
+/// `oc apply` (and server-side apply) of a stream whose tag moved from quay.io to Docker Hub:
+/// the stored `scheduled: true` the webhook wrote is merged back into the request. With two
+/// Docker Hub tags scheduled elsewhere (48 of 50 pulls per 6h), the moved tag is a new
+/// Docker Hub import with no room: the webhook turns `scheduled` off and says why, instead
+/// of letting the projection pass the budget.
+#[test]
+fn a_scheduled_tag_moved_to_docker_hub_is_judged_against_docker_hubs_budget() {
+    let stored = hub_stream("web", "quay.io/example/web:1");
+    let incoming = hub_stream("web", "docker.io/example/web:1");
+    let streams = [
+        hub_stream("one", "docker.io/example/one:latest"),
+        hub_stream("two", "docker.io/example/two:latest"),
+        // In serve the catalog holds the stored stream (the decoder drops an ImageStream's
+        // oldObject).
+        stored.clone(),
+    ];
+    for envelope in [
+        "deploymentconfig-update-kubectl-apply.json",
+        "deploymentconfig-update-server-side-apply.json",
+    ] {
+        let review = stream_update_review(envelope, incoming.clone(), stored.clone());
+        let (object, warnings) = answer(&review, &streams);
+        assert_eq!(
+            object["spec"]["tags"][0]["importPolicy"],
+            json!({"scheduled": false}),
+            "{envelope}"
+        );
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("turned importPolicy.scheduled off on tag \"latest\"")),
+            "{envelope}: {warnings:?}"
+        );
+        assert!(
+            warnings.iter().any(|w| w.contains(
+                "tag \"latest\" (moved from quay.io) left unscheduled: docker.io would reach 72 pulls/6h"
+            )),
+            "{envelope}: {warnings:?}"
+        );
+        // With room on Docker Hub the tag stays scheduled, untouched.
+        let (object, warnings) = answer(&review, &streams[1..]);
+        assert_eq!(object, incoming, "{envelope}");
+        assert!(warnings.is_empty(), "{envelope}: {warnings:?}");
+    }
+}

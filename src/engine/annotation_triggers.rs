@@ -54,6 +54,14 @@ impl Triggers for AnnotationTriggers {
                 );
                 return Existing::Blocked;
             }
+            Err(Unusable::RemovedAll) => {
+                report.finding(
+                    Code::TriggersDisabled,
+                    pointer(),
+                    format!("{TRIGGERS} is \"null\", what oc set triggers --remove-all writes: no image triggers, as chosen; remove the annotation to get triggers (nothing added)"),
+                );
+                return Existing::Disabled;
+            }
         };
         if repair(&mut entries, report) && !write(object, &entries, report) {
             return Existing::Unreadable;

@@ -238,14 +238,38 @@ pub fn untracked_advice(image: &ImageRef, context: &Context<'_>) -> String {
     }
     let stream = image.path.rsplit('/').next().unwrap_or(&image.path);
     let tag = image.effective_tag().unwrap_or(image_ref::DEFAULT_TAG);
-    if context.catalog.has_stream(context.namespace, stream) {
+    if !context.catalog.has_stream(context.namespace, stream) {
+        return format!(
+            "no ImageStream tracks {image}; run: oc import-image {stream}:{tag} --from={image} --confirm --scheduled"
+        );
+    }
+    if context
+        .catalog
+        .tag_state(context.namespace, stream, tag)
+        .is_none()
+    {
         return format!(
             "no ImageStream tracks {image}; add tag {tag:?} with from {{kind: DockerImage, name: {image}}} and importPolicy.scheduled: true to ImageStream {stream}"
         );
     }
+    // That tag tracks another image: following the usual advice would replace its source
+    // under whatever follows it now.
+    let free = free_stream_name(image, stream, context);
     format!(
-        "no ImageStream tracks {image}; run: oc import-image {stream}:{tag} --from={image} --confirm --scheduled"
+        "no ImageStream tracks {image}; ImageStream {stream} uses tag {tag:?} for another image: add it there under a new tag name, or run: oc import-image {free}:{tag} --from={image} --confirm --scheduled"
     )
+}
+
+/// A stream name the namespace does not use yet, for an image whose usual stream name is
+/// taken: the repository path joined with `-` (`example-other`), else `<stream>-2`, `-3`...
+fn free_stream_name(image: &ImageRef, stream: &str, context: &Context<'_>) -> String {
+    let joined = image.path.replace('/', "-");
+    std::iter::once(joined)
+        .chain((2..100).map(|n| format!("{stream}-{n}")))
+        .find(|name| {
+            names::valid_stream(name) && !context.catalog.has_stream(context.namespace, name)
+        })
+        .unwrap_or_else(|| format!("{stream}-new"))
 }
 
 #[cfg(test)]

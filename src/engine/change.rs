@@ -13,6 +13,9 @@ pub enum Code {
     ScheduledImport,
     /// `importPolicy.importMode: PreserveOriginal` set (config option).
     ImportMode,
+    /// `importPolicy.scheduled` turned off on a tag whose source moved to another registry
+    /// that has no room in its pull budget (a new import for that registry).
+    UnscheduledImport,
     /// A new DeploymentConfig `ImageChange` trigger.
     ImageChangeTrigger,
     /// An existing DeploymentConfig `ImageChange` trigger gained container names.
@@ -81,6 +84,7 @@ impl Code {
         match self {
             Code::ScheduledImport => "scheduled-import",
             Code::ImportMode => "import-mode",
+            Code::UnscheduledImport => "unscheduled-import",
             Code::ImageChangeTrigger => "image-change-trigger",
             Code::TriggerContainerAdded => "trigger-container-added",
             Code::ConfigChangeTrigger => "config-change-trigger",

@@ -38,6 +38,9 @@ pub enum Existing {
     Blocked,
     /// Not understood; left alone (reported `unreadable`).
     Unreadable,
+    /// The user turned the object's triggers off (reported `triggers-disabled`): nothing is
+    /// added.
+    Disabled,
 }
 
 /// How one kind family stores its triggers.
