@@ -83,6 +83,8 @@ impl Triggers for AnnotationTriggers {
         object: &mut Value,
         container: &Container,
         to: &TagRef,
+        // An entry on a tag without an image waits for it: nothing to record.
+        _resolved: bool,
         namespace: &str,
         report: &mut Report,
     ) -> bool {

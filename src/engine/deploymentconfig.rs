@@ -49,10 +49,11 @@ impl Triggers for DeploymentConfigTriggers {
         object: &mut Value,
         container: &Container,
         to: &TagRef,
+        resolved: bool,
         namespace: &str,
         report: &mut Report,
     ) -> bool {
-        retarget(object, &container.name, to, namespace, report)
+        retarget(object, container, to, resolved, namespace, report)
     }
 
     fn followed_tag(
@@ -112,22 +113,31 @@ fn coverage(object: &Value, namespace: &str, report: &mut Report) -> Coverage {
     coverage
 }
 
-/// Point the trigger that names only `container` at `to`. `lastTriggeredImage` stays: the
-/// controller compares it with the new tag's image and writes that image when they differ.
-fn retarget(
-    object: &mut Value,
-    container: &str,
-    to: &TagRef,
-    namespace: &str,
-    report: &mut Report,
-) -> bool {
-    let Some(i) = image_change_triggers(object)
+/// The index of the `ImageChange` trigger that names only `container`.
+fn sole_trigger(object: &Value, container: &str) -> Option<usize> {
+    image_change_triggers(object)
         .find(|(_, t)| {
             t.get("imageChangeParams")
                 .is_some_and(|p| container_names(p).eq([container]))
         })
         .map(|(i, _)| i)
-    else {
+}
+
+/// Point the trigger that names only `container` at `to`. When the catalog knows `to`'s
+/// image, `lastTriggeredImage` stays: the controller compares it with the new tag's image
+/// and writes that image. When it does not, the controller would fall back to
+/// `lastTriggeredImage`, the old tag's image, and write it over the new one (observed on
+/// openshift-controller-manager, `UpdateDeploymentConfigImages`): so it becomes the
+/// container's new image, which the controller then leaves alone until `to` resolves.
+fn retarget(
+    object: &mut Value,
+    container: &Container,
+    to: &TagRef,
+    resolved: bool,
+    namespace: &str,
+    report: &mut Report,
+) -> bool {
+    let Some(i) = sole_trigger(object, &container.name) else {
         return false;
     };
     let path = format!("{TRIGGERS}/{i}/imageChangeParams/from");
@@ -143,14 +153,41 @@ fn retarget(
     if to.namespace != namespace || from.contains_key("namespace") {
         from.insert("namespace".into(), Value::String(to.namespace.clone()));
     }
-    report.change(
-        Code::TriggerRetargeted,
-        path,
-        format!(
-            "the ImageChange trigger of container {container:?} now follows {} (it followed {before}, which would have reverted the new image)",
-            to.stream_tag()
-        ),
+    let name = container.name.as_str();
+    let mut message = format!(
+        "the ImageChange trigger of container {name:?} now follows {} (it followed {before}, which would have reverted the new image)",
+        to.stream_tag()
     );
+    if !resolved && hold_until_resolved(object, i, container) {
+        message.push_str(&format!(
+            "; lastTriggeredImage is now the container's image, so the controller leaves it until {} has an image",
+            to.stream_tag()
+        ));
+    }
+    report.change(Code::TriggerRetargeted, path, message);
+    true
+}
+
+/// Set the `lastTriggeredImage` of trigger `i` to the container's image, so that the
+/// controller, which falls back to it while the tag has no image, writes nothing; `true` when
+/// there was one to replace.
+fn hold_until_resolved(object: &mut Value, i: usize, container: &Container) -> bool {
+    let Some(params) = object
+        .at_mut(&format!("{TRIGGERS}/{i}/imageChangeParams"))
+        .and_then(Value::as_object_mut)
+    else {
+        return false;
+    };
+    let last = params.get("lastTriggeredImage").and_then(Value::as_str);
+    let image = container.image.as_deref().filter(|i| !i.trim().is_empty());
+    if last.is_none_or(str::is_empty) || last == image {
+        return false;
+    }
+    match image {
+        Some(image) => params.insert("lastTriggeredImage".into(), Value::String(image.into())),
+        // Without an image to hold, no lastTriggeredImage: the controller waits for the tag.
+        None => params.remove("lastTriggeredImage"),
+    };
     true
 }
 

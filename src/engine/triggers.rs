@@ -62,11 +62,13 @@ pub trait Triggers {
     ) -> Coverage;
 
     /// Make the trigger that covers only `container` follow `to`; `false` when it cannot.
+    /// `resolved` says whether the catalog knows `to`'s current image.
     fn retarget(
         &self,
         object: &mut Value,
         container: &Container,
         to: &TagRef,
+        resolved: bool,
         namespace: &str,
         report: &mut Report,
     ) -> bool;

@@ -146,7 +146,14 @@ impl Plan<'_> {
         let retargeted = wanted.filter(|tag| {
             covered.sole
                 && names::validate(tag).is_ok()
-                && triggers.retarget(object, container, tag, context.namespace, report)
+                && triggers.retarget(
+                    object,
+                    container,
+                    tag,
+                    resolves(tag, context),
+                    context.namespace,
+                    report,
+                )
         });
         match retargeted {
             Some(tag) => {
@@ -194,6 +201,14 @@ fn follows(
         || triggers
             .last_triggered_image(object, &container.name)
             .is_some_and(|last| same_image(last, image))
+}
+
+/// Whether the catalog knows the tag's current image.
+fn resolves(tag: &TagRef, context: &Context<'_>) -> bool {
+    context
+        .catalog
+        .tag_state(&tag.namespace, &tag.stream, &tag.tag)
+        .is_some_and(|s| s.resolved.is_some())
 }
 
 /// An explicit binding is the user's word, but a tag the catalog does not know is named in
