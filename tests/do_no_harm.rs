@@ -1,8 +1,8 @@
 //! UPDATE reviews in the envelopes a real kube-apiserver sends (the recorded `oc apply`
 //! requests with their objects swapped), judged by what OpenShift's trigger controller does
-//! next (modelled below): an image bump is never reverted, a re-applied unresolved reference
-//! rolls out once to the right image, and a retargeted DeploymentConfig never gets the old
-//! tag's digest back.
+//! next (a model of it is here, shared with `triggers_stay_true`): an image bump is never
+//! reverted, a re-applied unresolved reference rolls out once to the right image, and a
+//! retargeted DeploymentConfig never gets the old tag's digest back.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -14,14 +14,16 @@ use autoredeploy::testing::assert_accepted_by_apiserver;
 use autoredeploy::testing::{self, recorded::fixture};
 use serde_json::{Value, json};
 
-const INTERNAL: &str = "image-registry.openshift-image-registry.svc:5000";
-const OLD: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
-const NEW: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
-const TRIGGERS: &str = "image.openshift.io/triggers";
+pub(crate) const INTERNAL: &str = "image-registry.openshift-image-registry.svc:5000";
+pub(crate) const OLD: &str =
+    "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+pub(crate) const NEW: &str =
+    "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+pub(crate) const TRIGGERS: &str = "image.openshift.io/triggers";
 
 /// An ImageStream `name` in `shop` (resolving short names) with `(tag, source, digest)`
 /// tags: a source is imported, an empty one was pushed; a digest resolves the tag.
-fn stream(name: &str, tags: &[(&str, &str, Option<&str>)]) -> Value {
+pub(crate) fn stream(name: &str, tags: &[(&str, &str, Option<&str>)]) -> Value {
     let mut stream = testing::stream("shop", name).lookup_local();
     for (tag, source, digest) in tags {
         if !source.is_empty() {
@@ -39,8 +41,19 @@ fn stream(name: &str, tags: &[(&str, &str, Option<&str>)]) -> Value {
 }
 
 /// The recorded `kubectl apply` UPDATE review of `kind`, with these objects.
-fn update_review(kind: &str, object: Value, old: Value) -> Value {
-    let mut review = fixture("deploymentconfig-update-kubectl-apply.json");
+pub(crate) fn update_review(kind: &str, object: Value, old: Value) -> Value {
+    recorded_review(
+        "deploymentconfig-update-kubectl-apply.json",
+        kind,
+        object,
+        Some(old),
+    )
+}
+
+/// The recorded review `name` (a DeploymentConfig or Deployment one), as a review of `kind`
+/// with these objects.
+pub(crate) fn recorded_review(name: &str, kind: &str, object: Value, old: Option<Value>) -> Value {
+    let mut review = fixture(name);
     let request = &mut review["request"];
     let (group, resource) = match kind {
         "Deployment" => ("apps", "deployments"),
@@ -53,11 +66,11 @@ fn update_review(kind: &str, object: Value, old: Value) -> Value {
     request["namespace"] = json!("shop");
     request["name"] = object["metadata"]["name"].clone();
     request["object"] = object;
-    request["oldObject"] = old;
+    request["oldObject"] = old.unwrap_or(Value::Null);
     review
 }
 
-fn deployment(image: &str, triggers: &str) -> Value {
+pub(crate) fn deployment(image: &str, triggers: &str) -> Value {
     json!({"apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": "web", "namespace": "shop", "annotations": {TRIGGERS: triggers}},
         "spec": {"selector": {"matchLabels": {"app": "web"}},
@@ -65,13 +78,13 @@ fn deployment(image: &str, triggers: &str) -> Value {
                               "spec": {"containers": [{"name": "web", "image": image, "imagePullPolicy": "IfNotPresent"}]}}}})
 }
 
-fn annotation(stream_tag: &str) -> String {
+pub(crate) fn annotation(stream_tag: &str) -> String {
     format!(
         r#"[{{"from":{{"kind":"ImageStreamTag","name":"{stream_tag}"}},"fieldPath":"spec.template.spec.containers[?(@.name==\"web\")].image"}}]"#
     )
 }
 
-fn deployment_config(image: &str, follows: &str, last: Option<&str>) -> Value {
+pub(crate) fn deployment_config(image: &str, follows: &str, last: Option<&str>) -> Value {
     let mut params = json!({"automatic": true, "containerNames": ["web"],
         "from": {"kind": "ImageStreamTag", "name": follows, "namespace": "shop"}});
     if let Some(last) = last {
@@ -86,7 +99,7 @@ fn deployment_config(image: &str, follows: &str, last: Option<&str>) -> Value {
 }
 
 /// The enforce answer, checked as the API server checks it, and the object it leads to.
-fn answer(review: &Value, streams: &[Value]) -> (Value, Vec<String>) {
+pub(crate) fn answer(review: &Value, streams: &[Value]) -> (Value, Vec<String>) {
     let catalog = CatalogIndex::from_objects(streams, "");
     let config = RuleConfig::default();
     let ctx = Context {
@@ -122,7 +135,7 @@ fn answer(review: &Value, streams: &[Value]) -> (Value, Vec<String>) {
 /// resolve and has no `lastTriggeredImage` is left alone whole, and one that does not
 /// resolve falls back to its `lastTriggeredImage`; the image is written wherever the
 /// container's text differs.
-fn trigger_controller(object: &Value, streams: &[Value]) -> Value {
+pub(crate) fn trigger_controller(object: &Value, streams: &[Value]) -> Value {
     let mut next = object.clone();
     let namespace = object["metadata"]["namespace"].as_str().unwrap_or("");
     if object["kind"] == "DeploymentConfig" {
@@ -228,13 +241,13 @@ fn resolve(streams: &[Value], namespace: &str, stream_tag: &str) -> Option<Strin
     item["dockerImageReference"].as_str().map(str::to_string)
 }
 
-fn image_of(object: &Value) -> &str {
+pub(crate) fn image_of(object: &Value) -> &str {
     object["spec"]["template"]["spec"]["containers"][0]["image"]
         .as_str()
         .unwrap()
 }
 
-fn nginx() -> Value {
+pub(crate) fn nginx() -> Value {
     stream(
         "nginx",
         &[
