@@ -21,6 +21,8 @@ fn image() -> impl Strategy<Value = Value> {
         Just(json!("docker.io/org/app:1")),
         Just(json!("org/app:latest")),
         Just(json!(format!("org/app@{DIGEST}"))),
+        Just(json!(format!("quay.io/other/thing@{DIGEST}"))),
+        Just(json!("quay.io/untracked/thing:2")),
         Just(json!(format!("{INTERNAL}/shop/app:1"))),
         Just(json!(format!("{INTERNAL}/other/tools:2"))),
         Just(json!(format!("{INTERNAL}/shop/app@{DIGEST}"))),

@@ -1,14 +1,22 @@
 //! Reviews in the envelopes a real kube-apiserver sends, judged by what OpenShift's trigger
 //! controller does next (the model in `do_no_harm`): an image spelled as its own trigger's
-//! tag rolls out once.
+//! tag rolls out once; a digest of another repository is not the tag's earlier image.
 
 use serde_json::{Value, json};
 
 use crate::do_no_harm::{
-    OLD, annotation, answer, deployment, deployment_config, image_of, recorded_review,
+    NEW, OLD, annotation, answer, deployment, deployment_config, image_of, nginx, recorded_review,
     trigger_controller, update_review,
 };
 use autoredeploy::testing;
+
+/// `nginx` in `shop` after its tag 1.25 moved to NEW: the controller would write NEW.
+fn nginx_moved() -> Value {
+    let mut stream = nginx();
+    stream["status"]["tags"][0]["items"][0] = json!({
+        "dockerImageReference": format!("docker.io/library/nginx@{NEW}"), "image": NEW});
+    stream
+}
 
 /// `hello` in `shop`: imported from quay.io, without `lookupPolicy.local`, so a bare
 /// `hello:latest` would never be bound to it by name alone.
@@ -33,6 +41,7 @@ fn warned<'w>(warnings: &'w [String], code: &str) -> Option<&'w String> {
     let words = match code {
         "stale-trigger" => "but its automatic trigger follows",
         "kept-running-image" => "kept the running image",
+        "earlier-digest" => "that is not the tag's current image",
         _ => panic!("no message known for {code}"),
     };
     warnings.iter().find(|w| w.contains(words))
@@ -78,4 +87,50 @@ fn a_deployment_image_spelled_as_its_own_trigger_tag_keeps_the_running_digest() 
         "{warnings:?}"
     );
     assert_eq!(trigger_controller(&object, &[hello()]), object);
+}
+
+/// The object `kubectl apply` (or Argo CD) sends when Git bumps the image: the stored object
+/// with the new image; the annotations nobody applied stay.
+fn bumped(stored: &Value, image: &str) -> Value {
+    let mut object = stored.clone();
+    object["spec"]["template"]["spec"]["containers"][0]["image"] = json!(image);
+    object
+}
+
+#[test]
+fn a_digest_of_another_repository_is_not_the_tags_earlier_image() {
+    let running = format!("docker.io/library/nginx@{OLD}");
+    let other = "quay.io/acme/other@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    // The user's trigger: reported, since the controller would swap in nginx.
+    let stored = deployment(&running, &annotation("nginx:1.25"));
+    let review = update_review("Deployment", bumped(&stored, other), stored);
+    let (object, warnings) = answer(&review, &[nginx()]);
+    assert!(warned(&warnings, "stale-trigger").is_some(), "{warnings:?}");
+    assert_eq!(image_of(&trigger_controller(&object, &[nginx()])), running);
+}
+
+#[test]
+fn a_rollback_to_another_digest_of_the_tags_repository_is_reported() {
+    // 1.25 has moved to NEW and the workload runs it; the user pins OLD, 1.25's earlier image.
+    let running = format!("docker.io/library/nginx@{NEW}");
+    let earlier = format!("nginx@{OLD}");
+    let stored = deployment(&running, &annotation("nginx:1.25"));
+    let review = update_review("Deployment", bumped(&stored, &earlier), stored);
+    let (object, warnings) = answer(&review, &[nginx_moved()]);
+    assert_eq!(image_of(&object), earlier, "the pin is kept");
+    assert!(
+        warned(&warnings, "earlier-digest").is_some(),
+        "{warnings:?}"
+    );
+    assert_eq!(warned(&warnings, "stale-trigger"), None, "{warnings:?}");
+    // What the finding says the controller will do.
+    assert_eq!(
+        image_of(&trigger_controller(&object, &[nginx_moved()])),
+        running
+    );
+    // The controller's own earlier write, carried by an unrelated update, is no rollback.
+    let stored = deployment(&earlier, &annotation("nginx:1.25"));
+    let review = update_review("Deployment", stored.clone(), stored);
+    let (_, warnings) = answer(&review, &[nginx_moved()]);
+    assert_eq!(warned(&warnings, "earlier-digest"), None, "{warnings:?}");
 }

@@ -71,6 +71,9 @@ pub enum Code {
     OnDeleteStrategy,
     /// A tag left unscheduled because its imports would take its registry over budget.
     PullBudget,
+    /// A container under an automatic trigger pinned to another digest of the tag's own
+    /// repository than the tag's current image: the controller will write the current one.
+    EarlierDigest,
 }
 
 impl Code {
@@ -104,6 +107,7 @@ impl Code {
             Code::SeveralTags => "several-tags",
             Code::OnDeleteStrategy => "on-delete-strategy",
             Code::PullBudget => "pull-budget",
+            Code::EarlierDigest => "earlier-digest",
         }
     }
 }
