@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::annotations::trigger_source;
 use super::change::{Code, Report};
 use super::containers::Container;
-use super::triggers::{Coverage, Covered, Existing, Triggers, Wanted};
+use super::triggers::{Coverage, Covered, Existing, Owned, Triggers, Wanted};
 use crate::engine::catalog::TagRef;
 
 const TRIGGERS: &str = "/spec/triggers";
@@ -27,11 +27,12 @@ impl Triggers for DeploymentConfigTriggers {
         object: &mut Value,
         _containers: &[Container],
         namespace: &str,
+        owned: &Owned,
         report: &mut Report,
     ) -> Existing {
         // Names that match no container are ignored by the controller (openshift/api
         // `DeploymentTriggerImageChangeParams.containerNames`), so nothing here blocks.
-        Existing::Usable(coverage(object, namespace, report))
+        Existing::Usable(coverage(object, namespace, owned, report))
     }
 
     fn ensure(
@@ -54,6 +55,26 @@ impl Triggers for DeploymentConfigTriggers {
         report: &mut Report,
     ) -> bool {
         retarget(object, container, to, resolved, namespace, report)
+    }
+
+    fn set_paused(
+        &self,
+        object: &mut Value,
+        container: &Container,
+        paused: bool,
+    ) -> Option<String> {
+        let i = sole_trigger(object, &container.name)?;
+        let path = format!("{TRIGGERS}/{i}/imageChangeParams/automatic");
+        let params = object
+            .at_mut(&format!("{TRIGGERS}/{i}/imageChangeParams"))?
+            .as_object_mut()?;
+        let automatic = params.get("automatic").and_then(Value::as_bool) == Some(true);
+        if automatic != paused {
+            return None;
+        }
+        // `automatic: false` is what `oc set triggers --manual` and `oc rollback` write.
+        params.insert("automatic".into(), Value::Bool(!paused));
+        Some(path)
     }
 
     fn followed_tag(
@@ -81,8 +102,9 @@ impl Triggers for DeploymentConfigTriggers {
     }
 }
 
-/// Containers named by existing `ImageChange` triggers; manual ones are reported.
-fn coverage(object: &Value, namespace: &str, report: &mut Report) -> Coverage {
+/// Containers named by existing `ImageChange` triggers; manual ones are reported, but for
+/// those autoredeploy paused itself.
+fn coverage(object: &Value, namespace: &str, owned: &Owned, report: &mut Report) -> Coverage {
     let mut coverage = Coverage::new();
     for (i, trigger) in image_change_triggers(object) {
         let Some(params) = trigger.get("imageChangeParams") else {
@@ -91,7 +113,10 @@ fn coverage(object: &Value, namespace: &str, report: &mut Report) -> Coverage {
         let tag = trigger_tag(params, namespace);
         // `automatic` is omitempty: absent means false (openshift/api `apps/v1` `DeploymentTriggerImageChangeParams`).
         let automatic = params.get("automatic").and_then(Value::as_bool) == Some(true);
-        if !automatic {
+        let paused_by_autoredeploy = container_names(params).next().is_some()
+            && container_names(params)
+                .all(|name| owned.get(name).is_some_and(|o| o.paused && o.tag == tag));
+        if !automatic && !paused_by_autoredeploy {
             report.finding(
                 Code::ManualTriggerKept,
                 format!("{TRIGGERS}/{i}/imageChangeParams/automatic"),
@@ -107,6 +132,7 @@ fn coverage(object: &Value, namespace: &str, report: &mut Report) -> Coverage {
                 tag: tag.clone(),
                 automatic,
                 sole,
+                created: false,
             });
         }
     }
@@ -221,8 +247,8 @@ fn ensure_triggers(
                 && t.get("imageChangeParams")
                     .is_some_and(|p| trigger_tag(p, namespace) == tag)
         });
-        let automatic = match existing {
-            Some(i) => add_names(&mut triggers[i], i, &names, &tag, report),
+        let (automatic, created) = match existing {
+            Some(i) => (add_names(&mut triggers[i], i, &names, &tag, report), false),
             None => {
                 let message = format!(
                     "added ImageChange trigger for {} ({})",
@@ -235,7 +261,7 @@ fn ensure_triggers(
                     message,
                 );
                 triggers.push(new_trigger(&tag, &names, namespace));
-                true
+                (true, true)
             }
         };
         let sole = names.len() == 1;
@@ -246,6 +272,7 @@ fn ensure_triggers(
                     tag: tag.clone(),
                     automatic,
                     sole,
+                    created,
                 },
             );
         }

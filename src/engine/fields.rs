@@ -13,7 +13,8 @@ pub const WRITABLE_MEMBERS: [&str; 3] = ["metadata", "spec", "tag"];
 pub const UNREAD_MEMBERS: [&str; 1] = ["status"];
 
 /// Members of `metadata` no rule reads: the admission decoder skips them. Rules read only
-/// `name`, `namespace` and some `annotations`, and write only `annotations`.
+/// `name`, `namespace` and some `annotations` (of the stored object too: the triggers and
+/// `autoredeploy.io/managed-triggers`), and write only `annotations`.
 pub const UNREAD_METADATA: [&str; 10] = [
     "creationTimestamp",
     "deletionGracePeriodSeconds",
@@ -59,6 +60,7 @@ mod tests {
             crate::engine::annotations::SKIP_CONTAINERS,
             crate::engine::annotations::IMAGE_STREAM_TAGS,
             crate::engine::annotation_entries::TRIGGERS,
+            crate::engine::ownership::MANAGED_TRIGGERS,
             crate::config::MODE_ANNOTATION,
         ] {
             assert!(!UNREAD_ANNOTATIONS.contains(&annotation), "{annotation}");

@@ -18,6 +18,7 @@ use super::family;
 use super::image_ref::{self, ImageRef, same_image};
 use super::kind::Kind;
 use super::names;
+use super::ownership::Ledger;
 use super::pull_policy;
 use super::rollout::{self, Managed};
 use super::triggers::{Coverage, Covered, Existing, Triggers, Wanted};
@@ -41,17 +42,24 @@ pub fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut
         return;
     }
     // A trigger the controller cannot use blocks every trigger of the object: claim nothing.
-    let Existing::Usable(existing) =
-        triggers.existing(object, &containers, context.namespace, report)
-    else {
+    let mut ledger = Ledger::read(object, context, report);
+    let Existing::Usable(existing) = triggers.existing(
+        object,
+        &containers,
+        context.namespace,
+        ledger.owned(),
+        report,
+    ) else {
         return;
     };
+    ledger.confirm(&existing);
     let skipped = annotations::skipped_containers(object);
     let explicit = annotations::explicit_bindings(object, context.namespace, report);
     let mut plan = Plan {
         pod_spec,
         wanted: Vec::new(),
         managed: Coverage::new(),
+        ledger,
     };
     for container in &containers {
         if skipped.contains(&container.name) {
@@ -83,6 +91,9 @@ pub fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut
         }
     }
     let added = triggers.ensure(object, &plan.wanted, context.namespace, report);
+    for (name, covered) in added.iter().filter(|(_, c)| c.created) {
+        plan.ledger.record(name, &covered.tag, false);
+    }
     plan.managed
         .extend(added.into_iter().filter(|(_, c)| c.automatic));
     for container in &containers {
@@ -99,6 +110,7 @@ pub fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut
     if !plan.managed.is_empty() {
         report_on_delete(kind, object, report);
     }
+    plan.ledger.write(object, context.namespace, report);
 }
 
 /// What the rules decided for the containers.
@@ -108,6 +120,8 @@ struct Plan<'c> {
     wanted: Vec<Wanted<'c>>,
     /// Containers an automatic trigger manages (after retargeting), by name.
     managed: Coverage,
+    /// The triggers autoredeploy wrote itself, kept up to date as they change.
+    ledger: Ledger,
 }
 
 /// One container with an existing trigger.
@@ -144,7 +158,9 @@ impl Plan<'_> {
     /// A container's image is the user's latest word. An automatic trigger that
     /// follows another tag would write that tag's image back over it (observed on
     /// openshift-controller-manager: within milliseconds), so it is retargeted when it
-    /// covers only this container, and reported otherwise.
+    /// covers only this container; one autoredeploy wrote is paused when the image names no
+    /// tracked tag; any other is reported. A trigger autoredeploy paused is resumed once the
+    /// image names a tracked tag again.
     fn keep_true(
         &mut self,
         object: &mut Value,
@@ -153,7 +169,11 @@ impl Plan<'_> {
         report: &mut Report,
     ) {
         let covered = fit.covered;
+        let owned = self.ledger.get(fit.name()).cloned();
         if !covered.automatic {
+            if owned.is_some_and(|o| o.paused) {
+                self.resume(object, fit, context, report);
+            }
             return;
         }
         match fits(object, fit, context) {
@@ -197,6 +217,9 @@ impl Plan<'_> {
                 )
         });
         if let Some(tag) = retargeted {
+            if owned.is_some() {
+                self.ledger.record(fit.name(), &tag, false);
+            }
             let covered = Covered {
                 tag,
                 ..covered.clone()
@@ -204,8 +227,25 @@ impl Plan<'_> {
             self.manage(fit.name(), covered);
             return;
         }
-        report.finding(
-            Code::StaleTrigger,
+        // Lossless and reversible, and only for a trigger autoredeploy wrote.
+        let paused = (owned.is_some() && covered.sole)
+            .then(|| fit.triggers.set_paused(object, fit.container, true))
+            .flatten();
+        match paused {
+            Some(path) => {
+                report.change(
+                    Code::TriggerPaused,
+                    path,
+                    format!(
+                        "paused the image trigger of container {:?} ({}), which autoredeploy wrote: it would have written that tag's image over the new one; it resumes when the image names a tracked tag again",
+                        fit.name(),
+                        covered.tag.stream_tag(),
+                    ),
+                );
+                self.ledger.record(fit.name(), &covered.tag, true);
+            }
+            None => report.finding(
+                Code::StaleTrigger,
                 format!("{}/image", fit.container.pointer(self.pod_spec)),
                 format!(
                     "container {:?} runs {:?}, but its automatic trigger follows {}: OpenShift's trigger controller will write that tag's image back; point the trigger at the image's tag or remove it",
@@ -213,7 +253,60 @@ impl Plan<'_> {
                     fit.image(),
                     covered.tag.stream_tag()
                 ),
-            );
+            ),
+        }
+    }
+
+    /// Resume a trigger autoredeploy paused, once the container's image names its tag again
+    /// (or another tracked tag, which it is retargeted to). A digest names no tag: the trigger
+    /// stays paused.
+    fn resume(
+        &mut self,
+        object: &mut Value,
+        fit: &Fitting<'_>,
+        context: &Context<'_>,
+        report: &mut Report,
+    ) {
+        let covered = fit.covered;
+        let to = if binding::is_unresolved_reference(fit.image(), &covered.tag, context) {
+            Some(covered.tag.clone())
+        } else {
+            fit.wanted(context)
+        };
+        let Some(to) = to.filter(|t| covered.sole && names::validate(t).is_ok()) else {
+            return;
+        };
+        if to != covered.tag
+            && !fit.triggers.retarget(
+                object,
+                fit.container,
+                &to,
+                resolves(&to, context),
+                context.namespace,
+                report,
+            )
+        {
+            return;
+        }
+        let Some(path) = fit.triggers.set_paused(object, fit.container, false) else {
+            return;
+        };
+        report.change(
+            Code::TriggerResumed,
+            path,
+            format!(
+                "resumed the image trigger of container {:?}, which autoredeploy had paused: its image names {} again",
+                fit.name(),
+                to.stream_tag()
+            ),
+        );
+        self.ledger.record(fit.name(), &to, false);
+        let covered = Covered {
+            tag: to,
+            automatic: true,
+            ..covered.clone()
+        };
+        self.manage(fit.name(), covered);
     }
 
     fn manage(&mut self, name: &str, covered: Covered) {
