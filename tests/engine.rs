@@ -13,3 +13,4 @@ mod engine_properties;
 mod fuzz_regressions;
 mod mutate_properties;
 mod stream_patch;
+mod triggers_stay_true;

@@ -24,6 +24,8 @@ fn image() -> impl Strategy<Value = Value> {
         Just(json!("docker.io/org/app:1")),
         Just(json!("org/app:latest")),
         Just(json!(format!("org/app@{DIGEST}"))),
+        Just(json!(format!("quay.io/other/thing@{DIGEST}"))),
+        Just(json!("quay.io/untracked/thing:2")),
         Just(json!(format!("{INTERNAL}/shop/app:1"))),
         Just(json!(format!("{INTERNAL}/other/tools:2"))),
         Just(json!(format!("{INTERNAL}/shop/app@{DIGEST}"))),
@@ -77,13 +79,22 @@ fn annotations() -> impl Strategy<Value = Value> {
         Just(Some("init=other/tools:2,x")),
         Just(Some("=="))
     ];
-    (triggers, skip, skip_containers, explicit).prop_map(|(t, s, sc, e)| {
+    // The record of the triggers autoredeploy wrote: its own, paused, or not readable.
+    let record = prop_oneof![
+        Just(None),
+        Just(Some("web=app:1")),
+        Just(Some("web=app:1 paused,init=tools:2")),
+        Just(Some("web=app:latest paused")),
+        Just(Some("web, =x"))
+    ];
+    (triggers, skip, skip_containers, explicit, record).prop_map(|(t, s, sc, e, r)| {
         let mut map = serde_json::Map::new();
         for (key, value) in [
             ("image.openshift.io/triggers", t),
             ("autoredeploy.io/skip", s),
             ("autoredeploy.io/skip-containers", sc),
             ("autoredeploy.io/image-stream-tags", e),
+            ("autoredeploy.io/managed-triggers", r),
         ] {
             if let Some(value) = value {
                 map.insert(key.into(), value.into());

@@ -178,12 +178,14 @@ pub(super) fn coverage(
                 tag,
                 automatic: entry.get("paused").and_then(Value::as_bool) != Some(true),
                 sole: true,
+                created: false,
             },
             // Never resolves, but the container is still the user's: no second trigger.
             Err(tagless) => Covered {
                 tag: tagless,
                 automatic: false,
                 sole: true,
+                created: false,
             },
         };
         coverage.entry(name).or_insert(covered);

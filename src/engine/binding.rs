@@ -201,10 +201,11 @@ fn docker_hub_reading(image: &str) -> String {
 }
 
 /// Whether `image` is a not-yet-resolved way of naming `tag`: blank (`" "`, the `oc new-app`
-/// convention), a name that binds to it (`stream[:tag]`, its internal pull spec, its
-/// external source), or the external source of that very tag.
+/// convention), the trigger's own `stream:tag` text (`stream` for `latest`) in its own
+/// namespace, a name that binds to it (its internal pull spec, its external source), or the
+/// external source of that very tag.
 pub fn is_unresolved_reference(image: &str, tag: &TagRef, context: &Context<'_>) -> bool {
-    if image.trim().is_empty() {
+    if image.trim().is_empty() || names_own_tag(image, tag, context) {
         return true;
     }
     let Ok(parsed) = ImageRef::parse(image) else {
@@ -224,6 +225,16 @@ pub fn is_unresolved_reference(image: &str, tag: &TagRef, context: &Context<'_>)
         .tag_state(&tag.namespace, &tag.stream, &tag.tag)
         .and_then(|state| state.source)
         .is_some_and(|source| same_image(&source, image))
+}
+
+/// `image` spelled as the trigger's own `from.name` (`hello:latest`, or `hello` for `latest`)
+/// in the trigger's own namespace: the classic DeploymentConfig template's
+/// `image: hello:latest` under its ImageChange trigger for `hello:latest`. The trigger names
+/// the tag, so whatever the stream's `lookupPolicy`, this text means that tag: the
+/// `lookupPolicy` test is for binding a container that has no trigger yet.
+fn names_own_tag(image: &str, tag: &TagRef, context: &Context<'_>) -> bool {
+    tag.namespace == context.namespace
+        && short_name(image).is_some_and(|(stream, t)| stream == tag.stream && t == tag.tag)
 }
 
 /// What to tell the user about an image no tag imports: the command or edit that would make

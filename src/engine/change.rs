@@ -36,6 +36,14 @@ pub enum Code {
     /// An existing annotation entry the trigger controller could not use was repaired
     /// losslessly (single-quoted selector, `"paused"` as a string).
     TriggerRepaired,
+    /// A trigger autoredeploy wrote, covering only this container, paused: the container's
+    /// new image left every tracked tag, and the trigger would have written its tag's image
+    /// back.
+    TriggerPaused,
+    /// A trigger autoredeploy paused follows the container's image again and is resumed.
+    TriggerResumed,
+    /// `autoredeploy.io/managed-triggers` restored from the stored object.
+    ManagedTriggers,
     // Findings (nothing changed)
     /// An `automatic: false` trigger was kept.
     ManualTriggerKept,
@@ -77,6 +85,9 @@ pub enum Code {
     /// A controller (`ownerReferences` with `controller: true`) owns the object: left alone,
     /// unless it opts in with `autoredeploy.io/manage-owned`.
     Owned,
+    /// A container under an automatic trigger pinned to another digest of the tag's own
+    /// repository than the tag's current image: the controller will write the current one.
+    EarlierDigest,
 }
 
 impl Code {
@@ -94,6 +105,9 @@ impl Code {
             Code::KeptRunningImage => "kept-running-image",
             Code::TriggerRetargeted => "trigger-retargeted",
             Code::TriggerRepaired => "trigger-repaired",
+            Code::TriggerPaused => "trigger-paused",
+            Code::TriggerResumed => "trigger-resumed",
+            Code::ManagedTriggers => "managed-triggers",
             Code::ManualTriggerKept => "manual-trigger-kept",
             Code::RepositoryWithoutTags => "repository-without-tags",
             Code::UntrackedImage => "untracked-image",
@@ -112,6 +126,7 @@ impl Code {
             Code::OnDeleteStrategy => "on-delete-strategy",
             Code::PullBudget => "pull-budget",
             Code::Owned => "owned",
+            Code::EarlierDigest => "earlier-digest",
         }
     }
 }

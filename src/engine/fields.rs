@@ -13,8 +13,9 @@ pub const WRITABLE_MEMBERS: [&str; 3] = ["metadata", "spec", "tag"];
 pub const UNREAD_MEMBERS: [&str; 1] = ["status"];
 
 /// Members of `metadata` no rule reads: the admission decoder skips them. Rules read only
-/// `name`, `namespace`, some `annotations`, the `autoredeploy.io/skip` label and
-/// `ownerReferences` (an object a controller owns is left alone), and write only `annotations`.
+/// `name`, `namespace`, some `annotations` (of the stored object too: the triggers and
+/// `autoredeploy.io/managed-triggers`), the `autoredeploy.io/skip` label and `ownerReferences`
+/// (an object a controller owns is left alone), and write only `annotations`.
 pub const UNREAD_METADATA: [&str; 8] = [
     "creationTimestamp",
     "deletionGracePeriodSeconds",
@@ -66,6 +67,7 @@ mod tests {
             crate::engine::annotations::IMAGE_STREAM_TAGS,
             crate::engine::annotations::MANAGE_OWNED,
             crate::engine::annotation_entries::TRIGGERS,
+            crate::engine::ownership::MANAGED_TRIGGERS,
             crate::config::MODE_ANNOTATION,
         ] {
             assert!(!UNREAD_ANNOTATIONS.contains(&annotation), "{annotation}");

@@ -18,6 +18,7 @@ pub use crate::image_ref;
 mod imagestream;
 pub mod kind;
 pub mod names;
+mod ownership;
 mod patch;
 mod pull_policy;
 mod rollout;
