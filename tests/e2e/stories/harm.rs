@@ -181,10 +181,14 @@ fn own_tag_image_rolls_out_once(ns: &Ns) {
         kube.apply(&dc);
         kube.apply(&web);
     }
-    let seen = kube.wait_for(ns, "dc", "api", "observedGeneration", REACT, |dc| {
-        (dc["status"]["observedGeneration"].as_i64() >= Some(generation(dc))).then(|| dc.clone())
-    });
-    assert_eq!(image_of(&seen), pushed);
+    let seen = kube.must_get(ns, "dc", "api");
+    assert_eq!(
+        seen["spec"]["template"], stored["spec"]["template"],
+        "the template changed"
+    );
+    controllers_caught_up(ns);
+    let seen = kube.must_get(ns, "dc", "api");
+    assert_eq!(replicationcontrollers(ns, "api").len(), 1);
     assert_eq!(
         latest_version(&seen),
         1,
