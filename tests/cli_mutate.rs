@@ -111,12 +111,10 @@ fn broken_yaml_exits_2_naming_file_document_line_and_column() {
 fn documents_that_are_not_objects_exit_2_with_what_is_wrong() {
     let cases = [
         (
-            "seq.yaml",
-            "- a\n",
-            "seq.yaml: document 1, line 1: expected a mapping",
+            "kindless.yaml",
+            "apiVersion: v1\nmetadata: {name: x}\n",
+            "kindless.yaml: document 1, line 1: the object has no `kind`",
         ),
-        ("scalar.yaml", "hello\n", "found a string"),
-        ("kindless.yaml", "metadata: {name: x}\n", "has no `kind`"),
         (
             "bad.json",
             "{\"kind\": }",
@@ -510,5 +508,119 @@ fn a_document_that_cannot_be_edited_in_place_is_named_in_every_output() {
     assert!(
         rewritten["reason"].as_str().unwrap().contains("anchor"),
         "{rewritten}"
+    );
+}
+
+const WORKFLOW: &str = "\
+name: ci
+on: [push]
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+    - run: echo ${{ github.sha }}
+";
+
+/// `mutate -f . --in-place` on a repository: other YAML is left as it is with a note each,
+/// a Helm chart below is skipped, a kustomization beside a changed file is noted, and only
+/// the manifest that changes is written.
+#[test]
+fn a_repository_directory_mutates_its_manifests_and_leaves_other_yaml_alone() {
+    let kustomization =
+        "resources:\n- stream.yaml\nimages:\n- name: docker.io/example/app\n  newTag: \"2\"\n";
+    let values = "replicas: 2\nimage:\n  repository: nginx\n";
+    let files = [
+        (".github/workflows/ci.yml", WORKFLOW),
+        ("values.yaml", values),
+        ("base/kustomization.yaml", kustomization),
+        ("base/stream.yaml", UNSCHEDULED_STREAM),
+        (
+            "chart/Chart.yaml",
+            "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+        ),
+        (
+            "chart/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n",
+        ),
+    ];
+    let dir = workspace(&files);
+    let output = mutate(dir.path(), &["-f", ".", "--in-place"], "");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let notes = stderr(&output);
+    for expected in [
+        "autoredeploy: note: ./chart: left as it is: a Helm chart (Chart.yaml): render it (helm template) and mutate the output",
+        "autoredeploy: note: ./.github/workflows/ci.yml:1: document 1 left as it is: no apiVersion or kind, so not a Kubernetes object",
+        "autoredeploy: note: ./values.yaml:1: document 1 left as it is: no apiVersion or kind",
+        "autoredeploy: note: ./base/kustomization.yaml:1: document 1 left as it is: no apiVersion or kind",
+        "autoredeploy: note: ./base/stream.yaml: ./base/kustomization.yaml builds this file, and an overlay may change its images: mutate what you apply (kustomize build ./base | autoredeploy mutate -f -)",
+    ] {
+        assert!(notes.contains(expected), "missing {expected:?} in\n{notes}");
+    }
+    assert_eq!(stdout(&output).lines().count(), 1, "{}", stdout(&output));
+    for (name, text) in files {
+        let now = fs::read_to_string(dir.path().join(name)).unwrap();
+        if name == "base/stream.yaml" {
+            assert!(
+                now.contains("    importPolicy:\n      scheduled: true\n"),
+                "{now}"
+            );
+        } else {
+            assert_eq!(now, text, "{name} was written");
+        }
+    }
+}
+
+#[test]
+fn a_helm_template_is_an_error_that_says_so() {
+    let template = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n{{- if .Values.extra }}\ndata: {}\n{{- end }}\n";
+    let dir = workspace(&[("manifests/cm.yaml", template), ("manifests/ok.yaml", JOB)]);
+    for path in ["manifests", "manifests/cm.yaml"] {
+        let output = mutate(dir.path(), &["-f", path], "");
+        assert_eq!(output.status.code(), Some(2), "{path}");
+        let message = stderr(&output);
+        assert!(
+            message.contains("manifests/cm.yaml: line 4: a Helm (Go) template, not a manifest"),
+            "{path}: {message}"
+        );
+        assert!(message.contains("helm template"), "{message}");
+    }
+    // A chart directory given itself is an error too.
+    let dir = workspace(&[(
+        "chart/Chart.yaml",
+        "apiVersion: v2\nname: app\nversion: 1.0.0\n",
+    )]);
+    let output = mutate(dir.path(), &["-f", "chart"], "");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("chart: a Helm chart (Chart.yaml)"));
+}
+
+#[test]
+fn a_yaml_directive_stays_in_the_output() {
+    let text = format!("%YAML 1.1\n---\n{UNSCHEDULED_STREAM}");
+    let dir = workspace(&[("stream.yaml", &text)]);
+    let output = mutate(dir.path(), &["-f", "stream.yaml"], "");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let printed = stdout(&output);
+    assert!(
+        printed.starts_with("%YAML 1.1\n---\n# the stream"),
+        "{printed}"
+    );
+    assert!(printed.contains("      scheduled: true\n"), "{printed}");
+    assert_eq!(stderr(&output), "", "edited in place, not re-rendered");
+    // Byte for byte what the plain file gives, behind the directive.
+    let plain = workspace(&[("stream.yaml", UNSCHEDULED_STREAM)]);
+    let expected = stdout(&mutate(plain.path(), &["-f", "stream.yaml"], ""));
+    assert_eq!(printed, format!("%YAML 1.1\n---\n{expected}"));
+}
+
+#[test]
+fn duplicate_keys_are_named_in_plain_words() {
+    let text = UNSCHEDULED_STREAM.replace("  name: app\n", "  name: app\n  name: other\n");
+    let dir = workspace(&[("dup.yaml", &text)]);
+    let output = mutate(dir.path(), &["-f", "dup.yaml"], "");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "autoredeploy: dup.yaml: document 1, line 6, column 3: duplicate key \"name\": a key may appear only once in a mapping\n"
     );
 }

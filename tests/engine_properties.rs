@@ -1,12 +1,15 @@
 //! Properties of the engine over generated objects: it never panics, the patch applies to the
-//! input, gives the output and equals the full diff, a second pass changes nothing, and only
-//! fields autoredeploy owns change. Case counts are modest so the suite runs in seconds in
-//! debug.
+//! input, gives the output and equals the full diff, a second pass changes nothing, only
+//! fields autoredeploy owns change, and an object that opted out (annotation or label) or that
+//! a controller owns is never patched, by the engine or through the admission adapter. Case
+//! counts are modest so the suite runs in seconds in debug.
 
+use autoredeploy::admission::{self, Context};
 use autoredeploy::catalog::CatalogIndex;
-use autoredeploy::config::RuleConfig;
-use autoredeploy::engine::{Input, Operation, mutate};
+use autoredeploy::config::{Mode, RuleConfig};
+use autoredeploy::engine::{Code, Input, Operation, mutate};
 use autoredeploy::testing::invariant_violation;
+use autoredeploy::testing::recorded::fixture;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -21,6 +24,8 @@ fn image() -> impl Strategy<Value = Value> {
         Just(json!("docker.io/org/app:1")),
         Just(json!("org/app:latest")),
         Just(json!(format!("org/app@{DIGEST}"))),
+        Just(json!(format!("quay.io/other/thing@{DIGEST}"))),
+        Just(json!("quay.io/untracked/thing:2")),
         Just(json!(format!("{INTERNAL}/shop/app:1"))),
         Just(json!(format!("{INTERNAL}/other/tools:2"))),
         Just(json!(format!("{INTERNAL}/shop/app@{DIGEST}"))),
@@ -74,13 +79,22 @@ fn annotations() -> impl Strategy<Value = Value> {
         Just(Some("init=other/tools:2,x")),
         Just(Some("=="))
     ];
-    (triggers, skip, skip_containers, explicit).prop_map(|(t, s, sc, e)| {
+    // The record of the triggers autoredeploy wrote: its own, paused, or not readable.
+    let record = prop_oneof![
+        Just(None),
+        Just(Some("web=app:1")),
+        Just(Some("web=app:1 paused,init=tools:2")),
+        Just(Some("web=app:latest paused")),
+        Just(Some("web, =x"))
+    ];
+    (triggers, skip, skip_containers, explicit, record).prop_map(|(t, s, sc, e, r)| {
         let mut map = serde_json::Map::new();
         for (key, value) in [
             ("image.openshift.io/triggers", t),
             ("autoredeploy.io/skip", s),
             ("autoredeploy.io/skip-containers", sc),
             ("autoredeploy.io/image-stream-tags", e),
+            ("autoredeploy.io/managed-triggers", r),
         ] {
             if let Some(value) = value {
                 map.insert(key.into(), value.into());
@@ -307,6 +321,123 @@ proptest! {
     fn junk_never_panics_and_holds_the_invariants(object in junk(), old in junk()) {
         check(&object, None)?;
         check(&object, Some(&old))?;
+    }
+}
+
+/// How an object is marked: an owner reference (none, not the controller, the controller),
+/// the `autoredeploy.io/skip` label, and the `autoredeploy.io/manage-owned` annotation.
+#[derive(Debug, Clone)]
+struct Marks {
+    owner: Option<bool>,
+    skip_label: Option<&'static str>,
+    manage_owned: Option<&'static str>,
+}
+
+fn marks() -> impl Strategy<Value = Marks> {
+    let owner = prop_oneof![Just(None), Just(Some(false)), Just(Some(true))];
+    let label = prop_oneof![
+        Just(None),
+        Just(Some("true")),
+        Just(Some("True")),
+        Just(Some("false"))
+    ];
+    let opt_in = prop_oneof![Just(None), Just(Some("true")), Just(Some("no"))];
+    (owner, label, opt_in).prop_map(|(owner, skip_label, manage_owned)| Marks {
+        owner,
+        skip_label,
+        manage_owned,
+    })
+}
+
+/// `object` with `marks` written into its metadata, and whether the engine must leave it
+/// alone: written here from the rules (docs/rules.md, "Opting in and out"), not from the code.
+fn marked(mut object: Value, marks: &Marks) -> (Value, bool) {
+    let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return (object, false);
+    };
+    if let Some(controller) = marks.owner {
+        metadata.insert(
+            "ownerReferences".into(),
+            json!([{"apiVersion": "example.com/v1",
+            "kind": "Shop", "name": "main", "uid": "u-1", "controller": controller}]),
+        );
+    }
+    if let Some(value) = marks.skip_label {
+        metadata.insert(
+            "labels".into(),
+            json!({"app": "w", "autoredeploy.io/skip": value}),
+        );
+    }
+    if !metadata.get("annotations").is_some_and(Value::is_object) {
+        metadata.insert("annotations".into(), json!({}));
+    }
+    let annotations = metadata["annotations"].as_object_mut().expect("a map");
+    if let Some(value) = marks.manage_owned {
+        annotations.insert("autoredeploy.io/manage-owned".into(), json!(value));
+    }
+    let skip_annotation = annotations.get("autoredeploy.io/skip") == Some(&json!("true"));
+    let skip_label = marks
+        .skip_label
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let owned = marks.owner == Some(true) && marks.manage_owned != Some("true");
+    (object, skip_annotation || skip_label || owned)
+}
+
+/// The patch the admission adapter answers for `object` in the recorded envelope, as CREATE
+/// or as an UPDATE of itself.
+fn reviewed_patch(object: &Value, update: bool) -> Option<String> {
+    let mut review = fixture("deployment-create.json");
+    review["request"]["namespace"] = json!("shop");
+    review["request"]["object"] = object.clone();
+    if update {
+        review["request"]["operation"] = json!("UPDATE");
+        review["request"]["oldObject"] = object.clone();
+    }
+    let config = RuleConfig::default();
+    let catalog = catalog();
+    let ctx = Context {
+        mode: Mode::Enforce,
+        catalog: &catalog,
+        config: &config,
+    };
+    let body = serde_json::to_vec(&review).expect("JSON");
+    let (response, _) = admission::review(&body, &ctx).expect("a valid review");
+    let response = serde_json::to_value(response).expect("JSON");
+    response["response"]["patch"].as_str().map(str::to_string)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 192, ..ProptestConfig::default() })]
+
+    /// No object that opted out by annotation or label, and no object a controller owns
+    /// (without opting in), is ever patched: not by the engine, not through the admission
+    /// adapter (whose decoder must keep `labels` and `ownerReferences`), on CREATE or UPDATE.
+    #[test]
+    fn opted_out_and_owned_objects_are_never_patched(
+        object in prop_oneof![workload(), image_stream()],
+        marks in marks(),
+    ) {
+        let (object, left_alone) = marked(object, &marks);
+        prop_assume!(left_alone);
+        for old in [None, Some(&object)] {
+            let input = Input {
+                object: &object,
+                old_object: old,
+                operation: if old.is_some() { Operation::Update } else { Operation::Create },
+                namespace: Some("shop"),
+                username: Some("alice"),
+            };
+            let outcome = mutate(&input, &catalog(), &RuleConfig::default());
+            prop_assert!(outcome.patch.0.is_empty(), "{:?}", outcome.patch);
+            prop_assert!(outcome.changes.is_empty(), "{:?}", outcome.changes);
+            // Kinds the engine has no rules for (a Job) get no finding at all.
+            let handled = autoredeploy::engine::kind::Kind::of(&object).is_some();
+            prop_assert!(
+                !handled || outcome.findings.iter().any(|f| matches!(f.code, Code::OptedOut | Code::Owned)),
+                "the reason is reported: {:?}", outcome.findings
+            );
+            prop_assert_eq!(reviewed_patch(&object, old.is_some()), None);
+        }
     }
 }
 

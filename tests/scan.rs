@@ -1,9 +1,11 @@
 //! `autoredeploy scan` against a fake API server on loopback (`scan_apiserver`): the table, the
 //! JSON report and one object explained (`scan_table`), `--fix` (`scan_fix`), and PolicyReports
-//! checked against their CRD (`scan_policyreport`). One test binary.
+//! checked against their CRD (`scan_policyreport`), and the webhook's scope applied to both
+//! (`scan_scope`). One test binary.
 
 mod scan_apiserver;
 
 mod scan_fix;
 mod scan_policyreport;
+mod scan_scope;
 mod scan_table;

@@ -136,7 +136,7 @@ async fn admin_endpoints_report_health_readiness_and_metrics() {
     assert_eq!(status, StatusCode::OK);
     let text = String::from_utf8(body).unwrap();
     for expected in [
-        "autoredeploy_reviews_total{kind=\"Deployment\",operation=\"CREATE\",mode=\"enforce\",outcome=\"unchanged\"} 1",
+        "autoredeploy_reviews_total{kind=\"Deployment\",operation=\"CREATE\",mode=\"enforce\",outcome=\"unchanged\",dry_run=\"false\"} 1",
         "autoredeploy_bad_requests_total{reason=\"content-type\"} 1",
         "autoredeploy_review_duration_seconds_bucket{le=\"0.001\"}",
         "autoredeploy_catalog_state{state=\"disabled\"} 1",

@@ -358,3 +358,35 @@ async fn admin_port_serves_health_readiness_and_metrics() {
         assert!(metrics.contains(expected), "missing {expected}:\n{metrics}");
     }
 }
+
+/// Dry runs (`kubectl apply --dry-run=server`, Flux's drift check, Argo CD's server-side diff)
+/// are counted as reviews, labelled `dry_run="true"`, but not as changes or findings: the
+/// alerts on those counters see only what reaches the cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_runs_are_labelled_and_left_out_of_the_change_and_finding_counters() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_dev(dir.path(), &[]);
+    let tls = connector(&[&ca(dir.path())], &[HTTP11]);
+    let review = recorded::fixture("imagestream-create.json");
+    let mut dry = review.clone();
+    dry["request"]["dryRun"] = serde_json::json!(true);
+    for body in [&dry, &dry, &review] {
+        Http1::connect(&tls, server.webhook)
+            .await
+            .post_json("/mutate", body.to_string().into_bytes())
+            .await;
+    }
+    let (status, metrics) = admin_get(server.admin, "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    let reviews = "autoredeploy_reviews_total{kind=\"ImageStream\",operation=\"CREATE\",mode=\"enforce\",outcome=\"patched\"";
+    for expected in [
+        format!("{reviews},dry_run=\"true\"}} 2"),
+        format!("{reviews},dry_run=\"false\"}} 1"),
+        "autoredeploy_changes_total{code=\"scheduled-import\",mode=\"enforce\"} 1".to_string(),
+    ] {
+        assert!(
+            metrics.contains(&expected),
+            "missing {expected}:\n{metrics}"
+        );
+    }
+}

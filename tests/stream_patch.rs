@@ -340,7 +340,9 @@ fn each_import_policy_gets_the_diffs_operations() {
         (Some(json!("x")), json!([])),
     ];
     for (policy, expected) in cases {
-        let mut tag = json!({"name": "a/b~c", "from": {"kind": "DockerImage", "name": "docker.io/org/app:1"}});
+        // quay.io has no budget, so PreserveOriginal of an unknown platform count fits.
+        let mut tag =
+            json!({"name": "a/b~c", "from": {"kind": "DockerImage", "name": "quay.io/org/app:1"}});
         if let Some(policy) = &policy {
             tag["importPolicy"] = policy.clone();
         }
@@ -353,6 +355,46 @@ fn each_import_policy_gets_the_diffs_operations() {
             "{policy:?}"
         );
     }
+}
+
+/// A scheduled tag moved from quay.io to a Docker Hub without room: `scheduled` is replaced
+/// by `false`, one `replace` as the diff gives it, from the stored object or the catalog.
+#[test]
+fn a_moved_tag_over_budget_gets_scheduled_replaced_by_false() {
+    let tag = |from: &str| {
+        json!({"name": "a/b~c", "importPolicy": {"scheduled": true, "importMode": "Legacy"},
+               "from": {"kind": "DockerImage", "name": from}})
+    };
+    let stream = |from: &str| {
+        json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+               "metadata": {"name": "s~/", "namespace": "shop"}, "spec": {"tags": [tag(from)]}})
+    };
+    let (stored, incoming) = (stream("quay.io/org/app:1"), stream("docker.io/org/app:1"));
+    // One other Docker Hub tag scheduled (24 pulls); the budget leaves room for none more.
+    let config = RuleConfig {
+        budgets: RegistryBudgets::new(
+            &["docker.io=30/6h".parse::<RegistryBudget>().unwrap()],
+            "15m".parse().unwrap(),
+        ),
+        ..RuleConfig::default()
+    };
+    let expected =
+        json!([{"op": "replace", "path": "/spec/tags/0/importPolicy/scheduled", "value": false}]);
+    let with_old = Input {
+        old_object: Some(&stored),
+        operation: Operation::Update,
+        ..Input::create(&incoming)
+    };
+    let outcome = same_as_diffed(&with_old, &catalog(), &config);
+    assert_eq!(serde_json::to_value(&outcome.patch).unwrap(), expected);
+    let mut from_catalog = catalog();
+    from_catalog.upsert(&stored, "shop");
+    let without_old = Input {
+        old_object: None,
+        ..with_old
+    };
+    let outcome = same_as_diffed(&without_old, &from_catalog, &config);
+    assert_eq!(serde_json::to_value(&outcome.patch).unwrap(), expected);
 }
 
 /// Every recorded review, as the engine sees it and through the admission adapter (which

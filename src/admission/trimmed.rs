@@ -1,6 +1,6 @@
 //! Decoding `request.object` and `request.oldObject` without what no rule reads
 //! (`crate::engine::fields` lists it): the top-level `status`, the bookkeeping members of
-//! `metadata` (`managedFields`, `labels`, `uid`, ...), `kubectl apply`'s
+//! `metadata` (`managedFields`, `uid`, `resourceVersion`, ...), `kubectl apply`'s
 //! `last-applied-configuration` annotation and, of the stored object, everything but `metadata`
 //! and `spec`. Together they are most of a recorded review's object (an ImageStream's status
 //! lists every imported image; managedFields repeats the shape of every field each manager
@@ -166,6 +166,7 @@ mod tests {
         let object = json!({
             "kind": "ImageStream",
             "metadata": {"name": "web", "labels": {"app": "web"}, "uid": "1", "generation": 2,
+                         "ownerReferences": [{"kind": "App", "name": "a", "controller": true}],
                          "annotations": {"a": "b", "kubectl.kubernetes.io/last-applied-configuration": "{\"x\":1}"},
                          "managedFields": [{"manager": "oc", "fieldsV1": {"f:spec": {}}}]},
             "spec": {"status": "kept", "labels": 1, "tags": [{"name": "latest", "managedFields": 1,
@@ -177,7 +178,9 @@ mod tests {
             decoded,
             Some(json!({
                 "kind": "ImageStream",
-                "metadata": {"name": "web", "annotations": {"a": "b"}},
+                "metadata": {"name": "web", "labels": {"app": "web"},
+                             "ownerReferences": [{"kind": "App", "name": "a", "controller": true}],
+                             "annotations": {"a": "b"}},
                 "spec": {"status": "kept", "labels": 1, "tags": [{"name": "latest", "managedFields": 1,
                          "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "kept"}}]},
             }))
@@ -207,7 +210,7 @@ mod tests {
         assert_eq!(
             kept,
             Some(json!({
-                "metadata": {"name": "web", "annotations": {"image.openshift.io/triggers": "[]"}},
+                "metadata": {"name": "web", "labels": {"a": "b"}, "annotations": {"image.openshift.io/triggers": "[]"}},
                 "spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx"}]}}},
             }))
         );

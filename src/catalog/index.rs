@@ -303,6 +303,11 @@ impl Catalog for CatalogIndex {
         self.stream(namespace, stream)?.tag(tag)?.platforms
     }
 
+    fn scheduled_registry(&self, namespace: &str, stream: &str, tag: &str) -> Option<String> {
+        let import = self.stream(namespace, stream)?.tag(tag)?.import.as_ref()?;
+        Some(import.registry.to_string())
+    }
+
     fn own_registry_hosts(&self, namespace: &str, stream: &str) -> Vec<String> {
         self.stream(namespace, stream)
             .map(|s| s.own_hosts.iter().map(|h| h.to_string()).collect())

@@ -98,6 +98,12 @@ impl Catalog for CatalogSnapshot {
             .tag_platforms(namespace, stream, tag)
     }
 
+    fn scheduled_registry(&self, namespace: &str, stream: &str, tag: &str) -> Option<String> {
+        self.namespaces
+            .get(namespace)?
+            .scheduled_registry(namespace, stream, tag)
+    }
+
     fn own_registry_hosts(&self, namespace: &str, stream: &str) -> Vec<String> {
         self.namespaces
             .get(namespace)

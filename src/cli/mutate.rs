@@ -21,7 +21,7 @@ use super::in_place;
 mod print;
 use crate::config::{Mode, RuleConfig};
 use crate::engine::{self, Change, Input};
-use crate::manifests::{self, DocumentChange, Manifest, Rewrite};
+use crate::manifests::{self, DocumentChange, Manifest, Rewrite, Skipped};
 
 /// Nothing would change (or `--check` was not asked).
 pub const EXIT_OK: u8 = 0;
@@ -40,7 +40,11 @@ as a person would: only the fields the engine adds or replaces change; comments,
 or block style, indentation, CRLF line breaks and a byte order mark stay, and new keys follow \
 their siblings' indentation and sequence style. A document that cannot be edited so (an \
 edit through an alias or a merge key) is re-serialised whole in its file's format, with a \
-note naming it and saying why. Standard input is read as YAML, which includes JSON.
+note naming it and saying why. Standard input is read as YAML, which includes JSON. A document \
+with neither apiVersion nor kind (a CI workflow, Helm values), a Chart.yaml, and a Helm chart \
+found in a directory are left as they are, with a note; a Helm template is an error saying so. \
+Mutate what you apply: rendered Helm or kustomize output (helm template ... | autoredeploy \
+mutate -f -), not a base an overlay changes; a changed file beside a kustomization is noted.
 
 --in-place writes the results back to the files given (not `-`): only files that change, \
 each through a temporary file in the same directory renamed over the original (permissions \
@@ -157,6 +161,34 @@ pub struct Run {
     pub objects: Vec<ObjectReport>,
     /// Per registry, what the mutated manifest set schedules against its budget.
     pub registries: Vec<RegistryTotal>,
+    /// Input that is not Kubernetes objects, left as it is.
+    pub skipped: Vec<Skipped>,
+    /// Changed files that a kustomization beside them builds.
+    pub kustomized: Vec<Kustomized>,
+}
+
+/// A changed file with a kustomization in its directory: an overlay may replace its images
+/// (`images:`), so triggers written into the base follow the base's tags, and with the
+/// webhook down or in audit mode they would write the base's image over the overlay's.
+#[derive(Debug, Clone, Serialize)]
+pub struct Kustomized {
+    pub file: String,
+    pub kustomization: String,
+}
+
+impl std::fmt::Display for Kustomized {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let dir = std::path::Path::new(&self.kustomization)
+            .parent()
+            .map(|d| d.display().to_string())
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| ".".into());
+        write!(
+            f,
+            "{}: {} builds this file, and an overlay may change its images: mutate what you apply (kustomize build {dir} | autoredeploy mutate -f -)",
+            self.file, self.kustomization
+        )
+    }
 }
 
 impl Run {
@@ -215,16 +247,29 @@ pub fn mutate_inputs(args: &MutateArgs, stdin: &mut dyn Read) -> anyhow::Result<
     if args.in_place {
         in_place::check_inputs(&args.files)?;
     }
-    let sources = manifests::read_sources(&args.files, stdin)?;
+    let (sources, charts) = manifests::read_sources_noting(&args.files, stdin)?;
     let parsed = sources
         .into_iter()
         .map(manifests::parse)
         .collect::<Result<Vec<_>, _>>()?;
     let mut catalog =
         CatalogIndex::from_objects(parsed.iter().flat_map(Manifest::objects), NO_NAMESPACE);
-    let mut run = Run::default();
+    let mut run = Run {
+        skipped: charts,
+        ..Run::default()
+    };
     for manifest in &parsed {
+        run.skipped.extend(manifest.skipped.iter().cloned());
         let file = mutate_manifest(manifest, &mut catalog, &rules, &mut run.objects)?;
+        let kustomization = (file.output != file.original)
+            .then(|| manifests::kustomization_beside(file.path.as_deref()?))
+            .flatten();
+        if let Some(kustomization) = kustomization {
+            run.kustomized.push(Kustomized {
+                file: file.name.clone(),
+                kustomization: kustomization.display().to_string(),
+            });
+        }
         run.files.push(file);
     }
     run.registries = registry_totals(catalog.usage(), &rules.budgets);

@@ -12,6 +12,7 @@ use super::rules::RuleArgs;
 use crate::catalog::client::client_from_env;
 use crate::config::{Mode, RuleConfig};
 use crate::scan::api::Cluster;
+use crate::scan::scope::{self as scan_scope, ChartDefaults, Decision, ScopeOptions};
 use crate::scan::{self, Progress, Quiet, explain, fix, policyreport, render, resources};
 
 /// Nothing would change (scan), or every patch was applied or none was needed (`--fix`).
@@ -26,9 +27,14 @@ Lists ImageStreams, DeploymentConfigs, Deployments, StatefulSets, DaemonSets and
 (page by page) and runs each through the webhook's engine as a re-apply of the stored object. \
 ImageStreams and DeploymentConfigs are skipped, with a note, on clusters that do not serve them.
 
-Statuses: auto-redeploys, would change (with the change codes), not tracked, opted out, \
-trigger paused, automatic: false, import failing, not scheduled, nothing to import, needs \
-attention (with the engine's finding code).
+Only objects the webhook is called for are run: the scope (rules, namespaceSelector, \
+objectSelector, matchConditions) is read from the installed MutatingWebhookConfiguration, or \
+taken from the chart's defaults (the --exclude-namespaces ... flags) when none can be read; \
+the other objects are reported out of scope and never patched.
+
+Statuses: auto-redeploys, would change (with the change codes), not tracked, opted out, owned, \
+out of scope, trigger paused, automatic: false, import failing, not scheduled, nothing to \
+import, needs attention (with the engine's finding code).
 
 KIND/NAME explains one object container by container. --fix applies the webhook's patches as \
 JSON Patches guarded by a test of metadata.resourceVersion (field manager autoredeploy); \
@@ -87,7 +93,102 @@ pub struct ScanArgs {
     #[arg(long, default_value_t = 500, env = "AUTOREDEPLOY_SCAN_PAGE_SIZE", value_parser = clap::value_parser!(u32).range(1..))]
     pub page_size: u32,
     #[command(flatten)]
+    pub scope: ScopeArgs,
+    #[command(flatten)]
     pub rules: RuleArgs,
+}
+
+/// Which objects the webhook is called for: read from a cluster's MutatingWebhookConfiguration,
+/// or, when none can be read, the chart's values given here (their defaults are the chart's).
+#[derive(Debug, Clone, Args)]
+pub struct ScopeArgs {
+    /// The MutatingWebhookConfiguration whose scope applies (default: every one holding the
+    /// webhooks mutate.autoredeploy.io or audit.autoredeploy.io).
+    #[arg(
+        long,
+        env = "AUTOREDEPLOY_SCAN_WEBHOOK_CONFIGURATION",
+        value_name = "NAME"
+    )]
+    pub webhook_configuration: Option<String>,
+    /// When no configuration can be read: namespaces the webhook never serves (the chart's
+    /// webhook.excludeNamespaces and its release namespace) [default:
+    /// kube-system,kube-node-lease,openshift].
+    #[arg(
+        long,
+        env = "AUTOREDEPLOY_SCAN_EXCLUDE_NAMESPACES",
+        value_name = "NS,...",
+        value_delimiter = ','
+    )]
+    pub exclude_namespaces: Option<Vec<String>>,
+    /// When no configuration can be read: the namespace label that opts a namespace out
+    /// (webhook.namespaceOptOut.key) [default: autoredeploy.io/mode].
+    #[arg(
+        long,
+        env = "AUTOREDEPLOY_SCAN_NAMESPACE_OPT_OUT_LABEL",
+        value_name = "KEY"
+    )]
+    pub namespace_opt_out_label: Option<String>,
+    /// When no configuration can be read: the values of that label that opt out
+    /// (webhook.namespaceOptOut.values) [default: disabled].
+    #[arg(
+        long,
+        env = "AUTOREDEPLOY_SCAN_NAMESPACE_OPT_OUT_VALUES",
+        value_name = "VALUE,...",
+        value_delimiter = ','
+    )]
+    pub namespace_opt_out_values: Option<Vec<String>>,
+    /// When no configuration can be read: the object label that opts an object out when
+    /// "true" (webhook.objectOptOutLabel) [default: autoredeploy.io/skip].
+    #[arg(
+        long,
+        env = "AUTOREDEPLOY_SCAN_OBJECT_OPT_OUT_LABEL",
+        value_name = "KEY"
+    )]
+    pub object_opt_out_label: Option<String>,
+    /// When no configuration can be read: serve openshift-* namespaces too
+    /// (webhook.excludeOpenShiftNamespaces: false).
+    #[arg(long, env = "AUTOREDEPLOY_SCAN_INCLUDE_OPENSHIFT_NAMESPACES")]
+    pub include_openshift_namespaces: bool,
+}
+
+impl ScopeArgs {
+    /// The options `scan::scope::load` takes; empty list entries are dropped.
+    pub fn options(&self) -> ScopeOptions {
+        let mut defaults = ChartDefaults::default();
+        let mut given = Vec::new();
+        let list = |values: &[String]| -> Vec<String> {
+            values
+                .iter()
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .collect()
+        };
+        if let Some(namespaces) = &self.exclude_namespaces {
+            defaults.exclude_namespaces = list(namespaces);
+            given.push("--exclude-namespaces");
+        }
+        if let Some(key) = &self.namespace_opt_out_label {
+            defaults.namespace_opt_out_label = key.clone();
+            given.push("--namespace-opt-out-label");
+        }
+        if let Some(values) = &self.namespace_opt_out_values {
+            defaults.namespace_opt_out_values = list(values);
+            given.push("--namespace-opt-out-values");
+        }
+        if let Some(key) = &self.object_opt_out_label {
+            defaults.object_opt_out_label = key.clone();
+            given.push("--object-opt-out-label");
+        }
+        if self.include_openshift_namespaces {
+            defaults.exclude_openshift_namespaces = false;
+            given.push("--include-openshift-namespaces");
+        }
+        ScopeOptions {
+            configuration: self.webhook_configuration.clone(),
+            defaults,
+            defaults_given: given,
+        }
+    }
 }
 
 pub fn run(args: ScanArgs) -> ExitCode {
@@ -141,15 +242,28 @@ async fn scan_and_print(
         (None, true) => None,
         (None, false) => Some(cluster.default_namespace().to_string()),
     };
+    let scope = args.scope.options();
     if let Some((resource, name)) = target {
         let ns = namespace.unwrap_or_default();
-        return explain_one(&cluster, resource, &ns, &name, &rules, out).await;
+        let one = One {
+            resource,
+            namespace: &ns,
+            name: &name,
+        };
+        return explain_one(&cluster, one, &rules, &scope, out, err).await;
     }
     let mut reporter: Box<dyn Progress> = match progress {
         true => Box::new(Terminal { err: &mut *err }),
         false => Box::new(Quiet),
     };
-    let mut scan = scan::scan(&cluster, namespace.as_deref(), &rules, reporter.as_mut()).await?;
+    let mut scan = scan::scan(
+        &cluster,
+        namespace.as_deref(),
+        &rules,
+        &scope,
+        reporter.as_mut(),
+    )
+    .await?;
     drop(reporter);
     for note in &scan.notes {
         writeln!(err, "autoredeploy: {note}")?;
@@ -223,17 +337,45 @@ fn exit_code(scan: &scan::Scan, fixes: Option<&[fix::FixResult]>) -> u8 {
     }
 }
 
-/// One object: its namespace's streams for the catalog, the object itself, the explanation.
+/// The object `scan KIND/NAME` explains.
+struct One<'a> {
+    resource: &'static resources::Resource,
+    namespace: &'a str,
+    name: &'a str,
+}
+
+/// One object: its namespace's streams for the catalog, the webhook's scope, the object
+/// itself, the explanation.
 async fn explain_one(
     cluster: &Cluster,
-    resource: &'static resources::Resource,
-    namespace: &str,
-    name: &str,
+    one: One<'_>,
     rules: &RuleConfig,
+    options: &ScopeOptions,
     out: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> anyhow::Result<u8> {
+    let One {
+        resource,
+        namespace,
+        name,
+    } = one;
     let (catalog, tags) = scan::catalog::of(cluster, namespace).await?;
+    let (scope, _) = scan_scope::load(cluster, Some(namespace), options).await?;
+    for note in &scope.notes {
+        writeln!(err, "autoredeploy: {note}")?;
+    }
     let stored = cluster.get(resource, namespace, name).await?;
+    let served = match scope.decide(resource, &stored) {
+        Decision::Served(served) => served,
+        Decision::OutOfScope(why) => {
+            writeln!(
+                out,
+                "{} {namespace}/{name}: out of scope ({why})\n\nThe webhook is not called for it ({}): scan --fix never patches it.",
+                resource.kind, scope.source
+            )?;
+            return Ok(EXIT_OK);
+        }
+    };
     let outcome = scan::run_engine(&stored, &catalog, rules);
     let Some(kind) = scan::kind_of(resource) else {
         anyhow::bail!("{} is not a kind the engine handles", resource.kind);
@@ -243,11 +385,11 @@ async fn explain_one(
         _ => scan::classify::workload(kind, &stored, &outcome, &tags),
     };
     // The same object report the table shows: it marks an audited object's changes.
+    let report = scan::scanned(resource, &stored, outcome.clone(), verdict.clone(), served);
     let verdict = scan::classify::Verdict {
-        detail: scan::scanned(resource, &stored, outcome.clone(), verdict.clone()).detail,
+        detail: report.detail,
         ..verdict
     };
-    let audited = Mode::Enforce.for_object(Some(&stored)) == Mode::Audit;
     let subject = explain::Subject {
         kind,
         kind_name: resource.kind,
@@ -258,7 +400,7 @@ async fn explain_one(
         rules,
     };
     out.write_all(explain::render(&subject).as_bytes())?;
-    Ok(match outcome.is_unchanged() || audited {
+    Ok(match outcome.is_unchanged() || report.mode == Mode::Audit {
         true => EXIT_OK,
         false => EXIT_CHANGES,
     })

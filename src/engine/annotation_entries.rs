@@ -26,7 +26,14 @@ pub fn pointer() -> String {
 pub(super) enum Unusable {
     NotAString,
     NotAnArray,
+    /// `null`: what `oc set triggers --remove-all` writes (Go's `json.Marshal` of an empty
+    /// trigger list). The controller decodes it as no triggers, and the user chose that, as
+    /// with a DeploymentConfig's `spec.triggers: []`: no entry is added over it.
+    RemovedAll,
 }
+
+/// The JSON the annotation holds after `oc set triggers --remove-all`.
+const REMOVED_ALL: &str = "null";
 
 /// The existing entries (none when the annotation is absent or blank).
 pub(super) fn read(object: &Value) -> Result<Vec<Value>, Unusable> {
@@ -39,6 +46,9 @@ pub(super) fn read(object: &Value) -> Result<Vec<Value>, Unusable> {
     let text = value.as_str().ok_or(Unusable::NotAString)?;
     if text.trim().is_empty() {
         return Ok(Vec::new());
+    }
+    if text.trim() == REMOVED_ALL {
+        return Err(Unusable::RemovedAll);
     }
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Array(entries)) => Ok(entries),
@@ -168,12 +178,14 @@ pub(super) fn coverage(
                 tag,
                 automatic: entry.get("paused").and_then(Value::as_bool) != Some(true),
                 sole: true,
+                created: false,
             },
             // Never resolves, but the container is still the user's: no second trigger.
             Err(tagless) => Covered {
                 tag: tagless,
                 automatic: false,
                 sole: true,
+                created: false,
             },
         };
         coverage.entry(name).or_insert(covered);

@@ -16,7 +16,7 @@ use super::annotation_entries::{
 use super::annotations::trigger_source;
 use super::change::{Code, Report};
 use super::containers::Container;
-use super::triggers::{Coverage, Covered, Existing, Triggers, Wanted};
+use super::triggers::{Coverage, Covered, Existing, Owned, Triggers, Wanted};
 use crate::engine::catalog::TagRef;
 
 /// Field order of Go's `json.Marshal` for `ObjectFieldTrigger` and its `ObjectReference`.
@@ -34,6 +34,7 @@ impl Triggers for AnnotationTriggers {
         object: &mut Value,
         containers: &[Container],
         namespace: &str,
+        _owned: &Owned,
         report: &mut Report,
     ) -> Existing {
         let mut entries = match read(object) {
@@ -53,6 +54,14 @@ impl Triggers for AnnotationTriggers {
                     format!("{TRIGGERS} is not a JSON array, so OpenShift's trigger controller ignores it whole; fix or remove it (nothing added)"),
                 );
                 return Existing::Blocked;
+            }
+            Err(Unusable::RemovedAll) => {
+                report.finding(
+                    Code::TriggersDisabled,
+                    pointer(),
+                    format!("{TRIGGERS} is \"null\", what oc set triggers --remove-all writes: no image triggers, as chosen; remove the annotation to get triggers (nothing added)"),
+                );
+                return Existing::Disabled;
             }
         };
         if repair(&mut entries, report) && !write(object, &entries, report) {
@@ -83,20 +92,16 @@ impl Triggers for AnnotationTriggers {
         object: &mut Value,
         container: &Container,
         to: &TagRef,
+        // An entry on a tag without an image waits for it: nothing to record.
+        _resolved: bool,
         namespace: &str,
         report: &mut Report,
     ) -> bool {
         let Ok(mut entries) = read(object) else {
             return false;
         };
-        let containers = std::slice::from_ref(container);
         let mut before = None;
-        for entry in entries.iter_mut().filter(|e| {
-            field_path(e)
-                .and_then(|p| target(p, self.prefix, containers))
-                .as_deref()
-                == Some(container.name.as_str())
-        }) {
+        for entry in self.entries_of(&mut entries, container) {
             let Some(from) = entry.get_mut("from").and_then(Value::as_object_mut) else {
                 continue;
             };
@@ -126,6 +131,33 @@ impl Triggers for AnnotationTriggers {
         true
     }
 
+    fn set_paused(
+        &self,
+        object: &mut Value,
+        container: &Container,
+        paused: bool,
+    ) -> Option<String> {
+        let mut entries = read(object).ok()?;
+        let mut changed = false;
+        for entry in self.entries_of(&mut entries, container) {
+            let Some(entry) = entry.as_object_mut() else {
+                continue;
+            };
+            // `paused` is omitempty in the controller's type: false is left out.
+            let before = entry.get("paused").and_then(Value::as_bool) == Some(true);
+            if before != paused {
+                if paused {
+                    entry.insert("paused".into(), Value::Bool(true));
+                } else {
+                    entry.remove("paused");
+                }
+                changed = true;
+            }
+        }
+        let mut ignored = Report::default();
+        (changed && write(object, &entries, &mut ignored)).then(pointer)
+    }
+
     fn followed_tag(
         &self,
         object: &Value,
@@ -141,6 +173,24 @@ impl Triggers for AnnotationTriggers {
                 == Some(container)
         })?;
         trigger_source(entry.get("from"), namespace).ok()
+    }
+}
+
+impl AnnotationTriggers {
+    /// The entries whose `fieldPath` selects `container`.
+    fn entries_of<'e>(
+        &self,
+        entries: &'e mut [Value],
+        container: &Container,
+    ) -> impl Iterator<Item = &'e mut Value> {
+        let containers = std::slice::from_ref(container);
+        let prefix = self.prefix;
+        let name = container.name.clone();
+        entries.iter_mut().filter(move |e| {
+            field_path(e)
+                .and_then(|p| target(p, prefix, containers))
+                .is_some_and(|t| t == name)
+        })
     }
 }
 
@@ -203,6 +253,7 @@ fn ensure(
                 tag: w.tag.clone(),
                 automatic: true,
                 sole: true,
+                created: true,
             },
         );
     }

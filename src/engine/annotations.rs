@@ -1,6 +1,7 @@
-//! The annotations users write to steer autoredeploy (docs/rules.md, "Opting in and out"): object opt-out,
-//! per-container opt-out and explicit container-to-tag bindings. Owns their keys and parsing;
-//! it must not change the object.
+//! The annotations users write to steer autoredeploy (docs/rules.md, "Opting in and out"): object opt-out
+//! (annotation or label), per-container opt-out, explicit container-to-tag bindings, and the
+//! opt-in of objects a controller owns (with the `ownerReferences` entry that makes them owned).
+//! Owns their keys and parsing; it must not change the object.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,6 +17,9 @@ pub const SKIP: &str = "autoredeploy.io/skip";
 pub const SKIP_CONTAINERS: &str = "autoredeploy.io/skip-containers";
 /// Explicit bindings: `container=stream:tag` or `container=namespace/stream:tag`, comma-separated.
 pub const IMAGE_STREAM_TAGS: &str = "autoredeploy.io/image-stream-tags";
+/// `"true"` on an object with a controller `ownerReference`: its controller keeps what
+/// autoredeploy writes, so manage the object anyway.
+pub const MANAGE_OWNED: &str = "autoredeploy.io/manage-owned";
 
 /// The string value of `metadata.annotations[key]` (a map of other JSON types is ignored).
 pub fn get<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
@@ -37,6 +41,62 @@ pub fn skips(annotations: Option<&Value>) -> bool {
         .and_then(|a| a.get(SKIP))
         .and_then(Value::as_str)
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+/// Whether the object's labels say `autoredeploy.io/skip: "true"` (the label the chart's
+/// `objectSelector` excludes, read here too so that `mutate` and `scan` honour it).
+pub fn skips_by_label(object: &Value) -> bool {
+    skips(object.get("metadata").and_then(|m| m.get("labels")))
+}
+
+/// JSON pointer of an object label.
+pub fn label_pointer(key: &str) -> String {
+    format!("/metadata/labels/{}", pointer_token(key))
+}
+
+/// The controller that owns an object: the `metadata.ownerReferences` entry with
+/// `controller: true` (the API server allows at most one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    /// Its position in `ownerReferences`.
+    pub index: usize,
+    pub kind: String,
+    pub name: String,
+}
+
+impl Owner {
+    /// JSON pointer of its `ownerReferences` entry.
+    pub fn pointer(&self) -> String {
+        format!("/metadata/ownerReferences/{}", self.index)
+    }
+}
+
+/// The object's controller, if an `ownerReferences` entry says `controller: true`.
+pub fn controller_owner(object: &Value) -> Option<Owner> {
+    let references = object.get("metadata")?.get("ownerReferences")?.as_array()?;
+    references.iter().enumerate().find_map(|(index, owner)| {
+        if owner.get("controller").and_then(Value::as_bool) != Some(true) {
+            return None;
+        }
+        let field = |key: &str| {
+            owner
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string()
+        };
+        Some(Owner {
+            index,
+            kind: field("kind"),
+            name: field("name"),
+        })
+    })
+}
+
+/// Whether the object opts in to being managed although a controller owns it
+/// (`autoredeploy.io/manage-owned: "true"`).
+pub fn manages_owned(object: &Value) -> bool {
+    get(object, MANAGE_OWNED).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
 }
 
 /// Container names listed in `autoredeploy.io/skip-containers`.
@@ -187,5 +247,48 @@ mod tests {
         let names = skipped_containers(&annotated(SKIP_CONTAINERS, "a, b,,"));
         assert_eq!(names.into_iter().collect::<Vec<_>>(), ["a", "b"]);
         assert_eq!(pointer(SKIP), "/metadata/annotations/autoredeploy.io~1skip");
+    }
+
+    #[test]
+    fn the_skip_label_is_read_like_the_annotation() {
+        let labelled = |value: Value| json!({"metadata": {"labels": {SKIP: value}}});
+        assert!(skips_by_label(&labelled(json!("true"))));
+        assert!(skips_by_label(&labelled(json!("True"))));
+        assert!(!skips_by_label(&labelled(json!("false"))));
+        assert!(!skips_by_label(&labelled(json!(true))));
+        assert!(!skips_by_label(&annotated(SKIP, "true")));
+        assert!(!skips_by_label(&json!({"metadata": {"labels": "x"}})));
+        assert_eq!(
+            label_pointer(SKIP),
+            "/metadata/labels/autoredeploy.io~1skip"
+        );
+    }
+
+    #[test]
+    fn only_a_controller_reference_makes_an_owner() {
+        let owned = |references: Value| json!({"metadata": {"ownerReferences": references}});
+        let operator = json!({"apiVersion": "example.com/v1", "kind": "App", "name": "shop", "uid": "1", "controller": true});
+        let plain = json!({"apiVersion": "v1", "kind": "ConfigMap", "name": "cm", "uid": "2"});
+        let not_controller = json!({"kind": "App", "name": "x", "controller": false});
+        assert_eq!(
+            controller_owner(&owned(json!([plain, not_controller, operator]))),
+            Some(Owner {
+                index: 2,
+                kind: "App".into(),
+                name: "shop".into()
+            })
+        );
+        assert_eq!(controller_owner(&owned(json!([plain]))), None);
+        assert_eq!(
+            controller_owner(&owned(json!([{"controller": "true"}]))),
+            None
+        );
+        assert_eq!(controller_owner(&owned(json!("junk"))), None);
+        assert_eq!(controller_owner(&json!({})), None);
+        let unnamed = controller_owner(&owned(json!([{"controller": true}]))).unwrap();
+        assert_eq!(unnamed.pointer(), "/metadata/ownerReferences/0");
+        assert_eq!((unnamed.kind.as_str(), unnamed.name.as_str()), ("?", "?"));
+        assert!(manages_owned(&annotated(MANAGE_OWNED, " TRUE ")));
+        assert!(!manages_owned(&annotated(MANAGE_OWNED, "yes")));
     }
 }

@@ -201,10 +201,11 @@ fn docker_hub_reading(image: &str) -> String {
 }
 
 /// Whether `image` is a not-yet-resolved way of naming `tag`: blank (`" "`, the `oc new-app`
-/// convention), a name that binds to it (`stream[:tag]`, its internal pull spec, its
-/// external source), or the external source of that very tag.
+/// convention), the trigger's own `stream:tag` text (`stream` for `latest`) in its own
+/// namespace, a name that binds to it (its internal pull spec, its external source), or the
+/// external source of that very tag.
 pub fn is_unresolved_reference(image: &str, tag: &TagRef, context: &Context<'_>) -> bool {
-    if image.trim().is_empty() {
+    if image.trim().is_empty() || names_own_tag(image, tag, context) {
         return true;
     }
     let Ok(parsed) = ImageRef::parse(image) else {
@@ -226,6 +227,16 @@ pub fn is_unresolved_reference(image: &str, tag: &TagRef, context: &Context<'_>)
         .is_some_and(|source| same_image(&source, image))
 }
 
+/// `image` spelled as the trigger's own `from.name` (`hello:latest`, or `hello` for `latest`)
+/// in the trigger's own namespace: the classic DeploymentConfig template's
+/// `image: hello:latest` under its ImageChange trigger for `hello:latest`. The trigger names
+/// the tag, so whatever the stream's `lookupPolicy`, this text means that tag: the
+/// `lookupPolicy` test is for binding a container that has no trigger yet.
+fn names_own_tag(image: &str, tag: &TagRef, context: &Context<'_>) -> bool {
+    tag.namespace == context.namespace
+        && short_name(image).is_some_and(|(stream, t)| stream == tag.stream && t == tag.tag)
+}
+
 /// What to tell the user about an image no tag imports: the command or edit that would make
 /// one track it, true for the catalog at hand.
 pub fn untracked_advice(image: &ImageRef, context: &Context<'_>) -> String {
@@ -238,14 +249,38 @@ pub fn untracked_advice(image: &ImageRef, context: &Context<'_>) -> String {
     }
     let stream = image.path.rsplit('/').next().unwrap_or(&image.path);
     let tag = image.effective_tag().unwrap_or(image_ref::DEFAULT_TAG);
-    if context.catalog.has_stream(context.namespace, stream) {
+    if !context.catalog.has_stream(context.namespace, stream) {
+        return format!(
+            "no ImageStream tracks {image}; run: oc import-image {stream}:{tag} --from={image} --confirm --scheduled"
+        );
+    }
+    if context
+        .catalog
+        .tag_state(context.namespace, stream, tag)
+        .is_none()
+    {
         return format!(
             "no ImageStream tracks {image}; add tag {tag:?} with from {{kind: DockerImage, name: {image}}} and importPolicy.scheduled: true to ImageStream {stream}"
         );
     }
+    // That tag tracks another image: following the usual advice would replace its source
+    // under whatever follows it now.
+    let free = free_stream_name(image, stream, context);
     format!(
-        "no ImageStream tracks {image}; run: oc import-image {stream}:{tag} --from={image} --confirm --scheduled"
+        "no ImageStream tracks {image}; ImageStream {stream} uses tag {tag:?} for another image: add it there under a new tag name, or run: oc import-image {free}:{tag} --from={image} --confirm --scheduled"
     )
+}
+
+/// A stream name the namespace does not use yet, for an image whose usual stream name is
+/// taken: the repository path joined with `-` (`example-other`), else `<stream>-2`, `-3`...
+fn free_stream_name(image: &ImageRef, stream: &str, context: &Context<'_>) -> String {
+    let joined = image.path.replace('/', "-");
+    std::iter::once(joined)
+        .chain((2..100).map(|n| format!("{stream}-{n}")))
+        .find(|name| {
+            names::valid_stream(name) && !context.catalog.has_stream(context.namespace, name)
+        })
+        .unwrap_or_else(|| format!("{stream}-new"))
 }
 
 #[cfg(test)]

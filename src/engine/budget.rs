@@ -17,6 +17,11 @@ use crate::engine::catalog::Catalog;
 pub const DOCKER_IMAGE: &str = "DockerImage";
 /// Keeps every platform of a manifest list, and fetches every sub-manifest on each import.
 pub const PRESERVE_ORIGINAL: &str = "PreserveOriginal";
+/// Platforms assumed for a `PreserveOriginal` tag whose status lists none yet (never imported,
+/// or last imported as one image): Docker's official images list about 8 (nginx: amd64,
+/// arm/v5, arm/v7, arm64/v8, 386, mips64le, ppc64le, s390x). A guess of 1 would admit a tag
+/// that costs several times its registry's budget after its first import.
+pub const ASSUMED_PLATFORMS: u32 = 8;
 /// Tags a repository import may create (`maxImagesBulkImportedPerRepository`, openshift/
 /// openshift-apiserver `pkg/cmd/openshift-apiserver/openshiftcontrolplane_default.go`).
 pub const REPOSITORY_IMPORT_TAGS: u32 = 50;
@@ -52,13 +57,18 @@ fn import_policy<'a>(entry: &'a Value, field: &str) -> Option<&'a Value> {
 }
 
 /// Pulls one import costs: 1 manifest GET, or with `PreserveOriginal` one per sub-manifest
-/// the status lists (at least 1: before the first import the count is unknown).
+/// the status lists (at least 1), and [`ASSUMED_PLATFORMS`] while the status lists none.
 pub fn pulls_per_import(preserve_original: bool, platforms: Option<u32>) -> u32 {
     if preserve_original {
-        platforms.unwrap_or(1).max(1)
+        platforms.map_or(ASSUMED_PLATFORMS, |n| n.max(1))
     } else {
         1
     }
+}
+
+/// Whether [`pulls_per_import`] had to assume the platform count.
+pub fn platforms_assumed(preserve_original: bool, platforms: Option<u32>) -> bool {
+    preserve_original && platforms.is_none()
 }
 
 /// Why a tag stays unscheduled: the numbers its finding quotes.
@@ -90,6 +100,54 @@ impl OverBudget {
              its budget of {budget} ({projected} projected); authenticate imports with a pull \
              secret, then raise --registry-budget {registry}=PULLS/{window} (chart: \
              registryBudgets)"
+        )
+    }
+
+    /// The same numbers behind another decision: `subject` says what was not done, `note`
+    /// (inside the parentheses) what the count assumed.
+    pub fn explain(&self, subject: &str, note: Option<&str>) -> String {
+        let OverBudget {
+            registry,
+            budget,
+            window,
+            projected,
+            with_tag,
+        } = self;
+        let note = note.map(|n| format!("; {n}")).unwrap_or_default();
+        format!(
+            "{subject}: {registry} would reach {with_tag} pulls/{window}, over its budget of \
+             {budget} ({projected} projected{note}); authenticate imports, then raise \
+             --registry-budget {registry}=PULLS/{window}"
+        )
+    }
+}
+
+/// A registry whose scheduled imports already project more than its budget (tags scheduled
+/// by hand, or that cost more than their first import showed): nothing new is scheduled on
+/// it, and every review that sees it says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overdrawn {
+    pub registry: String,
+    pub budget: u64,
+    pub window: String,
+    /// Pulls per window projected, this object's scheduled tags included.
+    pub projected: u64,
+}
+
+impl Overdrawn {
+    /// One sentence, short enough for one API server warning; `among` names one of the
+    /// object's own scheduled tags on the registry.
+    pub fn message(&self, among: &str) -> String {
+        let Overdrawn {
+            registry,
+            budget,
+            window,
+            projected,
+        } = self;
+        format!(
+            "{registry} is over its pull budget: scheduled imports project {projected} \
+             pulls/{window}, over its budget of {budget} ({among} among them); unschedule tags, \
+             or authenticate imports and raise --registry-budget {registry}=PULLS/{window}"
         )
     }
 }
@@ -126,6 +184,28 @@ impl<'a> Ledger<'a> {
     /// Count a tag that is scheduled whatever the budget says (the user scheduled it).
     pub fn count(&mut self, registry: &str, pulls: u32) {
         *self.used(registry) += u64::from(pulls);
+    }
+
+    /// The registry's projection when it is already over its budget.
+    pub fn overdrawn(&mut self, registry: &str) -> Option<Overdrawn> {
+        let budgets = self.budgets;
+        let used = *self.used(registry);
+        if budgets.allows(registry, used) {
+            return None;
+        }
+        let Budget::Limited {
+            pulls: budget,
+            window,
+        } = budgets.budget(registry)
+        else {
+            return None;
+        };
+        Some(Overdrawn {
+            registry: registry.to_string(),
+            budget,
+            window: window.to_string(),
+            projected: budgets.pulls_per_window(used, window),
+        })
     }
 
     /// Count the tag when its registry stays within budget; say by how much it would not.
@@ -187,11 +267,14 @@ mod tests {
     }
 
     #[test]
-    fn preserve_original_costs_one_pull_per_platform_and_at_least_one() {
+    fn preserve_original_costs_one_pull_per_platform_or_the_assumed_count() {
         assert_eq!(pulls_per_import(false, Some(4)), 1);
         assert_eq!(pulls_per_import(true, Some(4)), 4);
         assert_eq!(pulls_per_import(true, Some(0)), 1);
-        assert_eq!(pulls_per_import(true, None), 1);
+        // Before a first import the count is unknown: a realistic count, not the cheapest.
+        assert_eq!(pulls_per_import(true, None), ASSUMED_PLATFORMS);
+        assert!(platforms_assumed(true, None) && !platforms_assumed(false, None));
+        assert!(!platforms_assumed(true, Some(2)));
     }
 
     #[test]
@@ -217,6 +300,32 @@ mod tests {
             "{message}"
         );
         // With "(audit) autoredeploy: " in front it still fits one API server warning.
+        assert!(message.len() + 22 <= 256, "{} characters", message.len());
+        let assumed = refusal.explain(
+            "tag \"latest\" left unscheduled",
+            Some("PreserveOriginal, 8 platforms assumed"),
+        );
+        assert!(assumed.len() + 22 <= 256, "{} characters", assumed.len());
+    }
+
+    #[test]
+    fn an_overdrawn_registry_is_named_with_its_projection() {
+        let budgets = RegistryBudgets::default();
+        let mut ledger = Ledger::new(&EmptyCatalog, &budgets, Replaced::Nothing);
+        ledger.count("docker.io", 2);
+        assert_eq!(ledger.overdrawn("docker.io"), None, "48 <= 50");
+        ledger.count("docker.io", 8);
+        let over = ledger.overdrawn("docker.io").expect("240 > 50");
+        assert_eq!((over.projected, over.budget), (240, 50));
+        ledger.count("quay.io", 1000);
+        assert_eq!(ledger.overdrawn("quay.io"), None, "no budget");
+        let message = over.message("tag \"latest\" (8 pulls per import)");
+        assert!(
+            message.starts_with(
+                "docker.io is over its pull budget: scheduled imports project 240 pulls/6h"
+            ),
+            "{message}"
+        );
         assert!(message.len() + 22 <= 256, "{} characters", message.len());
     }
 }

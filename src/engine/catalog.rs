@@ -74,6 +74,12 @@ pub trait Catalog {
     fn tag_platforms(&self, _namespace: &str, _stream: &str, _tag: &str) -> Option<u32> {
         None
     }
+    /// The registry the stored tag is scheduled to import from; `None` when the tag is
+    /// unknown or not scheduled. A tag whose incoming source names another registry is a new
+    /// import for that registry's budget.
+    fn scheduled_registry(&self, _namespace: &str, _stream: &str, _tag: &str) -> Option<String> {
+        None
+    }
     /// The cluster registry's hosts in the stored stream's status (service and route).
     fn own_registry_hosts(&self, _namespace: &str, _stream: &str) -> Vec<String> {
         Vec::new()

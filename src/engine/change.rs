@@ -2,10 +2,10 @@
 //! stable strings (metrics labels, `--output json`, tests match on them); messages are one
 //! human sentence without control characters.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A stable machine code for a change or finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "kebab-case")]
 pub enum Code {
     // Changes
@@ -13,6 +13,9 @@ pub enum Code {
     ScheduledImport,
     /// `importPolicy.importMode: PreserveOriginal` set (config option).
     ImportMode,
+    /// `importPolicy.scheduled` turned off on a tag whose source moved to another registry
+    /// that has no room in its pull budget (a new import for that registry).
+    UnscheduledImport,
     /// A new DeploymentConfig `ImageChange` trigger.
     ImageChangeTrigger,
     /// An existing DeploymentConfig `ImageChange` trigger gained container names.
@@ -33,6 +36,14 @@ pub enum Code {
     /// An existing annotation entry the trigger controller could not use was repaired
     /// losslessly (single-quoted selector, `"paused"` as a string).
     TriggerRepaired,
+    /// A trigger autoredeploy wrote, covering only this container, paused: the container's
+    /// new image left every tracked tag, and the trigger would have written its tag's image
+    /// back.
+    TriggerPaused,
+    /// A trigger autoredeploy paused follows the container's image again and is resumed.
+    TriggerResumed,
+    /// `autoredeploy.io/managed-triggers` restored from the stored object.
+    ManagedTriggers,
     // Findings (nothing changed)
     /// An `automatic: false` trigger was kept.
     ManualTriggerKept,
@@ -73,6 +84,12 @@ pub enum Code {
     PullBudget,
     /// A tag left unscheduled because its registry is polled by `autoredeploy poll`.
     Polled,
+    /// A controller (`ownerReferences` with `controller: true`) owns the object: left alone,
+    /// unless it opts in with `autoredeploy.io/manage-owned`.
+    Owned,
+    /// A container under an automatic trigger pinned to another digest of the tag's own
+    /// repository than the tag's current image: the controller will write the current one.
+    EarlierDigest,
 }
 
 impl Code {
@@ -80,6 +97,7 @@ impl Code {
         match self {
             Code::ScheduledImport => "scheduled-import",
             Code::ImportMode => "import-mode",
+            Code::UnscheduledImport => "unscheduled-import",
             Code::ImageChangeTrigger => "image-change-trigger",
             Code::TriggerContainerAdded => "trigger-container-added",
             Code::ConfigChangeTrigger => "config-change-trigger",
@@ -89,6 +107,9 @@ impl Code {
             Code::KeptRunningImage => "kept-running-image",
             Code::TriggerRetargeted => "trigger-retargeted",
             Code::TriggerRepaired => "trigger-repaired",
+            Code::TriggerPaused => "trigger-paused",
+            Code::TriggerResumed => "trigger-resumed",
+            Code::ManagedTriggers => "managed-triggers",
             Code::ManualTriggerKept => "manual-trigger-kept",
             Code::RepositoryWithoutTags => "repository-without-tags",
             Code::UntrackedImage => "untracked-image",
@@ -107,6 +128,8 @@ impl Code {
             Code::OnDeleteStrategy => "on-delete-strategy",
             Code::PullBudget => "pull-budget",
             Code::Polled => "polled",
+            Code::Owned => "owned",
+            Code::EarlierDigest => "earlier-digest",
         }
     }
 }

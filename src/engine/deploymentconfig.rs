@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::annotations::trigger_source;
 use super::change::{Code, Report};
 use super::containers::Container;
-use super::triggers::{Coverage, Covered, Existing, Triggers, Wanted};
+use super::triggers::{Coverage, Covered, Existing, Owned, Triggers, Wanted};
 use crate::engine::catalog::TagRef;
 
 const TRIGGERS: &str = "/spec/triggers";
@@ -27,11 +27,12 @@ impl Triggers for DeploymentConfigTriggers {
         object: &mut Value,
         _containers: &[Container],
         namespace: &str,
+        owned: &Owned,
         report: &mut Report,
     ) -> Existing {
         // Names that match no container are ignored by the controller (openshift/api
         // `DeploymentTriggerImageChangeParams.containerNames`), so nothing here blocks.
-        Existing::Usable(coverage(object, namespace, report))
+        Existing::Usable(coverage(object, namespace, owned, report))
     }
 
     fn ensure(
@@ -49,10 +50,31 @@ impl Triggers for DeploymentConfigTriggers {
         object: &mut Value,
         container: &Container,
         to: &TagRef,
+        resolved: bool,
         namespace: &str,
         report: &mut Report,
     ) -> bool {
-        retarget(object, &container.name, to, namespace, report)
+        retarget(object, container, to, resolved, namespace, report)
+    }
+
+    fn set_paused(
+        &self,
+        object: &mut Value,
+        container: &Container,
+        paused: bool,
+    ) -> Option<String> {
+        let i = sole_trigger(object, &container.name)?;
+        let path = format!("{TRIGGERS}/{i}/imageChangeParams/automatic");
+        let params = object
+            .at_mut(&format!("{TRIGGERS}/{i}/imageChangeParams"))?
+            .as_object_mut()?;
+        let automatic = params.get("automatic").and_then(Value::as_bool) == Some(true);
+        if automatic != paused {
+            return None;
+        }
+        // `automatic: false` is what `oc set triggers --manual` and `oc rollback` write.
+        params.insert("automatic".into(), Value::Bool(!paused));
+        Some(path)
     }
 
     fn followed_tag(
@@ -80,8 +102,9 @@ impl Triggers for DeploymentConfigTriggers {
     }
 }
 
-/// Containers named by existing `ImageChange` triggers; manual ones are reported.
-fn coverage(object: &Value, namespace: &str, report: &mut Report) -> Coverage {
+/// Containers named by existing `ImageChange` triggers; manual ones are reported, but for
+/// those autoredeploy paused itself.
+fn coverage(object: &Value, namespace: &str, owned: &Owned, report: &mut Report) -> Coverage {
     let mut coverage = Coverage::new();
     for (i, trigger) in image_change_triggers(object) {
         let Some(params) = trigger.get("imageChangeParams") else {
@@ -90,7 +113,10 @@ fn coverage(object: &Value, namespace: &str, report: &mut Report) -> Coverage {
         let tag = trigger_tag(params, namespace);
         // `automatic` is omitempty: absent means false (openshift/api `apps/v1` `DeploymentTriggerImageChangeParams`).
         let automatic = params.get("automatic").and_then(Value::as_bool) == Some(true);
-        if !automatic {
+        let paused_by_autoredeploy = container_names(params).next().is_some()
+            && container_names(params)
+                .all(|name| owned.get(name).is_some_and(|o| o.paused && o.tag == tag));
+        if !automatic && !paused_by_autoredeploy {
             report.finding(
                 Code::ManualTriggerKept,
                 format!("{TRIGGERS}/{i}/imageChangeParams/automatic"),
@@ -106,28 +132,38 @@ fn coverage(object: &Value, namespace: &str, report: &mut Report) -> Coverage {
                 tag: tag.clone(),
                 automatic,
                 sole,
+                created: false,
             });
         }
     }
     coverage
 }
 
-/// Point the trigger that names only `container` at `to`. `lastTriggeredImage` stays: the
-/// controller compares it with the new tag's image and writes that image when they differ.
-fn retarget(
-    object: &mut Value,
-    container: &str,
-    to: &TagRef,
-    namespace: &str,
-    report: &mut Report,
-) -> bool {
-    let Some(i) = image_change_triggers(object)
+/// The index of the `ImageChange` trigger that names only `container`.
+fn sole_trigger(object: &Value, container: &str) -> Option<usize> {
+    image_change_triggers(object)
         .find(|(_, t)| {
             t.get("imageChangeParams")
                 .is_some_and(|p| container_names(p).eq([container]))
         })
         .map(|(i, _)| i)
-    else {
+}
+
+/// Point the trigger that names only `container` at `to`. When the catalog knows `to`'s
+/// image, `lastTriggeredImage` stays: the controller compares it with the new tag's image
+/// and writes that image. When it does not, the controller would fall back to
+/// `lastTriggeredImage`, the old tag's image, and write it over the new one (observed on
+/// openshift-controller-manager, `UpdateDeploymentConfigImages`): so it becomes the
+/// container's new image, which the controller then leaves alone until `to` resolves.
+fn retarget(
+    object: &mut Value,
+    container: &Container,
+    to: &TagRef,
+    resolved: bool,
+    namespace: &str,
+    report: &mut Report,
+) -> bool {
+    let Some(i) = sole_trigger(object, &container.name) else {
         return false;
     };
     let path = format!("{TRIGGERS}/{i}/imageChangeParams/from");
@@ -143,14 +179,41 @@ fn retarget(
     if to.namespace != namespace || from.contains_key("namespace") {
         from.insert("namespace".into(), Value::String(to.namespace.clone()));
     }
-    report.change(
-        Code::TriggerRetargeted,
-        path,
-        format!(
-            "the ImageChange trigger of container {container:?} now follows {} (it followed {before}, which would have reverted the new image)",
-            to.stream_tag()
-        ),
+    let name = container.name.as_str();
+    let mut message = format!(
+        "the ImageChange trigger of container {name:?} now follows {} (it followed {before}, which would have reverted the new image)",
+        to.stream_tag()
     );
+    if !resolved && hold_until_resolved(object, i, container) {
+        message.push_str(&format!(
+            "; lastTriggeredImage is now the container's image, so the controller leaves it until {} has an image",
+            to.stream_tag()
+        ));
+    }
+    report.change(Code::TriggerRetargeted, path, message);
+    true
+}
+
+/// Set the `lastTriggeredImage` of trigger `i` to the container's image, so that the
+/// controller, which falls back to it while the tag has no image, writes nothing; `true` when
+/// there was one to replace.
+fn hold_until_resolved(object: &mut Value, i: usize, container: &Container) -> bool {
+    let Some(params) = object
+        .at_mut(&format!("{TRIGGERS}/{i}/imageChangeParams"))
+        .and_then(Value::as_object_mut)
+    else {
+        return false;
+    };
+    let last = params.get("lastTriggeredImage").and_then(Value::as_str);
+    let image = container.image.as_deref().filter(|i| !i.trim().is_empty());
+    if last.is_none_or(str::is_empty) || last == image {
+        return false;
+    }
+    match image {
+        Some(image) => params.insert("lastTriggeredImage".into(), Value::String(image.into())),
+        // Without an image to hold, no lastTriggeredImage: the controller waits for the tag.
+        None => params.remove("lastTriggeredImage"),
+    };
     true
 }
 
@@ -184,8 +247,8 @@ fn ensure_triggers(
                 && t.get("imageChangeParams")
                     .is_some_and(|p| trigger_tag(p, namespace) == tag)
         });
-        let automatic = match existing {
-            Some(i) => add_names(&mut triggers[i], i, &names, &tag, report),
+        let (automatic, created) = match existing {
+            Some(i) => (add_names(&mut triggers[i], i, &names, &tag, report), false),
             None => {
                 let message = format!(
                     "added ImageChange trigger for {} ({})",
@@ -198,7 +261,7 @@ fn ensure_triggers(
                     message,
                 );
                 triggers.push(new_trigger(&tag, &names, namespace));
-                true
+                (true, true)
             }
         };
         let sole = names.len() == 1;
@@ -209,6 +272,7 @@ fn ensure_triggers(
                     tag: tag.clone(),
                     automatic,
                     sole,
+                    created,
                 },
             );
         }

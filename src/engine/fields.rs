@@ -13,16 +13,16 @@ pub const WRITABLE_MEMBERS: [&str; 3] = ["metadata", "spec", "tag"];
 pub const UNREAD_MEMBERS: [&str; 1] = ["status"];
 
 /// Members of `metadata` no rule reads: the admission decoder skips them. Rules read only
-/// `name`, `namespace` and some `annotations`, and write only `annotations`.
-pub const UNREAD_METADATA: [&str; 10] = [
+/// `name`, `namespace`, some `annotations` (of the stored object too: the triggers and
+/// `autoredeploy.io/managed-triggers`), the `autoredeploy.io/skip` label and `ownerReferences`
+/// (an object a controller owns is left alone), and write only `annotations`.
+pub const UNREAD_METADATA: [&str; 8] = [
     "creationTimestamp",
     "deletionGracePeriodSeconds",
     "deletionTimestamp",
     "finalizers",
     "generation",
-    "labels",
     "managedFields",
-    "ownerReferences",
     "resourceVersion",
     "uid",
 ];
@@ -51,14 +51,23 @@ mod tests {
         for member in WRITABLE_MEMBERS {
             assert!(!UNREAD_MEMBERS.contains(&member), "{member}");
         }
-        for member in ["name", "namespace", "generateName", "annotations"] {
+        for member in [
+            "name",
+            "namespace",
+            "generateName",
+            "annotations",
+            "labels",
+            "ownerReferences",
+        ] {
             assert!(!UNREAD_METADATA.contains(&member), "{member}");
         }
         for annotation in [
             crate::engine::annotations::SKIP,
             crate::engine::annotations::SKIP_CONTAINERS,
             crate::engine::annotations::IMAGE_STREAM_TAGS,
+            crate::engine::annotations::MANAGE_OWNED,
             crate::engine::annotation_entries::TRIGGERS,
+            crate::engine::ownership::MANAGED_TRIGGERS,
             crate::config::MODE_ANNOTATION,
         ] {
             assert!(!UNREAD_ANNOTATIONS.contains(&annotation), "{annotation}");

@@ -21,7 +21,7 @@ use super::change::{Change, Code, Report};
 use super::image_ref::ImageRef;
 use super::kind::Kind;
 use super::patch::Edits;
-use super::{Context, status};
+use super::{Context, Operation, status};
 
 /// One TagReference-like entry to check.
 struct Site<'a> {
@@ -44,17 +44,69 @@ struct Scope<'a> {
     internal_hosts: Vec<String>,
     /// Platform counts from the object's own status (offline objects may carry one).
     platforms: BTreeMap<String, u32>,
+    /// Where the stored version of the object's tags is read.
+    stored: Stored,
+}
+
+/// The stored version of the tags an object writes, as far as the budget needs it: the
+/// registry each scheduled one imports from. A tag whose source moved to another registry
+/// keeps the `scheduled: true` the webhook once wrote (`oc apply` and server-side apply
+/// merge it back, `oc import-image` carries it over), so it is a new import for the new
+/// registry's budget.
+enum Stored {
+    /// Nothing is stored yet (a CREATE of a whole stream).
+    Nothing,
+    /// The stored object (`oldObject`), read here: tag name -> registry, scheduled tags only.
+    Tags(BTreeMap<String, String>),
+    /// The catalog's copy of the stream: `serve` watches the stored streams (the admission
+    /// decoder does not keep an ImageStream's `oldObject`); `mutate` holds the manifest set.
+    Catalog,
+}
+
+impl Stored {
+    /// From the stored entries (TagReferences) with their tag names.
+    fn of<'v>(entries: impl Iterator<Item = (Option<&'v str>, &'v Value)>) -> Self {
+        let tags = entries
+            .filter(|(_, entry)| budget::is_scheduled(entry))
+            .filter_map(|(name, entry)| Some((name?.to_string(), budget::import_registry(entry)?)))
+            .collect();
+        Stored::Tags(tags)
+    }
+}
+
+/// What one import of a site costs, and whether the platform count was assumed.
+#[derive(Clone, Copy)]
+struct Cost {
+    pulls: u32,
+    assumed: bool,
+}
+
+impl Cost {
+    /// What the finding says of an assumed count.
+    fn note(self) -> Option<String> {
+        self.assumed.then(|| {
+            format!(
+                "PreserveOriginal, {} platforms assumed",
+                budget::ASSUMED_PLATFORMS
+            )
+        })
+    }
 }
 
 impl<'a> Scope<'a> {
-    fn new(context: &'a Context<'a>, stream: Option<String>, object: &Value) -> Self {
+    fn new(
+        context: &'a Context<'a>,
+        stream: Option<String>,
+        object: &Value,
+        stored: Stored,
+    ) -> Self {
         let mut internal_hosts = context.config.internal_registry_hosts.clone();
-        let stored = stream
+        let stored_hosts = stream
             .as_deref()
             .map(|s| context.catalog.own_registry_hosts(context.namespace, s));
         for host in status::own_registry_hosts(object)
             .into_iter()
-            .chain(stored.into_iter().flatten())
+            .chain(stored_hosts.into_iter().flatten())
         {
             if !internal_hosts.contains(&host) {
                 internal_hosts.push(host);
@@ -71,21 +123,60 @@ impl<'a> Scope<'a> {
             stream,
             internal_hosts,
             platforms,
+            stored,
         }
     }
 
-    /// Pulls one import of the site costs (the cost model in `budget`).
-    fn pulls(&self, site: &Site<'_>) -> u32 {
-        let preserve =
-            self.context.config.preserve_original || budget::preserves_original(site.entry);
+    /// What one import of the site costs in the given import mode (the cost model in
+    /// `budget`).
+    fn cost(&self, site: &Site<'_>, preserve: bool) -> Cost {
         let Some(tag) = &site.tag else {
-            return budget::pulls_per_import(preserve, None) * REPOSITORY_IMPORT_TAGS;
+            return Cost {
+                pulls: budget::pulls_per_import(preserve, None) * REPOSITORY_IMPORT_TAGS,
+                assumed: budget::platforms_assumed(preserve, None),
+            };
         };
         let platforms = self.platforms.get(tag).copied().or_else(|| {
             let stream = self.stream.as_deref()?;
             (self.context.catalog).tag_platforms(self.context.namespace, stream, tag)
         });
-        budget::pulls_per_import(preserve, platforms)
+        Cost {
+            pulls: budget::pulls_per_import(preserve, platforms),
+            assumed: budget::platforms_assumed(preserve, platforms),
+        }
+    }
+
+    /// What the site costs as it is now, and with the import mode the configuration asks for.
+    fn current_cost(&self, site: &Site<'_>) -> Cost {
+        self.cost(site, budget::preserves_original(site.entry))
+    }
+
+    fn wanted_cost(&self, site: &Site<'_>) -> Cost {
+        let preserve =
+            self.context.config.preserve_original || budget::preserves_original(site.entry);
+        self.cost(site, preserve)
+    }
+
+    /// The registry the stored version of `tag` is scheduled on.
+    fn stored_registry(&self, tag: &str) -> Option<String> {
+        match &self.stored {
+            Stored::Nothing => None,
+            Stored::Tags(tags) => tags.get(tag).cloned(),
+            Stored::Catalog => {
+                let stream = self.stream.as_deref()?;
+                (self.context.catalog).scheduled_registry(self.context.namespace, stream, tag)
+            }
+        }
+    }
+
+    /// The stored registry of a scheduled site whose source now names another registry.
+    fn moved_from(&self, site: &Site<'_>) -> Option<String> {
+        if site.opted_out || !budget::is_scheduled(site.entry) {
+            return None;
+        }
+        let now = budget::import_registry(site.entry)?;
+        let before = self.stored_registry(site.tag.as_deref()?)?;
+        (before != now).then_some(before)
     }
 }
 
@@ -110,7 +201,14 @@ pub(super) fn apply(
 fn image_stream(object: &mut Value, context: &Context<'_>, report: &mut Report, edits: &mut Edits) {
     report_repository_without_tags(object, report);
     let name = object.at("/metadata/name").and_then(Value::as_str);
-    let scope = Scope::new(context, name.map(str::to_string), object);
+    let stored = match context.old_object {
+        Some(old) => {
+            Stored::of(items(old, "/spec/tags").map(|t| (t.get("name").and_then(Value::as_str), t)))
+        }
+        None if context.operation == Operation::Update => Stored::Catalog,
+        None => Stored::Nothing,
+    };
+    let scope = Scope::new(context, name.map(str::to_string), object, stored);
     let Some(tags) = object.at_mut("/spec/tags").and_then(Value::as_array_mut) else {
         return;
     };
@@ -165,12 +263,13 @@ fn report_repository_without_tags(object: &Value, report: &mut Report) {
     }
 }
 
-/// An importable site with what its import costs.
+/// An importable site: its source, its registry, and the registry its stored version was
+/// scheduled on when that was another one.
 struct Candidate<'a> {
     site: Site<'a>,
     source: String,
     registry: String,
-    pulls: u32,
+    moved_from: Option<String>,
 }
 
 /// What an object replaces of its stream: all of it (an ImageStream) or the tags it writes.
@@ -181,8 +280,10 @@ enum Writes {
 }
 
 /// Schedule the importable sites within budget: the ones already scheduled count first
-/// (they are never unscheduled), then the others in order while their registry has room.
-/// `sites` are in document order, and so are the edits.
+/// (they are never unscheduled, unless their source moved to another registry: then they
+/// are new imports there), then the others in order while their registry has room. A
+/// registry already over its budget is reported once per object. `sites` are in document
+/// order, and so are the edits.
 fn schedule(
     sites: Vec<Site<'_>>,
     writes: Writes,
@@ -207,31 +308,64 @@ fn schedule(
         (None, _) => Replaced::Nothing,
     };
     let mut ledger = Ledger::new(scope.context.catalog, &config.budgets, replaced);
-    // Every tag scheduled already costs pulls, whatever the filters and opt-outs say.
-    for site in sites.iter().filter(|s| budget::is_scheduled(s.entry)) {
-        if let Some(registry) = budget::import_registry(site.entry) {
-            ledger.count(&registry, scope.pulls(site));
+    let mut candidates = Vec::with_capacity(sites.len());
+    let mut others = Vec::new();
+    for site in sites {
+        let importable = (!site.opted_out)
+            .then(|| importable_source(&site, scope, report))
+            .flatten();
+        match importable {
+            Some((source, registry)) => {
+                let moved_from = scope.moved_from(&site);
+                candidates.push(Candidate {
+                    site,
+                    source,
+                    registry,
+                    moved_from,
+                });
+            }
+            None => others.push(site),
         }
     }
-    let mut candidates = Vec::with_capacity(sites.len());
-    for site in sites.into_iter().filter(|s| !s.opted_out) {
-        let Some((source, registry)) = importable_source(&site, scope, report) else {
+    // Every tag scheduled already costs pulls, whatever the filters and opt-outs say; a moved
+    // one is decided below, as a new import.
+    let counted = (others.iter())
+        .chain(
+            candidates
+                .iter()
+                .filter(|c| c.moved_from.is_none())
+                .map(|c| &c.site),
+        )
+        .filter(|site| budget::is_scheduled(site.entry));
+    let mut dearest: Vec<(String, &Site<'_>, Cost)> = Vec::new();
+    for site in counted {
+        let Some(registry) = budget::import_registry(site.entry) else {
             continue;
         };
-        let pulls = scope.pulls(&site);
-        candidates.push(Candidate {
-            site,
-            source,
-            registry,
-            pulls,
-        });
+        let cost = scope.current_cost(site);
+        ledger.count(&registry, cost.pulls);
+        match dearest.iter_mut().find(|(r, ..)| *r == registry) {
+            Some(entry) if entry.2.pulls < cost.pulls => *entry = (registry, site, cost),
+            Some(_) => {}
+            None => dearest.push((registry, site, cost)),
+        }
+    }
+    for (registry, site, cost) in dearest {
+        if let Some(over) = ledger.overdrawn(&registry) {
+            let among = match cost.pulls {
+                1 => site.label.clone(),
+                pulls => format!("{} at {pulls} pulls per import", site.label),
+            };
+            report.finding(Code::PullBudget, site.path.as_str(), over.message(&among));
+        }
     }
     for candidate in candidates {
         ensure_scheduled(candidate, &mut ledger, scope, report, edits);
     }
 }
 
-/// `importPolicy.scheduled: true` when the budget allows, and the configured import mode.
+/// `importPolicy.scheduled: true` when the budget allows (or `false` for a moved tag when
+/// it does not), and the configured import mode when the budget allows what it costs.
 fn ensure_scheduled(
     candidate: Candidate<'_>,
     ledger: &mut Ledger<'_>,
@@ -240,15 +374,14 @@ fn ensure_scheduled(
     edits: &mut Edits,
 ) {
     let Candidate {
-        site: Site {
-            path, label, entry, ..
-        },
+        site,
         source,
         registry,
-        pulls,
+        moved_from,
     } = candidate;
+    let (path, label) = (&site.path, &site.label);
     if !matches!(
-        entry.get("importPolicy"),
+        site.entry.get("importPolicy"),
         None | Some(Value::Null | Value::Object(_))
     ) {
         report.finding(
@@ -259,13 +392,50 @@ fn ensure_scheduled(
         return;
     }
     let mut writes = Vec::new();
-    // An explicit `scheduled: false` is overwritten too: the API server drops `false`
-    // (omitempty) before admission, so in a cluster it looks exactly like an absent field.
-    if !budget::is_scheduled(entry) && polled(scope, &registry, &path, &label, &source, report) {
-        // Nothing scheduled: the poller imports it when its digest changes.
-    } else if !budget::is_scheduled(entry) {
-        match ledger.admit(&registry, pulls) {
-            Ok(()) => writes.push((
+    let add_mode =
+        scope.context.config.preserve_original && !budget::preserves_original(site.entry);
+    let mode_change = || {
+        (
+            "importMode",
+            Value::String(budget::PRESERVE_ORIGINAL.into()),
+            Change::new(
+                Code::ImportMode,
+                format!("{path}/importPolicy/importMode"),
+                format!("set importPolicy.importMode PreserveOriginal on {label} ({source})"),
+            ),
+        )
+    };
+    if budget::is_scheduled(site.entry) && moved_from.is_none() {
+        // Scheduled and counted already: PreserveOriginal may only add what the budget allows.
+        if add_mode {
+            let (now, wanted) = (scope.current_cost(&site), scope.wanted_cost(&site));
+            let extra = wanted.pulls.saturating_sub(now.pulls);
+            match (extra > 0).then(|| ledger.admit(&registry, extra)) {
+                None | Some(Ok(())) => writes.push(mode_change()),
+                Some(Err(over)) => report.finding(
+                    Code::PullBudget,
+                    path.as_str(),
+                    over.explain(
+                        &format!("importMode PreserveOriginal not set on {label}"),
+                        wanted.note().as_deref(),
+                    ),
+                ),
+            }
+        }
+    } else if moved_from.is_none() && polled(scope, &registry, path, label, &source, report) {
+        // Not scheduled, and never will be: the poller imports it when its digest changes, at
+        // no cost to the budget. Its import mode still applies to the poller's imports.
+        if add_mode {
+            writes.push(mode_change());
+        }
+    } else {
+        // A new import for its registry. An explicit `scheduled: false` is overwritten too:
+        // the API server drops `false` (omitempty) before admission, so in a cluster it looks
+        // exactly like an absent field.
+        let cost = scope.wanted_cost(&site);
+        match (ledger.admit(&registry, cost.pulls), &moved_from) {
+            (Ok(()), Some(_)) => {}
+            (Ok(()), None) => writes.push((
                 "scheduled",
                 Value::Bool(true),
                 Change::new(
@@ -274,21 +444,40 @@ fn ensure_scheduled(
                     format!("set importPolicy.scheduled on {label} ({source})"),
                 ),
             )),
-            Err(over) => report.finding(Code::PullBudget, path.as_str(), over.message(&label)),
+            (Err(over), None) => {
+                let message = match cost.note() {
+                    None => over.message(label),
+                    Some(note) => over.explain(&format!("{label} left unscheduled"), Some(&note)),
+                };
+                report.finding(Code::PullBudget, path.as_str(), message);
+            }
+            (Err(over), Some(from)) => {
+                writes.push((
+                    "scheduled",
+                    Value::Bool(false),
+                    Change::new(
+                        Code::UnscheduledImport,
+                        format!("{path}/importPolicy/scheduled"),
+                        format!(
+                            "turned importPolicy.scheduled off on {label}: its source moved from {from} to {registry}, whose pull budget has no room for it"
+                        ),
+                    ),
+                ));
+                report.finding(
+                    Code::PullBudget,
+                    path.as_str(),
+                    over.explain(
+                        &format!("{label} (moved from {from}) left unscheduled"),
+                        cost.note().as_deref(),
+                    ),
+                );
+            }
+        }
+        if add_mode {
+            writes.push(mode_change());
         }
     }
-    if scope.context.config.preserve_original && !budget::preserves_original(entry) {
-        writes.push((
-            "importMode",
-            Value::String(budget::PRESERVE_ORIGINAL.into()),
-            Change::new(
-                Code::ImportMode,
-                format!("{path}/importPolicy/importMode"),
-                format!("set importPolicy.importMode PreserveOriginal on {label} ({source})"),
-            ),
-        ));
-    }
-    write_import_policy(entry, &path, writes, report, edits);
+    write_import_policy(site.entry, path, writes, report, edits);
 }
 
 /// Whether `registry` is polled (`--polled-registry`): then the tag is not scheduled, costs

@@ -18,6 +18,7 @@ pub use crate::image_ref;
 mod imagestream;
 pub mod kind;
 pub mod names;
+mod ownership;
 mod patch;
 mod pull_policy;
 mod rollout;
@@ -296,17 +297,43 @@ fn stream_patch(
     }
 }
 
-/// Whether the whole object opted out (reported as a finding).
+/// Whether the whole object is left alone, reported as a finding: it opted out (the
+/// `autoredeploy.io/skip` annotation or label), or a controller owns it and it did not opt
+/// in. An owner reconciles its object's template back to what it wants, so a trigger, a
+/// digest or a pull policy written on it would start a fight, each write a rollout.
 fn opted_out(object: &Value, report: &mut Report) -> bool {
-    let skips = annotations::skips(object.at("/metadata/annotations"));
-    if skips {
+    if annotations::skips(object.at("/metadata/annotations")) {
         report.finding(
             Code::OptedOut,
             annotations::pointer(annotations::SKIP),
             format!("object opted out with {}", annotations::SKIP),
         );
+        return true;
     }
-    skips
+    if annotations::skips_by_label(object) {
+        report.finding(
+            Code::OptedOut,
+            annotations::label_pointer(annotations::SKIP),
+            format!("object opted out with the label {}=true", annotations::SKIP),
+        );
+        return true;
+    }
+    match annotations::controller_owner(object) {
+        Some(owner) if !annotations::manages_owned(object) => {
+            report.finding(
+                Code::Owned,
+                owner.pointer(),
+                format!(
+                    "owned by {} {} (controller: true), which reconciles this object: left alone; annotate {}: \"true\" if that controller keeps autoredeploy's changes",
+                    owner.kind,
+                    owner.name,
+                    annotations::MANAGE_OWNED
+                ),
+            );
+            true
+        }
+        _ => false,
+    }
 }
 
 /// The trigger controller writes resolved images with full updates; rewriting them would

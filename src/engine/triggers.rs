@@ -19,10 +19,24 @@ pub struct Covered {
     pub automatic: bool,
     /// The trigger names no other container, so following another tag changes nothing else.
     pub sole: bool,
+    /// autoredeploy wrote this trigger in this review (not one it only extended).
+    pub created: bool,
 }
 
 /// Container name -> the trigger that names it.
 pub type Coverage = BTreeMap<String, Covered>;
+
+/// A trigger autoredeploy wrote itself, as `autoredeploy.io/managed-triggers` records it: the
+/// tag it followed when written (or last retargeted), and whether autoredeploy paused it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedTrigger {
+    pub tag: TagRef,
+    /// Paused by autoredeploy because the container's image left every tracked tag.
+    pub paused: bool,
+}
+
+/// Container name -> the trigger autoredeploy wrote for it.
+pub type Owned = BTreeMap<String, OwnedTrigger>;
 
 /// A container to give a new trigger.
 pub struct Wanted<'a> {
@@ -38,17 +52,22 @@ pub enum Existing {
     Blocked,
     /// Not understood; left alone (reported `unreadable`).
     Unreadable,
+    /// The user turned the object's triggers off (reported `triggers-disabled`): nothing is
+    /// added.
+    Disabled,
 }
 
 /// How one kind family stores its triggers.
 pub trait Triggers {
     /// Read the existing triggers of the incoming object, repairing in place what can be
-    /// repaired without loss, and reporting what blocks them.
+    /// repaired without loss, and reporting what blocks them. `owned` are the triggers
+    /// autoredeploy wrote: one it paused itself is not reported as a manual trigger.
     fn existing(
         &self,
         object: &mut Value,
         containers: &[Container],
         namespace: &str,
+        owned: &Owned,
         report: &mut Report,
     ) -> Existing;
 
@@ -62,14 +81,22 @@ pub trait Triggers {
     ) -> Coverage;
 
     /// Make the trigger that covers only `container` follow `to`; `false` when it cannot.
+    /// `resolved` says whether the catalog knows `to`'s current image.
     fn retarget(
         &self,
         object: &mut Value,
         container: &Container,
         to: &TagRef,
+        resolved: bool,
         namespace: &str,
         report: &mut Report,
     ) -> bool;
+
+    /// Pause (`true`) or resume (`false`) the trigger that covers only `container`: the
+    /// controller writes no image for a paused trigger. Returns the pointer of the field it
+    /// set, `None` when it cannot. The caller reports the change.
+    fn set_paused(&self, object: &mut Value, container: &Container, paused: bool)
+    -> Option<String>;
 
     /// The tag the trigger naming `container` follows in `object` (read-only; used on the
     /// stored object of an UPDATE).

@@ -6,7 +6,6 @@
 //! triggers: it speaks to them through [`Triggers`].
 
 use crate::pointer::Pointer;
-use std::collections::BTreeMap;
 
 use serde_json::Value;
 
@@ -16,9 +15,10 @@ use super::binding::{self, Binding};
 use super::change::{Code, Report};
 use super::containers::{self, Container};
 use super::family;
-use super::image_ref::{ImageRef, same_image};
+use super::image_ref::{self, ImageRef, same_image};
 use super::kind::Kind;
 use super::names;
+use super::ownership::Ledger;
 use super::pull_policy;
 use super::rollout::{self, Managed};
 use super::triggers::{Coverage, Covered, Existing, Triggers, Wanted};
@@ -42,17 +42,24 @@ pub fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut
         return;
     }
     // A trigger the controller cannot use blocks every trigger of the object: claim nothing.
-    let Existing::Usable(existing) =
-        triggers.existing(object, &containers, context.namespace, report)
-    else {
+    let mut ledger = Ledger::read(object, context, report);
+    let Existing::Usable(existing) = triggers.existing(
+        object,
+        &containers,
+        context.namespace,
+        ledger.owned(),
+        report,
+    ) else {
         return;
     };
+    ledger.confirm(&existing);
     let skipped = annotations::skipped_containers(object);
     let explicit = annotations::explicit_bindings(object, context.namespace, report);
     let mut plan = Plan {
         pod_spec,
         wanted: Vec::new(),
         managed: Coverage::new(),
+        ledger,
     };
     for container in &containers {
         if skipped.contains(&container.name) {
@@ -66,9 +73,13 @@ pub fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut
                 ),
             );
         } else if let Some(covered) = existing.get(&container.name) {
-            plan.keep_true(
-                object, triggers, container, covered, &explicit, context, report,
-            );
+            let fit = Fitting {
+                triggers,
+                container,
+                covered,
+                explicit: explicit.get(&container.name),
+            };
+            plan.keep_true(object, &fit, context, report);
         } else {
             let tag = match explicit.get(&container.name) {
                 Some(tag) => explicit_tag(tag, triggers, context, report),
@@ -80,6 +91,9 @@ pub fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut
         }
     }
     let added = triggers.ensure(object, &plan.wanted, context.namespace, report);
+    for (name, covered) in added.iter().filter(|(_, c)| c.created) {
+        plan.ledger.record(name, &covered.tag, false);
+    }
     plan.managed
         .extend(added.into_iter().filter(|(_, c)| c.automatic));
     for container in &containers {
@@ -96,6 +110,7 @@ pub fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut
     if !plan.managed.is_empty() {
         report_on_delete(kind, object, report);
     }
+    plan.ledger.write(object, context.namespace, report);
 }
 
 /// What the rules decided for the containers.
@@ -105,95 +120,311 @@ struct Plan<'c> {
     wanted: Vec<Wanted<'c>>,
     /// Containers an automatic trigger manages (after retargeting), by name.
     managed: Coverage,
+    /// The triggers autoredeploy wrote itself, kept up to date as they change.
+    ledger: Ledger,
+}
+
+/// One container with an existing trigger.
+struct Fitting<'a> {
+    triggers: &'a dyn Triggers,
+    container: &'a Container,
+    covered: &'a Covered,
+    /// The container's explicit binding, if any.
+    explicit: Option<&'a TagRef>,
+}
+
+impl Fitting<'_> {
+    fn image(&self) -> &str {
+        self.container.image.as_deref().unwrap_or("")
+    }
+
+    fn name(&self) -> &str {
+        &self.container.name
+    }
+
+    /// The tag the container's image asks for: its explicit binding, else what it binds to.
+    fn wanted(&self, context: &Context<'_>) -> Option<TagRef> {
+        match self.explicit {
+            Some(tag) => Some(tag.clone()),
+            None => match binding::bind(self.image(), context) {
+                Binding::Tag { tag, .. } => Some(tag),
+                _ => None,
+            },
+        }
+    }
 }
 
 impl Plan<'_> {
     /// A container's image is the user's latest word. An automatic trigger that
     /// follows another tag would write that tag's image back over it (observed on
     /// openshift-controller-manager: within milliseconds), so it is retargeted when it
-    /// covers only this container, and reported otherwise.
-    #[allow(clippy::too_many_arguments)]
+    /// covers only this container; one autoredeploy wrote is paused when the image names no
+    /// tracked tag; any other is reported. A trigger autoredeploy paused is resumed once the
+    /// image names a tracked tag again.
     fn keep_true(
         &mut self,
         object: &mut Value,
-        triggers: &dyn Triggers,
-        container: &Container,
-        covered: &Covered,
-        explicit: &BTreeMap<String, TagRef>,
+        fit: &Fitting<'_>,
         context: &Context<'_>,
         report: &mut Report,
     ) {
+        let covered = fit.covered;
+        let owned = self.ledger.get(fit.name()).cloned();
         if !covered.automatic {
+            if owned.is_some_and(|o| o.paused) {
+                self.resume(object, fit, context, report);
+            }
             return;
         }
-        let image = container.image.as_deref().unwrap_or("");
-        if follows(image, object, triggers, container, &covered.tag, context) {
-            self.managed.insert(container.name.clone(), covered.clone());
-            return;
+        match fits(object, fit, context) {
+            Fit::Follows => {
+                self.manage(fit.name(), covered.clone());
+                return;
+            }
+            Fit::OtherDigest => {
+                if changed_by_request(fit.container, self.pod_spec, context) {
+                    report.finding(
+                        Code::EarlierDigest,
+                        format!("{}/image", fit.container.pointer(self.pod_spec)),
+                        format!(
+                            "container {:?} runs a digest of {}'s repository that is not the tag's current image: OpenShift's trigger controller will write the current image over it; pause the trigger to keep this one",
+                            fit.name(),
+                            covered.tag.stream_tag()
+                        ),
+                    );
+                }
+                self.manage(fit.name(), covered.clone());
+                return;
+            }
+            Fit::Stale => {}
         }
-        let wanted = match explicit.get(&container.name) {
-            Some(tag) => Some(tag.clone()),
-            None => match binding::bind(image, context) {
-                Binding::Tag { tag, .. } => Some(tag),
-                _ => None,
-            },
-        };
+        let wanted = fit.wanted(context);
         if wanted.as_ref() == Some(&covered.tag) {
             // An explicit binding to the tag the trigger follows: the user's own choice.
-            self.managed.insert(container.name.clone(), covered.clone());
+            self.manage(fit.name(), covered.clone());
             return;
         }
         let retargeted = wanted.filter(|tag| {
             covered.sole
                 && names::validate(tag).is_ok()
-                && triggers.retarget(object, container, tag, context.namespace, report)
-        });
-        match retargeted {
-            Some(tag) => {
-                let covered = Covered {
+                && fit.triggers.retarget(
+                    object,
+                    fit.container,
                     tag,
-                    ..covered.clone()
-                };
-                self.managed.insert(container.name.clone(), covered);
+                    resolves(tag, context),
+                    context.namespace,
+                    report,
+                )
+        });
+        if let Some(tag) = retargeted {
+            if owned.is_some() {
+                self.ledger.record(fit.name(), &tag, false);
+            }
+            let covered = Covered {
+                tag,
+                ..covered.clone()
+            };
+            self.manage(fit.name(), covered);
+            return;
+        }
+        // Lossless and reversible, and only for a trigger autoredeploy wrote.
+        let paused = (owned.is_some() && covered.sole)
+            .then(|| fit.triggers.set_paused(object, fit.container, true))
+            .flatten();
+        match paused {
+            Some(path) => {
+                report.change(
+                    Code::TriggerPaused,
+                    path,
+                    format!(
+                        "paused the image trigger of container {:?} ({}), which autoredeploy wrote: it would have written that tag's image over the new one; it resumes when the image names a tracked tag again",
+                        fit.name(),
+                        covered.tag.stream_tag(),
+                    ),
+                );
+                self.ledger.record(fit.name(), &covered.tag, true);
             }
             None => report.finding(
                 Code::StaleTrigger,
-                format!("{}/image", container.pointer(self.pod_spec)),
+                format!("{}/image", fit.container.pointer(self.pod_spec)),
                 format!(
-                    "container {:?} runs {image:?}, but its automatic trigger follows {}: OpenShift's trigger controller will write that tag's image back; point the trigger at the image's tag or remove it",
-                    container.name,
+                    "container {:?} runs {:?}, but its automatic trigger follows {}: OpenShift's trigger controller will write that tag's image back; point the trigger at the image's tag or remove it",
+                    fit.name(),
+                    fit.image(),
                     covered.tag.stream_tag()
                 ),
             ),
         }
     }
+
+    /// Resume a trigger autoredeploy paused, once the container's image names its tag again
+    /// (or another tracked tag, which it is retargeted to). A digest names no tag: the trigger
+    /// stays paused.
+    fn resume(
+        &mut self,
+        object: &mut Value,
+        fit: &Fitting<'_>,
+        context: &Context<'_>,
+        report: &mut Report,
+    ) {
+        let covered = fit.covered;
+        let to = if binding::is_unresolved_reference(fit.image(), &covered.tag, context) {
+            Some(covered.tag.clone())
+        } else {
+            fit.wanted(context)
+        };
+        let Some(to) = to.filter(|t| covered.sole && names::validate(t).is_ok()) else {
+            return;
+        };
+        if to != covered.tag
+            && !fit.triggers.retarget(
+                object,
+                fit.container,
+                &to,
+                resolves(&to, context),
+                context.namespace,
+                report,
+            )
+        {
+            return;
+        }
+        let Some(path) = fit.triggers.set_paused(object, fit.container, false) else {
+            return;
+        };
+        report.change(
+            Code::TriggerResumed,
+            path,
+            format!(
+                "resumed the image trigger of container {:?}, which autoredeploy had paused: its image names {} again",
+                fit.name(),
+                to.stream_tag()
+            ),
+        );
+        self.ledger.record(fit.name(), &to, false);
+        let covered = Covered {
+            tag: to,
+            automatic: true,
+            ..covered.clone()
+        };
+        self.manage(fit.name(), covered);
+    }
+
+    fn manage(&mut self, name: &str, covered: Covered) {
+        self.managed.insert(name.to_string(), covered);
+    }
 }
 
-/// Whether `image` is what a trigger for `tag` leaves or expects: an unresolved reference of
-/// the tag, its current image, the image the controller last wrote, or any digest (the
-/// controller writes digests; an older one is the tag's previous image).
-fn follows(
-    image: &str,
-    object: &Value,
-    triggers: &dyn Triggers,
-    container: &Container,
-    tag: &TagRef,
-    context: &Context<'_>,
-) -> bool {
+/// How a container's image fits the automatic trigger that covers it.
+enum Fit {
+    /// What the trigger leaves or expects: an unresolved reference of its tag, the tag's
+    /// current image (or its digest through another of the tag's repositories), the image
+    /// the controller last wrote, a digest of the tag's own repository when the catalog does
+    /// not know the current one, or any digest when nothing is known of the tag.
+    Follows,
+    /// Another digest of the tag's own repository than its current image (a rollback, or a
+    /// digest not yet imported): the controller will write the current image over it.
+    OtherDigest,
+    /// Anything else: the controller would write the tag's image over the user's.
+    Stale,
+}
+
+fn fits(object: &Value, fit: &Fitting<'_>, context: &Context<'_>) -> Fit {
+    let (image, tag) = (fit.image(), &fit.covered.tag);
     if binding::is_unresolved_reference(image, tag, context) {
-        return true;
+        return Fit::Follows;
     }
-    if ImageRef::parse(image).is_ok_and(|r| r.is_digest_pinned()) {
-        return true;
+    let state = context
+        .catalog
+        .tag_state(&tag.namespace, &tag.stream, &tag.tag);
+    let current = state.as_ref().and_then(|s| s.resolved.as_deref());
+    let last = fit.triggers.last_triggered_image(object, fit.name());
+    if current.is_some_and(|c| same_image(c, image)) || last.is_some_and(|l| same_image(l, image)) {
+        return Fit::Follows;
     }
-    let current = context
+    let Some(digest) = ImageRef::parse(image)
+        .ok()
+        .filter(ImageRef::is_digest_pinned)
+    else {
+        return Fit::Stale;
+    };
+    // A digest follows a tag only in the tag's own repository: its source, what it resolves
+    // to, what the controller last wrote, or the stream's repository in the cluster's
+    // registry. Any other is another product the controller would swap out.
+    let known: Vec<String> = [
+        state.as_ref().and_then(|s| s.source.as_deref()),
+        current,
+        last,
+    ]
+    .into_iter()
+    .flatten()
+    .filter_map(|i| ImageRef::parse(i).ok())
+    .map(|r| r.repository())
+    .collect();
+    let repository = digest.repository();
+    let own =
+        known.contains(&repository) || internal_repositories(tag, context).any(|r| r == repository);
+    if !own {
+        // Nothing known to compare with (no catalog): the digest may be the tag's.
+        return if known.is_empty() {
+            Fit::Follows
+        } else {
+            Fit::Stale
+        };
+    }
+    let current_digest = current
+        .and_then(|c| ImageRef::parse(c).ok())
+        .and_then(|c| c.digest);
+    match current_digest {
+        Some(current) if Some(&current) != digest.digest.as_ref() => Fit::OtherDigest,
+        _ => Fit::Follows,
+    }
+}
+
+/// The stream's repositories in the cluster's own registry: `<host>/<namespace>/<stream>`.
+fn internal_repositories<'a>(
+    tag: &'a TagRef,
+    context: &'a Context<'_>,
+) -> impl Iterator<Item = String> + 'a {
+    context
+        .config
+        .internal_registry_hosts
+        .iter()
+        .cloned()
+        .chain(
+            context
+                .catalog
+                .own_registry_hosts(&tag.namespace, &tag.stream),
+        )
+        .map(move |host| {
+            format!(
+                "{}/{}/{}",
+                image_ref::normalise_registry(&host),
+                tag.namespace,
+                tag.stream
+            )
+        })
+}
+
+/// Whether the catalog knows the tag's current image.
+fn resolves(tag: &TagRef, context: &Context<'_>) -> bool {
+    context
         .catalog
         .tag_state(&tag.namespace, &tag.stream, &tag.tag)
-        .and_then(|state| state.resolved);
-    current.is_some_and(|c| same_image(&c, image))
-        || triggers
-            .last_triggered_image(object, &container.name)
-            .is_some_and(|last| same_image(last, image))
+        .is_some_and(|s| s.resolved.is_some())
+}
+
+/// Whether this request set the container's image: a CREATE, or an UPDATE whose stored
+/// object ran another one (an image the stored object already ran is not a new decision).
+fn changed_by_request(container: &Container, pod_spec: &str, context: &Context<'_>) -> bool {
+    let Some(old) = context
+        .old_object
+        .filter(|_| context.operation == super::Operation::Update)
+    else {
+        return true;
+    };
+    let old_containers = containers::read(old.at(pod_spec));
+    containers::find(&old_containers, container.list, &container.name)
+        .is_none_or(|old| old.image != container.image)
 }
 
 /// An explicit binding is the user's word, but a tag the catalog does not know is named in

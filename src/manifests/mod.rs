@@ -15,9 +15,14 @@ mod style;
 mod write;
 
 pub use render::{DocumentChange, Rendered, Rewrite, concatenate, unified_diff};
-pub use source::{Format, STDIN_PATH, Source, read_sources};
+pub use source::{
+    Format, STDIN_PATH, Source, kustomization_beside, read_sources, read_sources_noting,
+};
 pub use write::{WriteError, write_in_place};
 
+use std::fmt;
+
+use serde::Serialize;
 use serde_json::Value;
 
 use node::Node;
@@ -25,6 +30,9 @@ use node::Node;
 /// The `kind` of a list of objects (`oc get -o yaml` writes one).
 pub const LIST_KIND: &str = "List";
 const KIND: &str = "kind";
+const API_VERSION: &str = "apiVersion";
+/// The metadata file of a Helm chart: it has an `apiVersion` (`v2`) and no `kind`.
+pub const HELM_CHART_FILE: &str = "Chart.yaml";
 /// The field of a `List` holding its objects.
 pub const LIST_ITEMS: &str = "items";
 
@@ -56,6 +64,14 @@ pub enum ManifestError {
         line: usize,
         problem: Problem,
     },
+    #[error(
+        "{file}: line {line}: a Helm (Go) template, not a manifest (`{{{{` on this line): render it first, e.g. helm template NAME CHART | autoredeploy mutate -f -, and apply what you mutate"
+    )]
+    Template { file: String, line: usize },
+    #[error(
+        "{path}: a Helm chart ({HELM_CHART_FILE}): its templates are not manifests; render it first, e.g. helm template NAME {path} | autoredeploy mutate -f -"
+    )]
+    HelmChart { path: String },
     #[error("{file}: document {document}: cannot write the mutated object: {message}")]
     Write {
         file: String,
@@ -67,8 +83,6 @@ pub enum ManifestError {
 /// A document that parses but is not a Kubernetes object.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Problem {
-    #[error("expected a mapping (a Kubernetes object), found {0}")]
-    NotMapping(&'static str),
     #[error("the object has no `kind` (a non-empty string)")]
     MissingKind,
     #[error("a List must have an `items` sequence")]
@@ -110,8 +124,39 @@ impl Document {
 #[derive(Debug, Clone)]
 pub struct Manifest {
     pub source: Source,
-    /// Documents with content (empty ones and explicit nulls are skipped), in order.
+    /// Kubernetes objects (empty documents, explicit nulls and other YAML are left out), in
+    /// order.
     pub documents: Vec<Document>,
+    /// Documents with content that are not Kubernetes objects (a GitHub workflow, Helm
+    /// values, a kustomization without `kind`): printed and written back as they are.
+    pub skipped: Vec<Skipped>,
+}
+
+/// Input left as it is because it is not a Kubernetes object: a document, or a whole
+/// directory (a Helm chart found in a directory).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    pub file: String,
+    /// 1-based index of the document in its file; none for a directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub document: Option<usize>,
+    /// 1-based line where the document starts; none for a directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    pub reason: String,
+}
+
+impl fmt::Display for Skipped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.document, self.line) {
+            (Some(document), Some(line)) => write!(
+                f,
+                "{}:{line}: document {document} left as it is: {}",
+                self.file, self.reason
+            ),
+            _ => write!(f, "{}: left as it is: {}", self.file, self.reason),
+        }
+    }
 }
 
 impl Manifest {
@@ -129,21 +174,69 @@ fn list_items(value: &Value) -> Option<&[Value]> {
         .flatten()
 }
 
-/// Parse a source into its documents and check each is an object (or a `List` of objects).
+/// Parse a source into its documents and check each is an object (or a `List` of objects);
+/// documents that are no Kubernetes object at all are set aside in `skipped`. A source that
+/// does not parse, or whose objects are malformed, and that holds Go template actions is
+/// reported as the template it is.
 pub fn parse(source: Source) -> Result<Manifest, ManifestError> {
-    let documents = match source.format {
-        Format::Yaml => parse_yaml(&source)?,
-        Format::Json => parse_json(&source)?,
+    let parsed = match source.format {
+        Format::Yaml => parse_yaml(&source),
+        Format::Json => parse_json(&source),
     };
-    for doc in &documents {
-        check_shape(&doc.value).map_err(|problem| ManifestError::Shape {
-            file: source.name.clone(),
-            document: doc.index,
-            line: doc.line,
-            problem,
-        })?;
+    let parsed = parsed.map_err(|err| as_template(&source, err))?;
+    let mut documents = Vec::with_capacity(parsed.len());
+    let mut skipped = Vec::new();
+    for doc in parsed {
+        match check_shape(&doc.value, &source) {
+            Ok(Shape::Object) => documents.push(doc),
+            Ok(Shape::Foreign(reason)) => skipped.push(Skipped {
+                file: source.name.clone(),
+                document: Some(doc.index),
+                line: Some(doc.line),
+                reason,
+            }),
+            Err(problem) => {
+                let err = ManifestError::Shape {
+                    file: source.name.clone(),
+                    document: doc.index,
+                    line: doc.line,
+                    problem,
+                };
+                return Err(as_template(&source, err));
+            }
+        }
     }
-    Ok(Manifest { source, documents })
+    Ok(Manifest {
+        source,
+        documents,
+        skipped,
+    })
+}
+
+/// `err`, or the template error when the source holds a Go template action: its parse
+/// error would only confuse.
+fn as_template(source: &Source, err: ManifestError) -> ManifestError {
+    match template_line(&source.text) {
+        Some(line) => ManifestError::Template {
+            file: source.name.clone(),
+            line,
+        },
+        None => err,
+    }
+}
+
+/// The first line with a Go template action (`{{`), outside comments. GitHub Actions'
+/// expressions (`${{ ... }}`) are not template actions.
+fn template_line(text: &str) -> Option<usize> {
+    text.lines().enumerate().find_map(|(i, line)| {
+        if line.trim_start().starts_with('#') {
+            return None;
+        }
+        let action = line
+            .match_indices("{{")
+            .any(|(at, _)| !line[..at].ends_with('$'));
+        action.then_some(i + 1)
+    })
 }
 
 fn yaml_options() -> serde_saphyr::Options {
@@ -177,13 +270,38 @@ fn yaml_error(
     } else {
         column
     };
-    let message = serde_saphyr::DefaultMessageFormatter.format_message(err);
+    let message = PlainMessages.format_message(err);
     ManifestError::Syntax {
         file: source.name.clone(),
         document,
         line: segment.line + line.max(1) - 1,
         column,
         message: without_control_characters(&message),
+    }
+}
+
+/// The parser's messages, without its advice to library users ("set DuplicateKeyPolicy in
+/// Options if acceptable", budget internals): the error already names file and line.
+struct PlainMessages;
+
+impl serde_saphyr::MessageFormatter for PlainMessages {
+    fn format_message<'a>(&self, err: &'a serde_saphyr::Error) -> std::borrow::Cow<'a, str> {
+        use serde_saphyr::{DefaultMessageFormatter, Error};
+        match err {
+            Error::WithSnippet { error, .. } | Error::AliasError { error, .. } => {
+                self.format_message(error)
+            }
+            Error::DuplicateMappingKey { key: Some(key), .. } => {
+                format!("duplicate key {key:?}: a key may appear only once in a mapping").into()
+            }
+            Error::DuplicateMappingKey { key: None, .. } => {
+                "duplicate key: a key may appear only once in a mapping".into()
+            }
+            Error::Budget { .. } => {
+                "too large to read: too many nodes, aliases or nesting levels".into()
+            }
+            other => DefaultMessageFormatter.format_message(other),
+        }
     }
 }
 
@@ -241,15 +359,35 @@ fn push_document(out: &mut Vec<Document>, index: usize, segment: &split::Segment
     });
 }
 
-fn check_shape(value: &Value) -> Result<(), Problem> {
-    let Value::Object(_) = value else {
-        return Err(Problem::NotMapping(type_name(value)));
+/// What a document with content is.
+enum Shape {
+    /// A Kubernetes object, or a `List` of them.
+    Object,
+    /// Other YAML (a workflow, Helm values, a kustomization without `kind`): why it is not an
+    /// object.
+    Foreign(String),
+}
+
+fn check_shape(value: &Value, source: &Source) -> Result<Shape, Problem> {
+    let Value::Object(members) = value else {
+        return Ok(Shape::Foreign(format!(
+            "{}, not a Kubernetes object",
+            type_name(value)
+        )));
     };
     if !has_kind(value) {
+        if !members.contains_key(API_VERSION) && !members.contains_key(KIND) {
+            return Ok(Shape::Foreign(
+                "no apiVersion or kind, so not a Kubernetes object".into(),
+            ));
+        }
+        if source.file_name() == Some(HELM_CHART_FILE) {
+            return Ok(Shape::Foreign("a Helm chart's metadata".into()));
+        }
         return Err(Problem::MissingKind);
     }
     if value[KIND] != LIST_KIND {
-        return Ok(());
+        return Ok(Shape::Object);
     }
     let items = list_items(value).ok_or(Problem::ListWithoutItems)?;
     for (i, item) in items.iter().enumerate() {
@@ -260,7 +398,7 @@ fn check_shape(value: &Value) -> Result<(), Problem> {
             return Err(Problem::ItemMissingKind(i + 1));
         }
     }
-    Ok(())
+    Ok(Shape::Object)
 }
 
 fn has_kind(value: &Value) -> bool {

@@ -11,7 +11,7 @@ use serde_json::Value;
 use similar::TextDiff;
 
 use super::node::{Node, reorder};
-use super::{Document, Format, LIST_ITEMS, Manifest, ManifestError, edit, yaml_options};
+use super::{Document, Format, LIST_ITEMS, Manifest, ManifestError, edit, split, yaml_options};
 
 const BYTE_ORDER_MARK: char = '\u{feff}';
 
@@ -124,7 +124,10 @@ impl Manifest {
     /// mutated object.
     fn edit_in_place(&self, doc: &Document, change: &DocumentChange) -> Result<String, String> {
         let json = self.source.format == Format::Json;
-        let original = doc.text(self);
+        // `%YAML 1.1` and its `---` stay as they are; the editor reads the content only.
+        let (head, original) = doc
+            .text(self)
+            .split_at(split::directives_end(doc.text(self)));
         let edited = edit::apply(original, &change.patches, json).map_err(|e| e.to_string())?;
         let edited = edited.trim_end_matches(['\r', '\n']);
         let reread: Result<Node, String> = if json {
@@ -133,7 +136,7 @@ impl Manifest {
             serde_saphyr::from_str_with_options(edited, yaml_options()).map_err(|e| e.to_string())
         };
         match reread {
-            Ok(node) if node.to_value() == change.mutated => Ok(edited.to_owned()),
+            Ok(node) if node.to_value() == change.mutated => Ok(format!("{head}{edited}")),
             _ if original.contains('&') => {
                 Err("an edit under an anchor would change its aliases too".to_owned())
             }
@@ -151,8 +154,14 @@ impl Manifest {
                 document: doc.index,
                 message,
             })?;
-        let mut out = String::new();
-        if doc.segment.column > 1 {
+        let text = doc.text(self);
+        let head = &text[..split::directives_end(text)];
+        // Directives and their `---` line are kept; a block mapping starts on the next line.
+        let mut out = match head.trim_end() {
+            "" => String::new(),
+            head => format!("{}\n", head.replace("\r\n", "\n")),
+        };
+        if doc.segment.column > 1 && out.is_empty() {
             // The content began on its `---` line; a block mapping cannot.
             out.push('\n');
         }

@@ -6,12 +6,14 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::ManifestError;
+use super::{HELM_CHART_FILE, ManifestError, Skipped};
 
 /// The path that means standard input.
 pub const STDIN_PATH: &str = "-";
 /// How standard input is named in messages and reports.
 pub const STDIN_NAME: &str = "<stdin>";
+/// The names kustomize reads a kustomization from.
+const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 /// Files a directory contributes.
 pub const MANIFEST_EXTENSIONS: [&str; 3] = ["yaml", "yml", "json"];
 const JSON_EXTENSION: &str = "json";
@@ -56,6 +58,11 @@ impl Source {
         }
     }
 
+    /// The file's own name (`Chart.yaml`), when it was read from a file.
+    pub fn file_name(&self) -> Option<&str> {
+        self.path.as_deref()?.file_name()?.to_str()
+    }
+
     /// `text` as the input had it: with its byte order mark, if it had one.
     pub fn with_byte_order_mark(&self, text: &str) -> String {
         if self.byte_order_mark {
@@ -78,9 +85,25 @@ fn utf8(name: &Path, bytes: Vec<u8>) -> Result<String, ManifestError> {
 }
 
 /// Read every path in order: a file, a directory (its `*.yaml`, `*.yml` and `*.json` files,
-/// recursively, sorted by name) or `-` (standard input).
+/// recursively, sorted by name) or `-` (standard input). A Helm chart met inside a
+/// directory is an error here; [`read_sources_noting`] skips it instead.
 pub fn read_sources(paths: &[PathBuf], stdin: &mut dyn Read) -> Result<Vec<Source>, ManifestError> {
+    let (sources, charts) = read_sources_noting(paths, stdin)?;
+    match charts.into_iter().next() {
+        Some(chart) => Err(ManifestError::HelmChart { path: chart.file }),
+        None => Ok(sources),
+    }
+}
+
+/// [`read_sources`], setting aside the Helm charts found below a directory (a directory with a
+/// `Chart.yaml`: templates and values, not manifests), one [`Skipped`] each. A chart given
+/// itself is an error.
+pub fn read_sources_noting(
+    paths: &[PathBuf],
+    stdin: &mut dyn Read,
+) -> Result<(Vec<Source>, Vec<Skipped>), ManifestError> {
     let mut sources = Vec::new();
+    let mut charts = Vec::new();
     for path in paths {
         if path.as_os_str() == STDIN_PATH {
             let mut bytes = Vec::new();
@@ -90,9 +113,14 @@ pub fn read_sources(paths: &[PathBuf], stdin: &mut dyn Read) -> Result<Vec<Sourc
             let text = utf8(Path::new(STDIN_NAME), bytes)?;
             sources.push(Source::new(STDIN_NAME, text, Format::Yaml));
         } else if path.is_dir() {
+            if is_helm_chart(path) {
+                return Err(ManifestError::HelmChart {
+                    path: path.display().to_string(),
+                });
+            }
             let mut files = Vec::new();
-            walk(path, &mut files)?;
-            if files.is_empty() {
+            walk(path, &mut files, &mut charts)?;
+            if files.is_empty() && charts.is_empty() {
                 return Err(ManifestError::NoManifests {
                     path: path.display().to_string(),
                 });
@@ -104,7 +132,38 @@ pub fn read_sources(paths: &[PathBuf], stdin: &mut dyn Read) -> Result<Vec<Sourc
             sources.push(read_file(path)?);
         }
     }
-    Ok(sources)
+    let skipped = charts
+        .into_iter()
+        .map(|chart| Skipped {
+            file: chart.display().to_string(),
+            document: None,
+            line: None,
+            reason: format!(
+                "a Helm chart ({HELM_CHART_FILE}): render it (helm template) and mutate the output"
+            ),
+        })
+        .collect();
+    Ok((sources, skipped))
+}
+
+fn is_helm_chart(dir: &Path) -> bool {
+    dir.join(HELM_CHART_FILE).is_file()
+}
+
+/// The kustomization beside a manifest file, if its directory has one: kustomize may build
+/// that file with an overlay's changes (an `images:` override), so what `mutate` writes into
+/// it is not what is applied.
+pub fn kustomization_beside(path: &Path) -> Option<PathBuf> {
+    let dir = path.parent()?;
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    KUSTOMIZATION_FILES
+        .iter()
+        .map(|name| dir.join(name))
+        .find(|candidate| candidate.is_file() && candidate.as_path() != path)
 }
 
 fn read_file(path: &Path) -> Result<Source, ManifestError> {
@@ -119,9 +178,13 @@ fn read_file(path: &Path) -> Result<Source, ManifestError> {
     Ok(source)
 }
 
-/// Manifest files under `dir`, depth first in name order. Symbolic links to directories are
-/// not followed (no loops).
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ManifestError> {
+/// Manifest files under `dir`, depth first in name order, and the Helm charts below it (not
+/// entered). Symbolic links to directories are not followed (no loops).
+fn walk(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    charts: &mut Vec<PathBuf>,
+) -> Result<(), ManifestError> {
     let entries = fs::read_dir(dir).map_err(|source| read_error(dir, source))?;
     let mut entries = entries
         .map(|entry| entry.map(|e| e.path()))
@@ -130,8 +193,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ManifestError> {
     entries.sort();
     for path in entries {
         let link = fs::symlink_metadata(&path).map_err(|source| read_error(&path, source))?;
-        if link.is_dir() {
-            walk(&path, out)?;
+        if link.is_dir() && is_helm_chart(&path) {
+            charts.push(path);
+        } else if link.is_dir() {
+            walk(&path, out, charts)?;
         } else if path.is_file() && is_manifest(&path) {
             out.push(path);
         }

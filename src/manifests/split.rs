@@ -84,6 +84,29 @@ pub fn split(text: &str) -> Vec<Segment> {
     out
 }
 
+/// Where a document's content begins after its `%` directives (`%YAML 1.1`) and their `---`
+/// line: the byte offset in `text` (a document's text as [`split`] cut it), 0 without
+/// directives. The editor reads only the content; the head is written back before it.
+pub fn directives_end(text: &str) -> usize {
+    if !text.starts_with('%') {
+        return 0;
+    }
+    let mut offset = 0;
+    for raw in text.split_inclusive('\n') {
+        let line = raw.trim_end_matches(['\n', '\r']);
+        if let Some(rest) = marker_rest(line, DOCUMENT_START) {
+            let inline = rest.trim_start();
+            return if inline.is_empty() || inline.starts_with('#') {
+                offset + raw.len()
+            } else {
+                offset + line.len() - inline.len()
+            };
+        }
+        offset += raw.len();
+    }
+    0
+}
+
 /// What follows a document marker on its line, when `line` is one.
 fn marker_rest<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
     let rest = line.strip_prefix(marker)?;
@@ -123,6 +146,15 @@ mod tests {
     #[test]
     fn directives_stay_with_their_document() {
         assert_eq!(texts("%YAML 1.2\n---\na: 1\n"), ["%YAML 1.2\n---\na: 1"]);
+    }
+
+    #[test]
+    fn directives_end_where_the_content_starts() {
+        assert_eq!(directives_end("a: 1"), 0);
+        let text = "%YAML 1.1\n%TAG ! tag:x,2000:\n--- # c\na: 1";
+        assert_eq!(&text[directives_end(text)..], "a: 1");
+        let inline = "%YAML 1.1\r\n--- {a: 1}";
+        assert_eq!(&inline[directives_end(inline)..], "{a: 1}");
     }
 
     #[test]

@@ -49,14 +49,68 @@ fn json_errors_name_line_and_column() {
 }
 
 #[test]
+fn other_yaml_is_set_aside_with_why() {
+    let text = "- a\n---\njust text\n---\non: [push]\njobs: {}\n---\nkind: A\n";
+    let m = yaml(text).unwrap();
+    assert_eq!(m.documents.len(), 1);
+    assert_eq!(m.documents[0].index, 4);
+    let reasons: Vec<_> = m.skipped.iter().map(|s| s.to_string()).collect();
+    assert_eq!(
+        reasons,
+        [
+            "deploy.yaml:1: document 1 left as it is: a sequence, not a Kubernetes object",
+            "deploy.yaml:3: document 2 left as it is: a string, not a Kubernetes object",
+            "deploy.yaml:5: document 3 left as it is: no apiVersion or kind, so not a Kubernetes object",
+        ]
+    );
+    // Set aside, they are printed back byte for byte.
+    let rendered = m.render(&[]).unwrap();
+    assert_eq!(rendered.text, text);
+}
+
+#[test]
+fn a_helm_chart_file_is_set_aside_but_elsewhere_an_api_version_needs_a_kind() {
+    let chart = "apiVersion: v2\nname: app\nversion: 0.1.0\n";
+    let mut source = Source::new("chart/Chart.yaml", chart, Format::Yaml);
+    source.path = Some("chart/Chart.yaml".into());
+    let m = parse(source).unwrap();
+    assert_eq!(m.skipped[0].reason, "a Helm chart's metadata");
+    let err = yaml(chart).unwrap_err().to_string();
+    assert!(err.contains("no `kind`"), "{err}");
+}
+
+#[test]
+fn a_template_that_does_not_parse_is_named_a_template() {
+    let text = "# {{ in a comment }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n{{- if .Values.x }}\n";
+    let err = yaml(text).unwrap_err().to_string();
+    assert!(
+        err.starts_with(
+            "deploy.yaml: line 5: a Helm (Go) template, not a manifest (`{{` on this line)"
+        ),
+        "{err}"
+    );
+    // GitHub Actions expressions are not template actions, and valid YAML is read as such.
+    assert_eq!(template_line("run: echo ${{ github.sha }}\n"), None);
+    let workflow = yaml("on: [push]\njobs:\n  b:\n    steps:\n    - run: echo ${{ github.sha }}\n");
+    assert_eq!(workflow.unwrap().skipped.len(), 1);
+}
+
+#[test]
+fn duplicate_keys_are_reported_without_the_parser_library_s_advice() {
+    let err = yaml("kind: A\nmetadata:\n  name: a\n  name: b\n")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "deploy.yaml: document 1, line 4, column 3: duplicate key \"name\": a key may appear only once in a mapping"
+    );
+}
+
+#[test]
 fn documents_that_are_not_objects_are_rejected() {
     let cases = [
-        (
-            "- a\n",
-            "expected a mapping (a Kubernetes object), found a sequence",
-        ),
-        ("just text\n", "found a string"),
-        ("metadata: {name: x}\n", "no `kind`"),
+        ("apiVersion: v1\nmetadata: {name: x}\n", "no `kind`"),
+        ("kind: 3\n", "no `kind`"),
         ("kind: List\nitems: [{kind: A}, 3]\n", "item 2 of the List"),
         ("kind: List\n", "`items` sequence"),
     ];

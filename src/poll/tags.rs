@@ -2,7 +2,9 @@
 //! (`engine::imagestream`'s importable tags: a `DockerImage` source, not a reference, not
 //! pinned to a digest, not the cluster's own registry, allowed by the repository filter, not
 //! opted out) whose registry is polled (`--polled-registry`) and which are not scheduled
-//! already (OpenShift imports those itself). Pure.
+//! already (OpenShift imports those itself). A stream the webhook leaves alone as a whole
+//! (`autoredeploy.io/skip` annotation or label, or owned by a controller without
+//! `autoredeploy.io/manage-owned`) is not polled either. Pure.
 
 use serde_json::Value;
 
@@ -71,6 +73,12 @@ pub fn polled_tags(stream: &Value, config: &RuleConfig) -> Vec<PolledTag> {
     ) else {
         return Vec::new();
     };
+    if annotations::skips(stream.at("/metadata/annotations"))
+        || annotations::skips_by_label(stream)
+        || (annotations::controller_owner(stream).is_some() && !annotations::manages_owned(stream))
+    {
+        return Vec::new();
+    }
     let mut internal = config.internal_registry_hosts.clone();
     internal.extend(status::own_registry_hosts(stream));
     items(stream, "/spec/tags")
@@ -186,6 +194,25 @@ mod tests {
                     "referencePolicy": {"type": "Local"}}]},
                 "status": {}})
         );
+    }
+
+    #[test]
+    fn a_stream_the_webhook_leaves_alone_is_not_polled() {
+        let hub = json!([{"name": "hub", "from": {"kind": "DockerImage", "name": "nginx"}}]);
+        let owner = json!([{"kind": "Shop", "name": "main", "uid": "u", "controller": true}]);
+        let mut annotated = stream(hub.clone(), json!([]));
+        annotated["metadata"]["annotations"] = json!({"autoredeploy.io/skip": "true"});
+        let mut labelled = stream(hub.clone(), json!([]));
+        labelled["metadata"]["labels"] = json!({"autoredeploy.io/skip": "true"});
+        let mut owned = stream(hub.clone(), json!([]));
+        owned["metadata"]["ownerReferences"] = owner.clone();
+        for s in [&annotated, &labelled, &owned] {
+            assert!(polled_tags(s, &config()).is_empty(), "{s}");
+        }
+        let mut opted_in = stream(hub, json!([]));
+        opted_in["metadata"]["ownerReferences"] = owner;
+        opted_in["metadata"]["annotations"] = json!({"autoredeploy.io/manage-owned": "true"});
+        assert_eq!(polled_tags(&opted_in, &config()).len(), 1);
     }
 
     #[test]

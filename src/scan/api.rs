@@ -130,7 +130,7 @@ impl Cluster {
         }
     }
 
-    /// One object.
+    /// One object (`namespace` is ignored for a cluster-scoped kind).
     pub async fn get(
         &self,
         resource: &Resource,
@@ -191,16 +191,22 @@ impl ApiError {
     }
 }
 
-/// `deployments.apps in namespace shop` or `... in all namespaces`.
+/// `deployments.apps in namespace shop`, `... in all namespaces`, or for a cluster-scoped
+/// kind `namespaces`.
 fn scope_name(resource: &Resource, namespace: Option<&str>) -> String {
     match namespace {
+        _ if !resource.namespaced => resource.qualified(),
         Some(ns) => format!("{} in namespace {ns}", resource.qualified()),
         None => format!("{} in all namespaces", resource.qualified()),
     }
 }
 
+/// `deployments.apps shop/web`, or for a cluster-scoped kind `namespaces shop`.
 fn object_name(resource: &Resource, namespace: &str, name: &str) -> String {
-    format!("{} {namespace}/{name}", resource.qualified())
+    match resource.namespaced {
+        true => format!("{} {namespace}/{name}", resource.qualified()),
+        false => format!("{} {name}", resource.qualified()),
+    }
 }
 
 fn other(verb: &'static str, target: &str, error: impl std::fmt::Display) -> ApiError {

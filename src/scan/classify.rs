@@ -32,8 +32,12 @@ pub enum Status {
     NotScheduled,
     /// An external image no ImageStream follows.
     NotTracked,
-    /// `autoredeploy.io/skip: "true"`, or every container opted out.
+    /// `autoredeploy.io/skip: "true"` (annotation or label), or every container opted out.
     OptedOut,
+    /// A controller (`ownerReferences`, `controller: true`) owns it, and it did not opt in.
+    Owned,
+    /// No webhook is called for it (`scan::scope`): never patched.
+    OutOfScope,
     /// An ImageStream without external tags: nothing to re-import.
     NothingToImport,
     /// Every container follows a scheduled, healthy tag through an automatic trigger.
@@ -52,6 +56,8 @@ impl Status {
             Status::NotScheduled => "not scheduled",
             Status::NotTracked => "not tracked",
             Status::OptedOut => "opted out",
+            Status::Owned => "owned",
+            Status::OutOfScope => "out of scope",
             Status::NothingToImport => "nothing to import",
             Status::AutoRedeploys => "auto-redeploys",
         }
@@ -98,21 +104,37 @@ fn would_change(outcome: &Outcome) -> Option<Verdict> {
     })
 }
 
-fn opted_out(outcome: &Outcome) -> Option<Verdict> {
-    let path = annotations::pointer(annotations::SKIP);
-    outcome
-        .findings
-        .iter()
-        .any(|f| f.code == Code::OptedOut && f.path == path)
-        .then(|| Verdict {
+/// The whole object left alone by the engine: opted out by annotation or label, or owned.
+fn left_alone(stored: &Value, outcome: &Outcome) -> Option<Verdict> {
+    let annotation = annotations::pointer(annotations::SKIP);
+    let label = annotations::label_pointer(annotations::SKIP);
+    outcome.findings.iter().find_map(|f| match f.code {
+        Code::OptedOut if f.path == annotation => Some(Verdict {
             status: Status::OptedOut,
             detail: format!("{}: \"true\"", annotations::SKIP),
-        })
+        }),
+        Code::OptedOut if f.path == label => Some(Verdict {
+            status: Status::OptedOut,
+            detail: format!("label {}=true", annotations::SKIP),
+        }),
+        Code::Owned => {
+            let owner = annotations::controller_owner(stored);
+            let owner = owner.map_or("a controller".into(), |o| format!("{} {}", o.kind, o.name));
+            Some(Verdict {
+                status: Status::Owned,
+                detail: format!(
+                    "owned by {owner}; opt in with {}: \"true\"",
+                    annotations::MANAGE_OWNED
+                ),
+            })
+        }
+        _ => None,
+    })
 }
 
 /// A workload (DeploymentConfig, Deployment, StatefulSet, DaemonSet, CronJob).
 pub fn workload(kind: Kind, stored: &Value, outcome: &Outcome, tags: &TagTable) -> Verdict {
-    if let Some(verdict) = would_change(outcome).or_else(|| opted_out(outcome)) {
+    if let Some(verdict) = would_change(outcome).or_else(|| left_alone(stored, outcome)) {
         return verdict;
     }
     let namespace = namespace_of(stored);
@@ -274,7 +296,7 @@ fn unexplained_findings(outcome: &Outcome, explained: &BTreeSet<String>, problem
 
 /// An ImageStream.
 pub fn stream(stored: &Value, outcome: &Outcome) -> Verdict {
-    if let Some(verdict) = would_change(outcome).or_else(|| opted_out(outcome)) {
+    if let Some(verdict) = would_change(outcome).or_else(|| left_alone(stored, outcome)) {
         return verdict;
     }
     let mut problems = Problems::default();

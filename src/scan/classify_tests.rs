@@ -163,3 +163,30 @@ fn a_tag_on_a_polled_registry_is_reported_as_polled_not_unscheduled() {
     let scheduled = run_engine(&tag, &CatalogIndex::new(), &RuleConfig::default());
     assert_ne!(stream(&tag, &scheduled).status, Status::AutoRedeploys);
 }
+
+#[test]
+fn owned_and_label_opted_out_objects_say_so() {
+    let mut owned = deployment(json!({}), "quay.io/o/a:1");
+    owned["metadata"]["ownerReferences"] =
+        json!([{"kind": "Shop", "name": "main", "uid": "u", "controller": true}]);
+    let outcome = run_engine(&owned, &CatalogIndex::new(), &RuleConfig::default());
+    let verdict = workload(Kind::Deployment, &owned, &outcome, &tags_of(&[]));
+    assert_eq!(
+        verdict,
+        Verdict {
+            status: Status::Owned,
+            detail: "owned by Shop main; opt in with autoredeploy.io/manage-owned: \"true\"".into()
+        }
+    );
+    let mut labelled = image_stream(json!({"name": "1",
+        "from": {"kind": "DockerImage", "name": "quay.io/o/a:1"}}));
+    labelled["metadata"]["labels"] = json!({"autoredeploy.io/skip": "true"});
+    let outcome = run_engine(&labelled, &CatalogIndex::new(), &RuleConfig::default());
+    assert_eq!(
+        stream(&labelled, &outcome),
+        Verdict {
+            status: Status::OptedOut,
+            detail: "label autoredeploy.io/skip=true".into()
+        }
+    );
+}

@@ -2,9 +2,11 @@
 //! concurrent writer. Every request is a JSON Patch whose first operation tests
 //! `metadata.resourceVersion` against the version the patch was computed from; on a conflict
 //! the object is read again, run through the engine again, and the new patch tried, a few
-//! times, before the object is reported skipped. Streams go first and each written stream
+//! times, before the object is reported skipped. An object the re-read finds out of the
+//! webhook's scope, or in audit mode, is skipped too. Streams go first and each written stream
 //! replaces its catalog entry, so streams scheduled earlier count against the budgets of later
-//! ones. It must not print.
+//! ones. Only objects the scan found in scope and in enforce mode are ever sent. It must not
+//! print.
 
 use std::fmt::Write as _;
 
@@ -13,9 +15,10 @@ use serde_json::{Value, json};
 
 use super::api::{ApiError, Cluster};
 use super::resources::Resource;
+use super::scope::{Decision, Scope};
 use super::{Scan, ScannedObject, run_engine};
 use crate::catalog::CatalogIndex;
-use crate::config::RuleConfig;
+use crate::config::{Mode, RuleConfig};
 use crate::engine::Outcome;
 
 /// The field every patch tests first: the version the patch was computed from.
@@ -58,13 +61,17 @@ impl FixResult {
     }
 }
 
-/// Patch every object of `scan` that would change, streams first.
+/// Patch every object of `scan` that would change, streams first. A scan that never read the
+/// webhook's scope patches nothing.
 pub async fn fix(
     cluster: &Cluster,
     scan: &mut Scan,
     rules: &RuleConfig,
     dry_run: bool,
 ) -> Vec<FixResult> {
+    let Some(scope) = scan.scope.clone() else {
+        return Vec::new();
+    };
     let pending: Vec<ScannedObject> = scan
         .objects
         .iter()
@@ -80,6 +87,7 @@ pub async fn fix(
             cluster,
             resource: object.resource,
             rules,
+            scope: &scope,
             dry_run,
         };
         results.push(fixer.apply(object, &mut scan.catalog).await);
@@ -92,6 +100,8 @@ enum Next {
     /// Try again with this outcome's patch, testing this resourceVersion.
     Retry(Outcome, Option<String>),
     UpToDate,
+    /// The webhook would no longer write it (out of scope, or audit mode now): why.
+    LeftAlone(String),
     Failed(String),
 }
 
@@ -99,6 +109,7 @@ struct Fixer<'a> {
     cluster: &'a Cluster,
     resource: &'static Resource,
     rules: &'a RuleConfig,
+    scope: &'a Scope,
     dry_run: bool,
 }
 
@@ -141,6 +152,11 @@ impl Fixer<'_> {
                             result.result = FixState::AlreadyDone;
                             return result;
                         }
+                        Next::LeftAlone(reason) => {
+                            result.result = FixState::Skipped;
+                            result.reason = Some(reason);
+                            return result;
+                        }
                         Next::Failed(reason) => return failed(result, reason),
                     }
                 }
@@ -174,6 +190,15 @@ impl Fixer<'_> {
         if version.as_deref() == Some(expected) {
             // Nobody else wrote: the server refused the patch itself.
             return Next::Failed(format!("the server refused the patch: {message}"));
+        }
+        let served = match self.scope.decide(self.resource, &fresh) {
+            Decision::Served(served) => served,
+            Decision::OutOfScope(why) => {
+                return Next::LeftAlone(format!("now out of the webhook's scope: {why}"));
+            }
+        };
+        if served.for_object(Some(&fresh)) == Mode::Audit {
+            return Next::LeftAlone("now in audit mode: the webhook would only report it".into());
         }
         let outcome = run_engine(&fresh, catalog, self.rules);
         match outcome.is_unchanged() {

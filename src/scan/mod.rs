@@ -1,7 +1,8 @@
 //! `scan`: the engine over what already exists in a cluster. It lists ImageStreams and the
 //! workload kinds page by page, builds the same catalog `serve` builds from the streams, and
-//! runs every object through `engine::mutate` as the webhook would see a re-apply of it (an
-//! UPDATE whose old object is the stored one). Each object gets a status ([`classify`]), the
+//! runs every object the webhook would be called for ([`scope`]) through `engine::mutate` as
+//! the webhook would see a re-apply of it (an UPDATE whose old object is the stored one); the
+//! others are reported out of scope. Each object gets a status ([`classify`]), the
 //! whole scan a per-registry load ([`streams`]); [`fix`] applies the patches. Rendering lives
 //! in [`render`], [`explain`] and [`policyreport`]. Workloads are dropped page by page, so
 //! memory follows the number of objects, not their size; streams are held until the catalog
@@ -16,6 +17,8 @@ pub mod fix;
 pub mod policyreport;
 pub mod render;
 pub mod resources;
+pub mod scope;
+pub mod selector;
 pub mod streams;
 
 use serde::Serialize;
@@ -29,6 +32,7 @@ use crate::engine::{self, Change, Input, Operation, Outcome};
 use api::{ApiError, Cluster};
 use classify::{Status, Verdict};
 use resources::Resource;
+use scope::{Decision, Scope, ScopeOptions};
 use streams::{RegistryLoad, TagTable};
 
 /// One scanned object and what the engine said about it.
@@ -38,8 +42,10 @@ pub struct ScannedObject {
     pub kind: &'static str,
     pub api_version: String,
     pub name: String,
-    /// `audit` when the object says `autoredeploy.io/mode: audit`: the webhook only reports
-    /// its changes, so `--fix` leaves it alone and the exit code does not count it.
+    /// `audit` when only the audit webhook is called for the object (its namespace is
+    /// labelled `autoredeploy.io/mode=audit`) or it says `autoredeploy.io/mode: audit`: the
+    /// webhook only reports its changes, so `--fix` leaves it alone and the exit code does not
+    /// count it.
     pub mode: Mode,
     pub status: Status,
     /// One line: the change codes, or why the object does not redeploy by itself.
@@ -68,6 +74,8 @@ pub struct Scan {
     pub registries: Vec<RegistryLoad>,
     /// List requests made.
     pub requests: usize,
+    /// The webhook's scope the objects were judged by (set once the scan has read it).
+    pub scope: Option<Scope>,
     /// The catalog the engine ran with, streams updated with what the scan would schedule.
     pub catalog: CatalogIndex,
     pub tags: TagTable,
@@ -84,7 +92,7 @@ pub struct Quiet;
 impl ScannedObject {
     /// Whether `--fix` would patch it: a change the webhook would write, not only report.
     pub fn fixable(&self) -> bool {
-        self.mode == Mode::Enforce && !self.patch.0.is_empty()
+        self.mode == Mode::Enforce && self.status != Status::OutOfScope && !self.patch.0.is_empty()
     }
 }
 
@@ -98,14 +106,22 @@ pub async fn scan(
     cluster: &Cluster,
     namespace: Option<&str>,
     rules: &RuleConfig,
+    options: &ScopeOptions,
     progress: &mut dyn Progress,
 ) -> Result<Scan, ApiError> {
     let mut scan = Scan::default();
     let streams = list_streams(cluster, namespace, &mut scan, progress).await?;
-    scan_streams(streams, namespace, rules, &mut scan);
+    let (scope, requests) = scope::load(cluster, namespace, options).await?;
+    scan.requests += requests;
+    scan.notes.extend(scope.notes.iter().cloned());
+    scan_streams(streams, namespace, rules, &scope, &mut scan);
     for resource in &resources::WORKLOADS {
-        scan_workloads(cluster, resource, namespace, rules, &mut scan, progress).await?;
+        scan_workloads(
+            cluster, resource, namespace, rules, &scope, &mut scan, progress,
+        )
+        .await?;
     }
+    scan.scope = Some(scope);
     Ok(scan)
 }
 
@@ -136,23 +152,35 @@ async fn list_streams(
     Ok(streams)
 }
 
-/// Run each stream through the engine in list order. What the engine would schedule on a
-/// stream of the scanned scope goes into the catalog before the next stream runs, so streams
-/// scheduled earlier count against the budgets of later ones, as they will after `--fix`.
-/// Streams outside the scope count as stored.
-fn scan_streams(streams: Vec<Value>, namespace: Option<&str>, rules: &RuleConfig, scan: &mut Scan) {
+/// Run each stream the webhook is called for through the engine in list order. What the
+/// engine would schedule on a stream of the scanned scope goes into the catalog before the
+/// next stream runs, so streams scheduled earlier count against the budgets of later ones, as
+/// they will after `--fix`. Streams outside the scope, and audited ones, count as stored.
+fn scan_streams(
+    streams: Vec<Value>,
+    namespace: Option<&str>,
+    rules: &RuleConfig,
+    scope: &Scope,
+    scan: &mut Scan,
+) {
     let now = registry_totals(scan.catalog.usage(), &rules.budgets);
+    let resource = &resources::IMAGE_STREAMS;
     for stored in streams {
         if namespace.is_some_and(|ns| classify::namespace_of(&stored) != ns) {
             continue;
         }
-        let outcome = run_engine(&stored, &scan.catalog, rules);
-        let verdict = classify::stream(&stored, &outcome);
-        // An audited stream keeps its stored schedule: the webhook would not write it.
-        if Mode::Enforce.for_object(Some(&stored)) == Mode::Enforce {
-            scan.catalog.upsert(&outcome.object, "");
-        }
-        let object = scanned(&resources::IMAGE_STREAMS, &stored, outcome, verdict);
+        let object = match scope.decide(resource, &stored) {
+            Decision::OutOfScope(why) => out_of_scope(resource, &stored, why),
+            Decision::Served(served) => {
+                let outcome = run_engine(&stored, &scan.catalog, rules);
+                let verdict = classify::stream(&stored, &outcome);
+                // An audited stream keeps its stored schedule: the webhook would not write it.
+                if served.for_object(Some(&stored)) == Mode::Enforce {
+                    scan.catalog.upsert(&outcome.object, "");
+                }
+                scanned(resource, &stored, outcome, verdict, served)
+            }
+        };
         scan.objects.push(object);
     }
     let after = registry_totals(scan.catalog.usage(), &rules.budgets);
@@ -164,6 +192,7 @@ async fn scan_workloads(
     resource: &'static Resource,
     namespace: Option<&str>,
     rules: &RuleConfig,
+    scope: &Scope,
     scan: &mut Scan,
     progress: &mut dyn Progress,
 ) -> Result<(), ApiError> {
@@ -174,9 +203,15 @@ async fn scan_workloads(
     let mut seen = 0;
     let listed = cluster
         .list(resource, namespace, |stored| {
-            let outcome = run_engine(&stored, &scan.catalog, rules);
-            let verdict = classify::workload(kind, &stored, &outcome, &scan.tags);
-            found.push(scanned(resource, &stored, outcome, verdict));
+            let object = match scope.decide(resource, &stored) {
+                Decision::OutOfScope(why) => out_of_scope(resource, &stored, why),
+                Decision::Served(served) => {
+                    let outcome = run_engine(&stored, &scan.catalog, rules);
+                    let verdict = classify::workload(kind, &stored, &outcome, &scan.tags);
+                    scanned(resource, &stored, outcome, verdict, served)
+                }
+            };
+            found.push(object);
             seen += 1;
             progress.listed(&resource.qualified(), seen);
         })
@@ -222,29 +257,24 @@ pub fn kind_of(resource: &Resource) -> Option<Kind> {
     Kind::of(&serde_json::json!({"apiVersion": resource.api_version(), "kind": resource.kind}))
 }
 
-/// A report line for one object.
+/// A report line for one object the webhook is called for in mode `served`.
 pub fn scanned(
     resource: &'static Resource,
     stored: &Value,
     outcome: Outcome,
     verdict: Verdict,
+    served: Mode,
 ) -> ScannedObject {
-    let meta = |field: &str| {
-        stored
-            .pointer(&format!("/metadata/{field}"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    let mode = Mode::Enforce.for_object(Some(stored));
+    let mode = served.for_object(Some(stored));
     let detail = match (mode, verdict.status) {
         (Mode::Audit, Status::WouldChange) => format!("(audit) {}", verdict.detail),
         _ => verdict.detail,
     };
     ScannedObject {
-        namespace: meta("namespace").unwrap_or_default(),
+        namespace: meta(stored, "namespace").unwrap_or_default(),
         kind: resource.kind,
         api_version: resource.api_version(),
-        name: meta("name").unwrap_or_default(),
+        name: meta(stored, "name").unwrap_or_default(),
         mode,
         status: verdict.status,
         detail,
@@ -252,6 +282,31 @@ pub fn scanned(
         findings: outcome.findings,
         patch: outcome.patch,
         resource,
-        resource_version: meta("resourceVersion"),
+        resource_version: meta(stored, "resourceVersion"),
     }
+}
+
+/// A report line for an object no webhook is called for: no changes, no findings, no patch.
+pub fn out_of_scope(resource: &'static Resource, stored: &Value, why: String) -> ScannedObject {
+    ScannedObject {
+        namespace: meta(stored, "namespace").unwrap_or_default(),
+        kind: resource.kind,
+        api_version: resource.api_version(),
+        name: meta(stored, "name").unwrap_or_default(),
+        mode: Mode::Enforce.for_object(Some(stored)),
+        status: Status::OutOfScope,
+        detail: why,
+        changes: Vec::new(),
+        findings: Vec::new(),
+        patch: json_patch::Patch(Vec::new()),
+        resource,
+        resource_version: meta(stored, "resourceVersion"),
+    }
+}
+
+fn meta(stored: &Value, field: &str) -> Option<String> {
+    stored
+        .pointer(&format!("/metadata/{field}"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }

@@ -2,8 +2,9 @@
 //! (the Policy Report API of the Kubernetes Policy working group,
 //! kubernetes-sigs/wg-policy-prototypes), one per namespace, one result per object and rule,
 //! wrapped in a `v1` `List` so `kubectl apply -f -` takes them at once. Rules are the engine's
-//! stable codes: a change it would make fails, a finding warns, an opt-out is skipped, and an
-//! object that redeploys by itself passes. Pure; it must not decide any status.
+//! stable codes: a change it would make fails, a finding warns, an opt-out or an owned object is
+//! skipped, and an object that redeploys by itself passes; objects out of the webhook's scope
+//! get no result. Pure; it must not decide any status.
 
 use std::collections::BTreeMap;
 
@@ -19,10 +20,11 @@ const POLICY: &str = "autoredeploy";
 const REPORT_NAME: &str = "autoredeploy";
 const CATEGORY: &str = "Image updates";
 
-/// A `List` of one PolicyReport per namespace that has objects.
+/// A `List` of one PolicyReport per namespace that has objects in the webhook's scope (no
+/// report is written into a namespace the webhook never serves, such as `openshift`).
 pub fn reports(objects: &[ScannedObject]) -> Value {
     let mut by_namespace: BTreeMap<&str, Vec<&ScannedObject>> = BTreeMap::new();
-    for object in objects {
+    for object in objects.iter().filter(|o| o.status != Status::OutOfScope) {
         by_namespace
             .entry(&object.namespace)
             .or_default()
@@ -80,6 +82,7 @@ fn results(object: &ScannedObject) -> Vec<Value> {
     }
     match object.status {
         Status::OptedOut => rules.add("opted-out", "skip", &object.detail),
+        Status::Owned => rules.add("owned", "skip", &object.detail),
         Status::ImportFailing => rules.add("import-success", "fail", &object.detail),
         Status::NotScheduled | Status::TriggerPaused | Status::AutomaticFalse => {
             rules.add(status_rule(object.status), "warn", &object.detail)
@@ -103,9 +106,11 @@ fn results(object: &ScannedObject) -> Vec<Value> {
         .collect()
 }
 
-/// Findings that are not the object's own opt-out (reported as `skip`).
+/// Findings that are not the object's own opt-out or owner (reported as `skip`).
 fn findings(findings: &[Change]) -> impl Iterator<Item = &Change> {
-    findings.iter().filter(|f| f.code != Code::OptedOut)
+    findings
+        .iter()
+        .filter(|f| !matches!(f.code, Code::OptedOut | Code::Owned))
 }
 
 fn status_rule(status: Status) -> &'static str {

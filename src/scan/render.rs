@@ -135,6 +135,9 @@ pub struct JsonReport<'a> {
     pub schema: &'static str,
     /// The namespace scanned, `null` for all namespaces.
     pub namespace: Option<&'a str>,
+    /// Where the webhook's scope came from: `MutatingWebhookConfiguration NAME`, or `the
+    /// chart's defaults`.
+    pub scope: Option<String>,
     pub objects: Vec<&'a ScannedObject>,
     pub summary: JsonSummary<'a>,
     /// Kinds skipped, a catalog limited to one namespace: one sentence each.
@@ -158,6 +161,7 @@ impl<'a> JsonReport<'a> {
         JsonReport {
             schema: JSON_SCHEMA,
             namespace,
+            scope: scan.scope.as_ref().map(|s| s.source.to_string()),
             objects: sorted(&scan.objects),
             summary: JsonSummary {
                 objects: scan.objects.len(),

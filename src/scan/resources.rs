@@ -1,12 +1,14 @@
 //! The kinds `scan` reads from a cluster and how they are addressed: API group, version,
-//! plural, the names a user may type for them (`deploy/web`, `dc/api`), and their URL paths.
-//! It owns no I/O and must not know what the engine does with the objects.
+//! plural, the names a user may type for them (`deploy/web`, `dc/api`), and their URL paths;
+//! besides the kinds it scans, the two it reads to know the webhook's scope (namespaces and
+//! MutatingWebhookConfigurations). It owns no I/O and must not know what the engine does with
+//! the objects.
 
 /// One listable kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Resource {
     pub kind: &'static str,
-    /// API group (`""` would be the core group; none of ours is).
+    /// API group; `""` is the core group (`/api/v1`).
     pub group: &'static str,
     pub version: &'static str,
     pub plural: &'static str,
@@ -14,6 +16,8 @@ pub struct Resource {
     pub aliases: &'static [&'static str],
     /// Served only by OpenShift (or a cluster that installed its APIs).
     pub openshift: bool,
+    /// Namespaced (every kind scanned), or cluster-scoped (namespaces, webhook configurations).
+    pub namespaced: bool,
 }
 
 /// ImageStreams come first: the catalog is built from them before any workload is read.
@@ -24,6 +28,29 @@ pub const IMAGE_STREAMS: Resource = Resource {
     plural: "imagestreams",
     aliases: &["is"],
     openshift: true,
+    namespaced: true,
+};
+
+/// Namespaces, for the labels a webhook's `namespaceSelector` reads.
+pub const NAMESPACES: Resource = Resource {
+    kind: "Namespace",
+    group: "",
+    version: "v1",
+    plural: "namespaces",
+    aliases: &[],
+    openshift: false,
+    namespaced: false,
+};
+
+/// The configurations that say which requests reach the webhook.
+pub const MUTATING_WEBHOOK_CONFIGURATIONS: Resource = Resource {
+    kind: "MutatingWebhookConfiguration",
+    group: "admissionregistration.k8s.io",
+    version: "v1",
+    plural: "mutatingwebhookconfigurations",
+    aliases: &[],
+    openshift: false,
+    namespaced: false,
 };
 
 /// The workload kinds the engine adds triggers to, in the order they are listed.
@@ -35,6 +62,7 @@ pub const WORKLOADS: [Resource; 5] = [
         plural: "deploymentconfigs",
         aliases: &["dc"],
         openshift: true,
+        namespaced: true,
     },
     Resource {
         kind: "Deployment",
@@ -43,6 +71,7 @@ pub const WORKLOADS: [Resource; 5] = [
         plural: "deployments",
         aliases: &["deploy"],
         openshift: false,
+        namespaced: true,
     },
     Resource {
         kind: "StatefulSet",
@@ -51,6 +80,7 @@ pub const WORKLOADS: [Resource; 5] = [
         plural: "statefulsets",
         aliases: &["sts"],
         openshift: false,
+        namespaced: true,
     },
     Resource {
         kind: "DaemonSet",
@@ -59,6 +89,7 @@ pub const WORKLOADS: [Resource; 5] = [
         plural: "daemonsets",
         aliases: &["ds"],
         openshift: false,
+        namespaced: true,
     },
     Resource {
         kind: "CronJob",
@@ -67,13 +98,17 @@ pub const WORKLOADS: [Resource; 5] = [
         plural: "cronjobs",
         aliases: &["cj"],
         openshift: false,
+        namespaced: true,
     },
 ];
 
 impl Resource {
-    /// `group/version`, as in `apiVersion`.
+    /// `group/version`, as in `apiVersion` (`v1` for the core group).
     pub fn api_version(&self) -> String {
-        format!("{}/{}", self.group, self.version)
+        match self.group {
+            "" => self.version.to_string(),
+            group => format!("{group}/{}", self.version),
+        }
     }
 
     /// Whether this is [`IMAGE_STREAMS`] (compared by value: a `const` has no one address).
@@ -81,19 +116,25 @@ impl Resource {
         self == &IMAGE_STREAMS
     }
 
-    /// `plural.group`, how kubectl and RBAC messages name a resource.
+    /// `plural.group`, how kubectl and RBAC messages name a resource (`plural` alone for
+    /// the core group).
     pub fn qualified(&self) -> String {
-        format!("{}.{}", self.plural, self.group)
+        match self.group {
+            "" => self.plural.to_string(),
+            group => format!("{}.{group}", self.plural),
+        }
     }
 
-    /// The collection URL, cluster-wide or in one namespace.
+    /// The collection URL, cluster-wide or in one namespace (a cluster-scoped kind ignores
+    /// the namespace).
     pub fn collection_path(&self, namespace: Option<&str>) -> String {
-        match namespace {
-            Some(ns) => format!(
-                "/apis/{}/{}/namespaces/{ns}/{}",
-                self.group, self.version, self.plural
-            ),
-            None => format!("/apis/{}/{}/{}", self.group, self.version, self.plural),
+        let root = match self.group {
+            "" => format!("/api/{}", self.version),
+            group => format!("/apis/{group}/{}", self.version),
+        };
+        match namespace.filter(|_| self.namespaced) {
+            Some(ns) => format!("{root}/namespaces/{ns}/{}", self.plural),
+            None => format!("{root}/{}", self.plural),
         }
     }
 
@@ -174,6 +215,22 @@ mod tests {
         assert_eq!(
             WORKLOADS[1].collection_path(Some("shop")),
             "/apis/apps/v1/namespaces/shop/deployments"
+        );
+    }
+
+    #[test]
+    fn core_and_cluster_scoped_kinds_have_their_own_paths_and_names() {
+        assert_eq!(
+            NAMESPACES.collection_path(Some("shop")),
+            "/api/v1/namespaces"
+        );
+        assert_eq!(
+            (NAMESPACES.api_version(), NAMESPACES.qualified()),
+            ("v1".to_string(), "namespaces".to_string())
+        );
+        assert_eq!(
+            MUTATING_WEBHOOK_CONFIGURATIONS.collection_path(None),
+            "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations"
         );
     }
 }

@@ -26,6 +26,8 @@ pub struct ReviewLabels {
     pub operation: &'static str,
     pub mode: &'static str,
     pub outcome: &'static str,
+    /// `true` for a dry-run review (`request.dryRun`): nothing it answers is persisted.
+    pub dry_run: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -85,7 +87,7 @@ impl Metrics {
         let r = &mut registry;
         r.register(
             "reviews",
-            "AdmissionReviews answered",
+            "AdmissionReviews answered (dry runs labelled dry_run)",
             metrics.reviews.clone(),
         );
         let duration = metrics.review_duration.clone();
@@ -96,12 +98,12 @@ impl Metrics {
         );
         r.register(
             "changes",
-            "Changes made or reported, by code",
+            "Changes made or reported, by code (dry-run reviews left out)",
             metrics.changes.clone(),
         );
         r.register(
             "findings",
-            "Findings reported (nothing changed: opted out, stale or blocked triggers, pull budget, ...), by code",
+            "Findings reported (nothing changed: opted out, stale or blocked triggers, pull budget, ...), by code (dry-run reviews left out)",
             metrics.findings.clone(),
         );
         let reloads = metrics.tls_reloads.clone();

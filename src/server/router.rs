@@ -223,7 +223,11 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|media| media.trim().eq_ignore_ascii_case(JSON))
 }
 
-/// The metrics and the one log line of a review.
+/// The metrics and the one log line of a review. A dry run (`kubectl apply --dry-run=server`,
+/// `kubectl diff`, Flux's drift check on every reconcile, Argo CD's server-side diff) is a
+/// review, labelled so, but nothing is written: its changes and findings are left out of
+/// their counters, so alerts on them see only what reaches the cluster. Its log line says
+/// `dry_run`.
 fn record(state: &AppState, request: &AdmissionRequest, summary: &Summary, elapsed: Duration) {
     let metrics = &state.metrics;
     let mode = summary.mode.as_str();
@@ -232,22 +236,25 @@ fn record(state: &AppState, request: &AdmissionRequest, summary: &Summary, elaps
         operation: operation_label(&request.operation),
         mode,
         outcome: summary.verdict.as_str(),
+        dry_run: if request.dry_run { "true" } else { "false" },
     };
     metrics.reviews.get_or_create(&labels).inc();
     metrics.review_duration.observe(elapsed.as_secs_f64());
-    for code in &summary.changes {
-        let code = code.as_str();
-        metrics
-            .changes
-            .get_or_create(&ChangeLabels { code, mode })
-            .inc();
-    }
-    for code in &summary.findings {
-        let code = code.as_str();
-        metrics
-            .findings
-            .get_or_create(&ChangeLabels { code, mode })
-            .inc();
+    if !request.dry_run {
+        for code in &summary.changes {
+            let code = code.as_str();
+            metrics
+                .changes
+                .get_or_create(&ChangeLabels { code, mode })
+                .inc();
+        }
+        for code in &summary.findings {
+            let code = code.as_str();
+            metrics
+                .findings
+                .get_or_create(&ChangeLabels { code, mode })
+                .inc();
+        }
     }
     let changes: Vec<&str> = summary.changes.iter().map(|c| c.as_str()).collect();
     // Strings are recorded as `&str`, not `%` (Display): tracing-serde formats a Display

@@ -79,7 +79,12 @@ pub fn owned_path(kind: &str, path: &str) -> bool {
     match segments.as_slice() {
         ["metadata"]
         | ["metadata", "annotations"]
-        | ["metadata", "annotations", "image.openshift.io~1triggers"] => true,
+        | ["metadata", "annotations", "image.openshift.io~1triggers"]
+        | [
+            "metadata",
+            "annotations",
+            "autoredeploy.io~1managed-triggers",
+        ] => true,
         ["spec", "triggers", ..]
         | ["tag", "importPolicy", ..]
         | ["spec", "repository", "importPolicy", ..] => true,
@@ -103,6 +108,14 @@ mod tests {
         assert!(owned_path(
             "Deployment",
             "/spec/template/spec/containers/0/image"
+        ));
+        assert!(owned_path(
+            "DeploymentConfig",
+            "/metadata/annotations/autoredeploy.io~1managed-triggers"
+        ));
+        assert!(!owned_path(
+            "Deployment",
+            "/metadata/annotations/autoredeploy.io~1skip"
         ));
         assert!(owned_path(
             "ImageStream",

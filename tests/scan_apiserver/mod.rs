@@ -1,7 +1,10 @@
 //! A fake Kubernetes API server on 127.0.0.1 for `scan`: paginated lists (`limit` and
 //! `continue`) of any stored kind, cluster-wide and per namespace, GET of one object, and JSON
 //! Patch (`application/json-patch+json`) with `test` operations, `dryRun=All` and
-//! `fieldManager`. Tests can stop serving OpenShift's API groups (plain Kubernetes: 404),
+//! `fieldManager`. Namespaces and MutatingWebhookConfigurations are served too (cluster-scoped):
+//! like a real cluster, every object's namespace exists, labelled `kubernetes.io/metadata.name`
+//! as kube-apiserver labels it, and the chart's webhook configuration is installed unless a
+//! test removes it. Tests can stop serving OpenShift's API groups (plain Kubernetes: 404),
 //! forbid a resource (403), and let a concurrent writer change an object just before the next
 //! patches of it arrive (the `test` of its resourceVersion then fails with 422).
 
@@ -19,8 +22,14 @@ use serde_json::{Value, json};
 
 pub mod objects;
 
-/// `(group/version, plural)` of the kinds the fake serves.
-const KINDS: [(&str, &str, &str); 6] = [
+/// `(group/version, kind, plural)` of the kinds the fake serves.
+const KINDS: [(&str, &str, &str); 8] = [
+    ("v1", "Namespace", "namespaces"),
+    (
+        "admissionregistration.k8s.io/v1",
+        "MutatingWebhookConfiguration",
+        "mutatingwebhookconfigurations",
+    ),
     ("image.openshift.io/v1", "ImageStream", "imagestreams"),
     (
         "apps.openshift.io/v1",
@@ -47,6 +56,7 @@ pub struct Seen {
 /// One PATCH request as received.
 #[derive(Debug, Clone)]
 pub struct Patched {
+    pub namespace: String,
     pub name: String,
     pub query: String,
     /// The JSON Patch.
@@ -77,9 +87,50 @@ pub struct FakeCluster {
     pub addr: SocketAddr,
 }
 
+/// The chart's MutatingWebhookConfiguration as Helm renders it with the default values.
+pub fn chart_webhook_configuration() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/webhook/chart-default.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON")
+}
+
+/// A Namespace as kube-apiserver stores it: labelled with its own name, and `labels`.
+pub fn namespace(name: &str, labels: &[(&str, &str)]) -> Value {
+    let mut all = serde_json::Map::new();
+    all.insert("kubernetes.io/metadata.name".into(), json!(name));
+    for (key, value) in labels {
+        all.insert(key.to_string(), json!(value));
+    }
+    json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": name, "labels": all}, "spec": {"finalizers": ["kubernetes"]}})
+}
+
 impl FakeCluster {
-    /// Serve `objects` (each with `apiVersion`, `kind`, `metadata.namespace` and `name`).
+    /// Serve `objects` (each with `apiVersion`, `kind`, `metadata.namespace` and `name`), the
+    /// namespaces they live in (unless given among them), and the chart's webhook
+    /// configuration.
     pub async fn start(objects: impl IntoIterator<Item = Value>) -> Self {
+        let objects: Vec<Value> = objects.into_iter().collect();
+        let given: BTreeSet<String> = objects
+            .iter()
+            .filter(|o| o["kind"] == "Namespace")
+            .filter_map(|o| o["metadata"]["name"].as_str().map(str::to_string))
+            .collect();
+        let needed: BTreeSet<String> = objects
+            .iter()
+            .filter_map(|o| o["metadata"]["namespace"].as_str().map(str::to_string))
+            .filter(|ns| !ns.is_empty() && !given.contains(ns))
+            .collect();
+        let mut all = vec![chart_webhook_configuration()];
+        all.extend(needed.iter().map(|ns| namespace(ns, &[])));
+        all.extend(objects);
+        Self::start_exactly(all).await
+    }
+
+    /// Serve exactly `objects`: no namespace or webhook configuration is added.
+    pub async fn start_exactly(objects: impl IntoIterator<Item = Value>) -> Self {
         let store = Arc::new(Mutex::new(Store {
             openshift: true,
             ..Store::default()
@@ -111,18 +162,17 @@ impl FakeCluster {
 
     /// The stored object.
     pub fn object(&self, kind: &str, namespace: &str, name: &str) -> Value {
-        let (api_version, _, plural) = KINDS.iter().find(|k| k.1 == kind).expect("known kind");
-        let key = (
-            api_version.to_string(),
-            plural.to_string(),
-            namespace.into(),
-            name.into(),
-        );
         self.lock()
             .objects
-            .get(&key)
+            .get(&key_of(kind, namespace, name))
             .cloned()
             .expect("stored object")
+    }
+
+    /// Delete a stored object (`namespace` is `""` for a cluster-scoped kind).
+    pub fn remove(&self, kind: &str, namespace: &str, name: &str) {
+        let removed = self.lock().objects.remove(&key_of(kind, namespace, name));
+        assert!(removed.is_some(), "no {kind} {namespace}/{name} to remove");
     }
 
     /// Plain Kubernetes: `image.openshift.io` and `apps.openshift.io` answer 404.
@@ -179,6 +229,16 @@ impl FakeCluster {
     }
 }
 
+fn key_of(kind: &str, namespace: &str, name: &str) -> Key {
+    let (api_version, _, plural) = KINDS.iter().find(|k| k.1 == kind).expect("known kind");
+    (
+        api_version.to_string(),
+        plural.to_string(),
+        namespace.into(),
+        name.into(),
+    )
+}
+
 fn store_object(store: &mut Store, mut object: Value) -> Value {
     store.resource_version += 1;
     object["metadata"]["resourceVersion"] = json!(store.resource_version.to_string());
@@ -220,11 +280,14 @@ struct Target {
 
 fn parse_path(path: &str) -> Option<Target> {
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let (group, version, rest) = match parts.as_slice() {
-        ["apis", group, version, rest @ ..] => (*group, *version, rest),
+    let (api_version, rest) = match parts.as_slice() {
+        ["apis", group, version, rest @ ..] => (format!("{group}/{version}"), rest),
+        ["api", version, rest @ ..] => (version.to_string(), rest),
         _ => return None,
     };
     let (namespace, rest) = match rest {
+        // The namespaces themselves: `/api/v1/namespaces[/NAME]`.
+        ["namespaces"] | ["namespaces", _] => (None, rest),
         ["namespaces", ns, rest @ ..] => (Some(ns.to_string()), rest),
         rest => (None, rest),
     };
@@ -234,7 +297,7 @@ fn parse_path(path: &str) -> Option<Target> {
         _ => return None,
     };
     Some(Target {
-        api_version: format!("{group}/{version}"),
+        api_version,
         namespace,
         plural,
         name,
@@ -383,6 +446,7 @@ fn patch(store: &mut Store, target: &Target, name: &str, query: &str, body: &[u8
         return status(StatusCode::BAD_REQUEST, "BadRequest", "not a JSON Patch");
     };
     store.patches.push(Patched {
+        namespace: target.namespace.clone().unwrap_or_default(),
         name: name.to_string(),
         query: query.to_string(),
         body: serde_json::from_slice(body).unwrap_or_default(),

@@ -6,10 +6,10 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use super::{EXIT_CHANGES, EXIT_OK, MutateArgs, ObjectReport, OutputFormat, Run};
+use super::{EXIT_CHANGES, EXIT_OK, Kustomized, MutateArgs, ObjectReport, OutputFormat, Run};
 use crate::catalog::budget::RegistryTotal;
 use crate::cli::in_place;
-use crate::manifests::{self, Rewrite};
+use crate::manifests::{self, Rewrite, Skipped};
 
 #[derive(Serialize)]
 struct Report<'a> {
@@ -19,6 +19,10 @@ struct Report<'a> {
     summary: Summary,
     /// Per registry: scheduled tags, projected pulls per window and the budget.
     registries: &'a [RegistryTotal],
+    /// Input that is not Kubernetes objects, left as it is.
+    skipped: &'a [Skipped],
+    /// Changed files a kustomization beside them builds: mutate what you apply.
+    kustomized: &'a [Kustomized],
 }
 
 #[derive(Serialize)]
@@ -88,6 +92,8 @@ fn print_report(run: &Run, out: &mut dyn Write) -> anyhow::Result<()> {
             findings: run.objects.iter().map(|o| o.findings.len()).sum(),
         },
         registries: &run.registries,
+        skipped: &run.skipped,
+        kustomized: &run.kustomized,
     };
     serde_json::to_writer_pretty(&mut *out, &report)?;
     writeln!(out)?;
@@ -120,6 +126,7 @@ fn print_check(run: &Run, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::R
     for rewrite in run.rewrites() {
         writeln!(out, "{rewrite}")?;
     }
+    print_input_notes(run, err)?;
     match run.change_count() {
         0 => writeln!(err, "autoredeploy: nothing would change")?,
         n => writeln!(
@@ -139,6 +146,7 @@ fn audit_prefix(object: &ObjectReport) -> &'static str {
 /// Findings on `err`, so the manifests or the diff on `out` stay clean; an audited object's
 /// changes too, since they appear nowhere else.
 fn print_findings(run: &Run, err: &mut dyn Write) -> anyhow::Result<()> {
+    print_input_notes(run, err)?;
     for rewrite in run.rewrites() {
         writeln!(err, "autoredeploy: note: {rewrite}")?;
     }
@@ -162,6 +170,17 @@ fn print_findings(run: &Run, err: &mut dyn Write) -> anyhow::Result<()> {
                 finding.message
             )?;
         }
+    }
+    Ok(())
+}
+
+/// What was read but left alone, and changed files a kustomization builds.
+fn print_input_notes(run: &Run, err: &mut dyn Write) -> anyhow::Result<()> {
+    for skipped in &run.skipped {
+        writeln!(err, "autoredeploy: note: {skipped}")?;
+    }
+    for kustomized in &run.kustomized {
+        writeln!(err, "autoredeploy: note: {kustomized}")?;
     }
     Ok(())
 }

@@ -296,3 +296,28 @@ fn update_with_the_source_reference_keeps_the_running_digest() {
     assert!(outcome.is_unchanged());
     assert_eq!(finding_codes(&outcome), [Code::StaleTrigger]);
 }
+
+#[test]
+fn a_digest_follows_the_trigger_only_in_the_tags_own_repositories() {
+    let existing = r#"[{"from":{"kind":"ImageStreamTag","name":"app:1"},"fieldPath":"spec.template.spec.containers[?(@.name==\"web\")].image"}]"#;
+    let pinned = |image: String| {
+        workload(
+            "Deployment",
+            json!([{"name": "web", "image": image, "imagePullPolicy": "IfNotPresent"}]),
+            Some(json!({"image.openshift.io/triggers": existing})),
+        )
+    };
+    let foreign = pinned(format!("quay.io/other/thing@{DIGEST}"));
+    let outcome = run_with_streams(&foreign, &[stream(Some(&format!("org/app@{DIGEST}")))]);
+    assert_eq!(finding_codes(&outcome), [Code::StaleTrigger]);
+    // Without a catalog nothing is known of app:1's repositories: no false finding.
+    assert!(run(&foreign).findings.is_empty());
+    // The source's repository, and the stream's in the cluster registry, are the tag's own.
+    for own in [
+        format!("docker.io/org/app@{DIGEST}"),
+        format!("image-registry.openshift-image-registry.svc:5000/shop/app@{DIGEST}"),
+    ] {
+        let outcome = run_with_streams(&pinned(own.clone()), &[stream(None)]);
+        assert!(outcome.findings.is_empty(), "{own}: {:?}", outcome.findings);
+    }
+}

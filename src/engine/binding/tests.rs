@@ -151,10 +151,41 @@ fn unresolved_references_are_recognised() {
         for image in ["org/app:2", &format!("org/app@{DIGEST}")] {
             assert!(!is_unresolved_reference(image, &app, cx), "{image:?}");
         }
-        // `nginx` means Docker Hub's, not the quay.io stream's tag.
+        // Written out, `nginx` is Docker Hub's, not the quay.io stream's tag.
+        let nginx = tag("shop", "nginx", "latest");
+        assert!(!is_unresolved_reference(
+            "docker.io/library/nginx",
+            &nginx,
+            cx
+        ));
+    });
+}
+
+#[test]
+fn a_triggers_own_tag_text_is_its_unresolved_reference_whatever_the_lookup_policy() {
+    with_context(|cx| {
+        // The stream tracks quay.io without lookupPolicy.local, so `nginx` binds to nothing,
+        // but under a trigger for nginx:latest it is that trigger's own name.
+        assert_eq!(refusal("nginx", cx), Some(Code::AmbiguousImage));
+        let nginx = tag("shop", "nginx", "latest");
+        for image in ["nginx", "nginx:latest"] {
+            assert!(is_unresolved_reference(image, &nginx, cx), "{image:?}");
+        }
+        assert!(is_unresolved_reference(
+            "app:1",
+            &tag("shop", "app", "1"),
+            cx
+        ));
+        // Only the trigger's own tag, and only in the workload's namespace.
+        assert!(!is_unresolved_reference("nginx:1.24", &nginx, cx));
+        assert!(!is_unresolved_reference(
+            "app",
+            &tag("shop", "app", "1"),
+            cx
+        ));
         assert!(!is_unresolved_reference(
             "nginx",
-            &tag("shop", "nginx", "latest"),
+            &tag("other", "nginx", "latest"),
             cx
         ));
     });

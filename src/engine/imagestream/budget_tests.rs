@@ -133,7 +133,17 @@ fn user_scheduled_tags_are_never_unscheduled_but_count() {
     let outcome = run(&object);
     assert!(!scheduled(&outcome, 0), "72 pulls are scheduled already");
     assert!((1..4).all(|i| scheduled(&outcome, i)));
-    assert_eq!(finding_codes(&outcome), [Code::PullBudget]);
+    // The registry is over budget already (said once, at a scheduled tag), and the new tag
+    // is refused.
+    assert_eq!(finding_codes(&outcome), [Code::PullBudget; 2]);
+    assert_eq!(outcome.findings[0].path, "/spec/tags/1");
+    assert_eq!(
+        outcome.findings[0].message,
+        "docker.io is over its pull budget: scheduled imports project 72 pulls/6h, over its \
+         budget of 50 (tag \"a\" among them); unschedule tags, or authenticate imports and \
+         raise --registry-budget docker.io=PULLS/6h"
+    );
+    assert_eq!(outcome.findings[1].path, "/spec/tags/0");
 }
 
 #[test]
@@ -177,10 +187,265 @@ fn preserve_original_on_an_object_counts_its_own_status_platforms() {
     assert_eq!(change_codes(&outcome), [Code::ImportMode]);
     assert_eq!(finding_codes(&outcome), [Code::PullBudget]);
     assert!(outcome.findings[0].message.contains("reach 72 pulls/6h"));
-    // Before a first import the count is unknown: at least one pull.
+}
+
+#[test]
+fn preserve_original_of_an_unknown_platform_count_is_not_scheduled_on_a_guess() {
+    let config = RuleConfig {
+        preserve_original: true,
+        ..RuleConfig::default()
+    };
+    // Before a first import the status lists no platforms: 8 are assumed, 192 pulls per 6h.
     let fresh = stream("web", json!([tag("latest", "nginx", false)]));
     let outcome = run_input(&Input::create(&fresh), &EmptyCatalog, &config);
-    assert!(scheduled(&outcome, 0));
+    assert!(!scheduled(&outcome, 0));
+    assert_eq!(change_codes(&outcome), [Code::ImportMode]);
+    assert_eq!(finding_codes(&outcome), [Code::PullBudget]);
+    assert_eq!(
+        outcome.findings[0].message,
+        "tag \"latest\" left unscheduled: docker.io would reach 192 pulls/6h, over its budget \
+         of 50 (0 projected; PreserveOriginal, 8 platforms assumed); authenticate imports, then \
+         raise --registry-budget docker.io=PULLS/6h"
+    );
+    // The same from the tag's own importMode, without the flag.
+    let mut own = fresh.clone();
+    own["spec"]["tags"][0]["importPolicy"] = json!({"importMode": "PreserveOriginal"});
+    let outcome = run(&own);
+    assert!(!scheduled(&outcome, 0));
+    assert_eq!(finding_codes(&outcome), [Code::PullBudget]);
+    // A budget with room for 8 pulls per import admits it; so does a registry without one.
+    let roomy = with_budgets(&["docker.io=200/6h"]);
+    assert!(scheduled(
+        &run_input(&Input::create(&own), &EmptyCatalog, &roomy),
+        0
+    ));
+    let quay = stream("web", json!([tag("latest", "quay.io/org/app", false)]));
+    assert!(scheduled(
+        &run_input(&Input::create(&quay), &EmptyCatalog, &config),
+        0
+    ));
+    // Once imported, the listed count decides: 2 platforms, 48 pulls per 6h.
+    let mut imported = own.clone();
+    imported["status"] = json!({"tags": [{"tag": "latest",
+        "items": [{"platforms": ["linux/amd64", "linux/arm64"]}]}]});
+    assert!(scheduled(&run(&imported), 0));
+}
+
+#[test]
+fn a_registry_already_over_budget_is_reported_by_every_review_that_sees_it() {
+    // A PreserveOriginal tag admitted before its first import, whose status now lists 8
+    // platforms: 8 pulls per import, 192 per 6h against 50.
+    let mut multi = stream(
+        "multi",
+        json!([{"name": "latest", "from": {"kind": "DockerImage", "name": "library/nginx"},
+                "importPolicy": {"scheduled": true, "importMode": "PreserveOriginal"}}]),
+    );
+    let platforms: Vec<Value> = (0..8).map(|i| json!(format!("linux/p{i}"))).collect();
+    multi["status"] = json!({"tags": [{"tag": "latest", "items": [{"platforms": platforms}]}]});
+    let catalog = testing::catalog([&multi], "");
+    // Its own re-apply (the request carries no status; the catalog knows the count).
+    let mut reapplied = multi.clone();
+    reapplied.as_object_mut().unwrap().remove("status");
+    let input = Input {
+        old_object: None,
+        operation: Operation::Update,
+        ..Input::create(&reapplied)
+    };
+    let outcome = run_input(&input, &catalog, &RuleConfig::default());
+    assert!(outcome.is_unchanged(), "nothing is unscheduled");
+    assert_eq!(finding_codes(&outcome), [Code::PullBudget]);
+    assert_eq!(outcome.findings[0].path, "/spec/tags/0");
+    assert!(
+        outcome.findings[0]
+            .message
+            .starts_with("docker.io is over its pull budget: scheduled imports project 192 pulls/6h, over its budget of 50 (tag \"latest\" at 8 pulls per import among them)"),
+        "{}",
+        outcome.findings[0].message
+    );
+    // Another stream with a scheduled Docker Hub tag sees it too; one on quay.io does not.
+    let other = stream("other", json!([tag("latest", "org/other", true)]));
+    let outcome = run_input(&Input::create(&other), &catalog, &RuleConfig::default());
+    assert_eq!(finding_codes(&outcome), [Code::PullBudget]);
+    assert!(outcome.findings[0].message.contains("project 216 pulls/6h"));
+    let quay = stream("quay", json!([tag("latest", "quay.io/org/q", true)]));
+    let outcome = run_input(&Input::create(&quay), &catalog, &RuleConfig::default());
+    assert!(outcome.findings.is_empty());
+}
+
+#[test]
+fn preserve_original_is_added_to_a_scheduled_tag_only_within_budget() {
+    let config = RuleConfig {
+        preserve_original: true,
+        ..RuleConfig::default()
+    };
+    let mut object = stream("web", json!([tag("latest", "nginx", true)]));
+    object["status"] = json!({"tags": [{"tag": "latest",
+        "items": [{"platforms": ["linux/amd64", "linux/arm64", "linux/s390x"]}]}]});
+    // 3 platforms: 72 pulls per 6h; the tag stays scheduled in its Legacy mode.
+    let outcome = run_input(&Input::create(&object), &EmptyCatalog, &config);
+    assert!(outcome.is_unchanged());
+    assert_eq!(finding_codes(&outcome), [Code::PullBudget]);
+    assert!(
+        outcome.findings[0]
+            .message
+            .starts_with("importMode PreserveOriginal not set on tag \"latest\": docker.io would reach 72 pulls/6h"),
+        "{}",
+        outcome.findings[0].message
+    );
+    // 2 platforms: 48 fits.
+    object["status"]["tags"][0]["items"][0]["platforms"] = json!(["linux/amd64", "linux/arm64"]);
+    let outcome = run_input(&Input::create(&object), &EmptyCatalog, &config);
+    assert_eq!(change_codes(&outcome), [Code::ImportMode]);
+    assert!(outcome.findings.is_empty());
+}
+
+/// The stored stream had `latest` scheduled from quay.io; the incoming one imports it from
+/// Docker Hub and still says `scheduled: true` (what `oc apply` merges back).
+fn moved(stored_from: &str) -> (Value, Value) {
+    let stored = stream("web", json!([tag("latest", stored_from, true)]));
+    let incoming = stream("web", json!([tag("latest", "docker.io/org/web:1", true)]));
+    (stored, incoming)
+}
+
+#[test]
+fn a_tag_moved_to_a_registry_without_room_is_unscheduled_with_a_finding() {
+    let (stored, incoming) = moved("quay.io/org/web:1");
+    let mut streams = hub_streams(2);
+    streams.push(stored.clone());
+    let catalog = testing::catalog(&streams, "");
+    // From the stored object, and from the catalog's copy when the request has none (serve).
+    for old_object in [Some(&stored), None] {
+        let input = Input {
+            old_object,
+            operation: Operation::Update,
+            ..Input::create(&incoming)
+        };
+        let outcome = run_input(&input, &catalog, &RuleConfig::default());
+        assert!(!scheduled(&outcome, 0), "{old_object:?}");
+        assert_eq!(
+            outcome.object["spec"]["tags"][0]["importPolicy"]["scheduled"],
+            json!(false)
+        );
+        assert_eq!(change_codes(&outcome), [Code::UnscheduledImport]);
+        assert_eq!(
+            outcome.changes[0].message,
+            "turned importPolicy.scheduled off on tag \"latest\": its source moved from quay.io \
+             to docker.io, whose pull budget has no room for it"
+        );
+        assert_eq!(finding_codes(&outcome), [Code::PullBudget]);
+        assert_eq!(
+            outcome.findings[0].message,
+            "tag \"latest\" (moved from quay.io) left unscheduled: docker.io would reach 72 \
+             pulls/6h, over its budget of 50 (48 projected); authenticate imports, then raise \
+             --registry-budget docker.io=PULLS/6h"
+        );
+    }
+}
+
+#[test]
+fn a_tag_moved_to_a_registry_with_room_stays_scheduled_and_counts_there() {
+    let (stored, incoming) = moved("quay.io/org/web:1");
+    let mut streams = hub_streams(1);
+    streams.push(stored.clone());
+    let catalog = testing::catalog(&streams, "");
+    let input = Input {
+        old_object: Some(&stored),
+        operation: Operation::Update,
+        ..Input::create(&incoming)
+    };
+    let outcome = run_input(&input, &catalog, &RuleConfig::default());
+    assert!(outcome.is_unchanged() && outcome.findings.is_empty());
+    // Its new cost counts for the object's other tags: a second Docker Hub tag is refused.
+    let mut grown = incoming.clone();
+    grown["spec"]["tags"]
+        .as_array_mut()
+        .unwrap()
+        .push(tag("next", "docker.io/org/next:1", false));
+    let input = Input {
+        object: &grown,
+        ..input
+    };
+    let outcome = run_input(&input, &catalog, &RuleConfig::default());
+    assert!(scheduled(&outcome, 0) && !scheduled(&outcome, 1));
+    assert_eq!(finding_codes(&outcome), [Code::PullBudget]);
+    assert_eq!(outcome.findings[0].path, "/spec/tags/1");
+}
+
+#[test]
+fn only_a_change_of_registry_is_a_move() {
+    let full = || hub_streams(3);
+    // The same registry under another repository, or a CREATE: scheduled tags stay as they are.
+    let (stored, incoming) = moved("docker.io/org/old:1");
+    let mut streams = full();
+    streams.push(stored.clone());
+    let catalog = testing::catalog(&streams, "");
+    let input = Input {
+        old_object: Some(&stored),
+        operation: Operation::Update,
+        ..Input::create(&incoming)
+    };
+    let outcome = run_input(&input, &catalog, &RuleConfig::default());
+    assert!(outcome.is_unchanged(), "same registry");
+    let outcome = run_input(&Input::create(&incoming), &catalog, &RuleConfig::default());
+    assert!(outcome.is_unchanged(), "a CREATE has no stored version");
+    // A stored tag that was not scheduled: the incoming scheduled: true is the user's.
+    let (mut stored, incoming) = moved("quay.io/org/web:1");
+    stored["spec"]["tags"][0]["importPolicy"] = json!({});
+    let input = Input {
+        old_object: Some(&stored),
+        operation: Operation::Update,
+        ..Input::create(&incoming)
+    };
+    assert!(run_input(&input, &catalog, &RuleConfig::default()).is_unchanged());
+    // A tag opted out is left alone, moved or not.
+    let (stored, mut incoming) = moved("quay.io/org/web:1");
+    incoming["spec"]["tags"][0]["annotations"] = json!({"autoredeploy.io/skip": "true"});
+    let input = Input {
+        old_object: Some(&stored),
+        operation: Operation::Update,
+        ..Input::create(&incoming)
+    };
+    let outcome = run_input(&input, &catalog, &RuleConfig::default());
+    assert!(outcome.is_unchanged());
+    assert_eq!(finding_codes(&outcome)[0], Code::OptedOut);
+}
+
+#[test]
+fn side_doors_moving_a_scheduled_tag_are_judged_against_the_new_registry() {
+    let mut streams = hub_streams(2);
+    streams.push(stream(
+        "web",
+        json!([tag("latest", "quay.io/org/web:1", true)]),
+    ));
+    let catalog = testing::catalog(&streams, "");
+    // `oc tag docker.io/org/web:1 web:latest --scheduled`, and the same through ImageTag.
+    for (kind, member) in [("ImageStreamTag", "tag"), ("ImageTag", "spec")] {
+        let mut object = side_door(kind, member, "web:latest", "docker.io/org/web:1");
+        object[member]["importPolicy"] = json!({"scheduled": true});
+        let outcome = run_input(&Input::create(&object), &catalog, &RuleConfig::default());
+        assert_eq!(change_codes(&outcome), [Code::UnscheduledImport], "{kind}");
+        assert_eq!(finding_codes(&outcome), [Code::PullBudget], "{kind}");
+        assert_eq!(
+            outcome.object[member]["importPolicy"]["scheduled"],
+            json!(false)
+        );
+    }
+    // `oc import-image web:latest --from=docker.io/org/web:1` carries the stored schedule over.
+    let import = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStreamImport",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"import": true, "images": [{"from": {"kind": "DockerImage", "name": "docker.io/org/web:1"},
+            "to": {"name": "latest"}, "importPolicy": {"scheduled": true}}]}});
+    let outcome = run_input(&Input::create(&import), &catalog, &RuleConfig::default());
+    assert_eq!(change_codes(&outcome), [Code::UnscheduledImport]);
+    assert_eq!(
+        outcome.object["spec"]["images"][0]["importPolicy"]["scheduled"],
+        json!(false)
+    );
+    // A retag within quay.io stays as it is.
+    let mut object = side_door("ImageStreamTag", "tag", "web:latest", "quay.io/org/web:2");
+    object["tag"]["importPolicy"] = json!({"scheduled": true});
+    let outcome = run_input(&Input::create(&object), &catalog, &RuleConfig::default());
+    assert!(outcome.is_unchanged() && outcome.findings.is_empty());
 }
 
 #[test]
@@ -407,10 +672,21 @@ mod properties {
             if added > 0 {
                 prop_assert!((user + added) * 24 <= budget, "{} > {budget}", (user + added) * 24);
             }
-            let unscheduled = tags.iter().filter(|t| !t.1).count();
+            let unscheduled: Vec<String> = (tags.iter().enumerate())
+                .filter(|(_, t)| !t.1)
+                .map(|(i, _)| format!("/spec/tags/{i}"))
+                .collect();
+            let refused = outcome.findings.iter()
+                .filter(|f| f.code == Code::PullBudget && unscheduled.contains(&f.path))
+                .count();
             let decided = outcome.changes.iter().filter(|c| c.code == Code::ScheduledImport).count()
-                + outcome.findings.iter().filter(|f| f.code == Code::PullBudget).count();
-            prop_assert_eq!(decided, unscheduled);
+                + refused;
+            prop_assert_eq!(decided, unscheduled.len());
+            // Docker Hub already over budget from the user's own tags is said exactly once.
+            let overdrawn = outcome.findings.iter()
+                .filter(|f| f.code == Code::PullBudget && f.message.starts_with("docker.io is over"))
+                .count();
+            prop_assert_eq!(overdrawn, usize::from(user * 24 > budget));
         }
     }
 }

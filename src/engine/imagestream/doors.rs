@@ -7,7 +7,7 @@ use crate::pointer::Pointer as _;
 use json_patch::jsonptr::PointerBuf;
 use serde_json::Value;
 
-use super::{Scope, Site, Writes, schedule};
+use super::{Scope, Site, Stored, Writes, schedule};
 use crate::engine::Context;
 use crate::engine::annotations;
 use crate::engine::change::{Code, Report};
@@ -28,7 +28,16 @@ pub(super) fn single_tag(
         Some((stream, tag)) => (Some(stream.to_string()), Some(tag.to_string())),
         None => (None, None),
     };
-    let scope = Scope::new(context, stream, object);
+    // The stored TagReference, or the catalog's copy of the stream's tag.
+    let stored = match context.old_object {
+        Some(old) => Stored::of(
+            old.get(member)
+                .map(|entry| (tag.as_deref(), entry))
+                .into_iter(),
+        ),
+        None => Stored::Catalog,
+    };
+    let scope = Scope::new(context, stream, object, stored);
     let Some(entry) = object.get_mut(member) else {
         return;
     };
@@ -64,7 +73,8 @@ pub(super) fn image_stream_import(
         return;
     }
     let name = object.at("/metadata/name").and_then(Value::as_str);
-    let scope = Scope::new(context, name.map(str::to_string), object);
+    // Always a CREATE: what it replaces is in the catalog's copy of the stream.
+    let scope = Scope::new(context, name.map(str::to_string), object, Stored::Catalog);
     let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) else {
         return;
     };

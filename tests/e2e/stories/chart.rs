@@ -75,8 +75,11 @@ fn routing_by_labels(ns: &Ns) {
         "the audit warning reaches the user: {:?}",
         out.warnings()
     );
-    let reviews = lock(&env().webhook).reviews(&audit.name);
-    assert!(reviews.iter().any(|r| r["mode"] == "audit"), "{reviews:?}");
+    // The log line is written by the server's log thread, a moment after the answer.
+    eventually("the audit review in the webhook's log", REACT, || {
+        let reviews = lock(&env().webhook).reviews(&audit.name);
+        reviews.iter().any(|r| r["mode"] == "audit").then_some(())
+    });
 
     // Labelled disabled, and an object labelled skip: never sent.
     let disabled = Ns::create(

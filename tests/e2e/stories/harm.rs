@@ -15,6 +15,31 @@ pub const STORIES: &[Story] = &[
         exclusive: false,
         run: dc_with_unmatched_short_name_deploys,
     },
+    Story {
+        name: "harm::own_tag_image_rolls_out_once",
+        exclusive: false,
+        run: own_tag_image_rolls_out_once,
+    },
+    Story {
+        name: "harm::untracked_bump_sticks",
+        exclusive: false,
+        run: untracked_bump_sticks,
+    },
+    Story {
+        name: "harm::operator_owned_is_left_alone",
+        exclusive: false,
+        run: operator_owned_is_left_alone,
+    },
+    Story {
+        name: "harm::foreign_digest_pin_sticks",
+        exclusive: false,
+        run: foreign_digest_pin_sticks,
+    },
+    Story {
+        name: "harm::image_policy_short_name_gets_its_trigger",
+        exclusive: false,
+        run: image_policy_short_name_gets_its_trigger,
+    },
 ];
 
 /// A user bumps `quay.io/acme/app:1` to `quay.io/acme/app:2` in a Deployment the webhook gave a
@@ -88,4 +113,236 @@ fn dc_with_unmatched_short_name_deploys(ns: &Ns) {
             );
         }
     }
+}
+
+/// A fence for stories that assert a trigger did *not* act: a Deployment `fence` following
+/// `source` (the stream's tag `stream:tag`), and a push to that tag it must follow. Once it
+/// has, the trigger controller has handled the push for every object of the namespace.
+fn fence_push(ns: &str, stream: &str, tag: &str, repository: &str) -> String {
+    let kube = &env().kube;
+    let pushed = push(ns, stream, tag, repository);
+    kube.wait_for(
+        ns,
+        "deployment",
+        "fence",
+        "the fence to follow the push",
+        REACT,
+        |d| (image_of(d) == pushed).then_some(()),
+    );
+    pushed
+}
+
+/// The classic template: a DeploymentConfig with `image: hello:latest` under its own
+/// ImageChange trigger for `hello:latest`, and a Deployment written the same way. Created,
+/// each rolls out once to the pushed image, with no stale-trigger warning; re-applied, neither
+/// rolls out again.
+fn own_tag_image_rolls_out_once(ns: &Ns) {
+    let kube = &env().kube;
+    let ns = ns.name.as_str();
+    kube.apply(&imagestream(
+        ns,
+        "hello",
+        &[("latest", "quay.io/acme/hello:latest")],
+    ));
+    let pushed = push(ns, "hello", "latest", "quay.io/acme/hello");
+    wait_catalog(ns, "quay.io/acme/hello:latest", Some(&pushed));
+    let mut dc = deploymentconfig(ns, "api", "hello:latest");
+    dc["spec"]["triggers"] = serde_json::json!([
+        {"type": "ConfigChange"},
+        {"type": "ImageChange", "imageChangeParams": {"automatic": true,
+            "containerNames": ["web"], "from": {"kind": "ImageStreamTag", "name": "hello:latest"}}}
+    ]);
+    let mut web = deployment(ns, "web", "hello:latest");
+    web["metadata"]["annotations"] = serde_json::json!({TRIGGERS: serde_json::json!([
+        {"from": {"kind": "ImageStreamTag", "name": "hello:latest"},
+         "fieldPath": "spec.template.spec.containers[?(@.name==\"web\")].image"}]).to_string()});
+    for object in [&dc, &web] {
+        let out = kube.apply(object);
+        assert!(
+            !out.warnings()
+                .iter()
+                .any(|w| w.contains("will write that tag's image back")),
+            "a false stale-trigger warning: {:?}",
+            out.warnings()
+        );
+    }
+    let stored = kube.wait_for(ns, "dc", "api", "its first rollout", REACT, |dc| {
+        (latest_version(dc) >= 1 && image_of(dc) == pushed).then(|| dc.clone())
+    });
+    assert_eq!(
+        latest_version(&stored),
+        1,
+        "one rollout, straight to the image"
+    );
+    kube.wait_for(ns, "deployment", "web", "the pushed image", REACT, |d| {
+        (image_of(d) == pushed).then_some(())
+    });
+    for _ in 0..2 {
+        kube.apply(&dc);
+        kube.apply(&web);
+    }
+    let seen = kube.must_get(ns, "dc", "api");
+    assert_eq!(
+        seen["spec"]["template"], stored["spec"]["template"],
+        "the template changed"
+    );
+    controllers_caught_up(ns);
+    let seen = kube.must_get(ns, "dc", "api");
+    assert_eq!(replicationcontrollers(ns, "api").len(), 1);
+    assert_eq!(
+        latest_version(&seen),
+        1,
+        "re-applying the template rolled the DC out"
+    );
+    assert_eq!(image_of(&kube.must_get(ns, "deployment", "web")), pushed);
+    assert_eq!(
+        replicasets(ns, "web").len(),
+        1,
+        "re-applying rolled the Deployment out"
+    );
+}
+
+/// A Deployment the webhook gave a trigger for `app:latest`; the user (or Argo CD self-heal)
+/// changes the image to one no stream tracks. The new image sticks: the trigger the webhook
+/// wrote no longer writes the old tag's image back after the next push.
+fn untracked_bump_sticks(ns: &Ns) {
+    let kube = &env().kube;
+    let ns = ns.name.as_str();
+    kube.apply(&imagestream(
+        ns,
+        "app",
+        &[("latest", "quay.io/acme/app:latest")],
+    ));
+    let pushed = push(ns, "app", "latest", "quay.io/acme/app");
+    wait_catalog(ns, "quay.io/acme/app:latest", Some(&pushed));
+    kube.apply(&deployment(ns, "web", "quay.io/acme/app:latest"));
+    kube.apply(&deployment(ns, "fence", "quay.io/acme/app:latest"));
+    assert_eq!(
+        annotation_triggers(&kube.must_get(ns, "deployment", "web")).len(),
+        1
+    );
+
+    kube.apply(&deployment(ns, "web", "quay.io/acme/untracked:9"));
+    fence_push(ns, "app", "latest", "quay.io/acme/app");
+    let stored = kube.must_get(ns, "deployment", "web");
+    assert_eq!(
+        image_of(&stored),
+        "quay.io/acme/untracked:9",
+        "the bump was reverted"
+    );
+    // Re-applying Git's manifest again (a GitOps reconcile) changes nothing more.
+    let template = stored["spec"]["template"].clone();
+    kube.apply(&deployment(ns, "web", "quay.io/acme/untracked:9"));
+    fence_push(ns, "app", "latest", "quay.io/acme/app");
+    let stored = kube.must_get(ns, "deployment", "web");
+    assert_eq!(stored["spec"]["template"], template);
+    assert_eq!(
+        replicasets(ns, "web").len(),
+        2,
+        "one rollout for the bump, none after"
+    );
+}
+
+/// A Deployment with a controller ownerReference (an operator's) is left alone by the
+/// webhook: no trigger, no digest, no pull-policy change, and the user is told why.
+fn operator_owned_is_left_alone(ns: &Ns) {
+    let kube = &env().kube;
+    let ns = ns.name.as_str();
+    kube.apply(&imagestream(
+        ns,
+        "app",
+        &[("latest", "quay.io/acme/app:latest")],
+    ));
+    let pushed = push(ns, "app", "latest", "quay.io/acme/app");
+    wait_catalog(ns, "quay.io/acme/app:latest", Some(&pushed));
+    // The owner must exist, or the garbage collector deletes what it owns.
+    let owner = kube
+        .create(&serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "operator-cr", "namespace": ns}}))
+        .stdout;
+    assert!(!owner.is_empty());
+    let uid = kube.must_get(ns, "configmap", "operator-cr")["metadata"]["uid"].clone();
+    let mut web = deployment(ns, "web", "quay.io/acme/app:latest");
+    web["metadata"]["ownerReferences"] = serde_json::json!([{"apiVersion": "v1",
+        "kind": "ConfigMap", "name": "operator-cr", "uid": uid, "controller": true}]);
+    let out = kube.create(&web);
+    let stored = kube.must_get(ns, "deployment", "web");
+    assert!(
+        annotation_triggers(&stored).is_empty(),
+        "an owned Deployment got a trigger"
+    );
+    assert_eq!(image_of(&stored), "quay.io/acme/app:latest");
+    assert_eq!(
+        stored["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"], "Always",
+        "the pull policy the API server defaulted stays"
+    );
+    assert!(
+        out.warnings().iter().any(|w| w.contains("operator-cr")),
+        "the warning names the owner: {:?}",
+        out.warnings()
+    );
+    // scan --fix leaves it alone too.
+    let (code, out, err) = autoredeploy(&["scan", "-n", ns, "--fix"]);
+    assert!(code == 0 || code == 1, "{out}{err}");
+    assert!(annotation_triggers(&kube.must_get(ns, "deployment", "web")).is_empty());
+}
+
+/// A container pinned to another repository's digest under the trigger the webhook wrote
+/// for `app:latest` keeps that digest after the next push: the trigger controller never swaps
+/// in a different product.
+fn foreign_digest_pin_sticks(ns: &Ns) {
+    let kube = &env().kube;
+    let ns = ns.name.as_str();
+    kube.apply(&imagestream(
+        ns,
+        "app",
+        &[("latest", "quay.io/acme/app:latest")],
+    ));
+    let pushed = push(ns, "app", "latest", "quay.io/acme/app");
+    wait_catalog(ns, "quay.io/acme/app:latest", Some(&pushed));
+    kube.apply(&deployment(ns, "web", "quay.io/acme/app:latest"));
+    kube.apply(&deployment(ns, "fence", "quay.io/acme/app:latest"));
+    let pin = format!("quay.io/other/product@sha256:{}", kube::random_hex64());
+    kube.apply(&deployment(ns, "web", &pin));
+    fence_push(ns, "app", "latest", "quay.io/acme/app");
+    let stored = kube.must_get(ns, "deployment", "web");
+    assert_eq!(
+        image_of(&stored),
+        pin,
+        "the pin was replaced by another product"
+    );
+}
+
+/// OpenShift's ImagePolicy admission rewrites `image: myapp` (a stream with
+/// `lookupPolicy.local`) to the tag's digest before the webhook sees it; the webhook still
+/// binds it, so the next push rolls it out.
+fn image_policy_short_name_gets_its_trigger(ns: &Ns) {
+    let kube = &env().kube;
+    let ns = ns.name.as_str();
+    let mut stream = imagestream(ns, "myapp", &[("latest", "quay.io/acme/myapp:latest")]);
+    stream["spec"]["lookupPolicy"] = serde_json::json!({"local": true});
+    kube.apply(&stream);
+    let first = push(ns, "myapp", "latest", "quay.io/acme/myapp");
+    wait_catalog(ns, "quay.io/acme/myapp:latest", Some(&first));
+    kube.apply(&deployment(ns, "web", "myapp"));
+    let stored = kube.must_get(ns, "deployment", "web");
+    assert_eq!(
+        image_of(&stored),
+        first,
+        "ImagePolicy admission resolved the short name"
+    );
+    let entries = annotation_triggers(&stored);
+    assert_eq!(entries.len(), 1, "the short name got its trigger: {stored}");
+    assert_eq!(entries[0]["from"]["name"], "myapp:latest");
+    let second = push(ns, "myapp", "latest", "quay.io/acme/myapp");
+    kube.wait_for(ns, "deployment", "web", "the pushed image", REACT, |d| {
+        (image_of(d) == second).then_some(())
+    });
+    // Re-applying `image: myapp` rolls nothing out.
+    let template = kube.must_get(ns, "deployment", "web")["spec"]["template"].clone();
+    kube.apply(&deployment(ns, "web", "myapp"));
+    assert_eq!(
+        kube.must_get(ns, "deployment", "web")["spec"]["template"],
+        template
+    );
 }

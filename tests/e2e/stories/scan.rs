@@ -3,11 +3,18 @@
 use crate::Story;
 use crate::support::*;
 
-pub const STORIES: &[Story] = &[Story {
-    name: "scan::reports_what_the_webhook_did",
-    exclusive: false,
-    run: reports_what_the_webhook_did,
-}];
+pub const STORIES: &[Story] = &[
+    Story {
+        name: "scan::reports_what_the_webhook_did",
+        exclusive: false,
+        run: reports_what_the_webhook_did,
+    },
+    Story {
+        name: "scan::fix_stays_inside_the_webhooks_scope",
+        exclusive: true,
+        run: fix_stays_inside_the_webhooks_scope,
+    },
+];
 
 /// The line of object `name` in `scan`'s table (columns NAMESPACE KIND NAME STATUS ...).
 pub fn table_line(table: &str, kind: &str, name: &str) -> String {
@@ -62,4 +69,107 @@ fn reports_what_the_webhook_did(ns: &Ns) {
         "{explained}"
     );
     assert!(explained.contains(&pushed), "{explained}");
+}
+
+fn resource_version(ns: &str, resource: &str, name: &str) -> String {
+    env().kube.must_get(ns, resource, name)["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// `scan -A --fix` with the chart's configuration installed: it patches what the webhook
+/// would have patched (a stream created while the webhook was down) and nothing the webhook
+/// never serves: the samples namespace `openshift`, `openshift-*`, a namespace labelled
+/// `autoredeploy.io/mode=disabled`, an object labelled skip; a namespace labelled audit is
+/// reported `(audit)` and left as it is.
+fn fix_stays_inside_the_webhooks_scope(ns: &Ns) {
+    let kube = &env().kube;
+    let suffix = &kube::random_hex64()[..6];
+    let disabled = Ns::create(
+        &format!("e2e-scope-disabled-{suffix}"),
+        &[("autoredeploy.io/mode", "disabled")],
+    );
+    let audit = Ns::create(
+        &format!("e2e-scope-audit-{suffix}"),
+        &[("autoredeploy.io/mode", "audit")],
+    );
+    let openshift_foo = Ns::create(&format!("openshift-e2e-scope-{suffix}"), &[]);
+    let sample = format!("e2e-scope-sample-{suffix}");
+    let mut skipped = imagestream(&ns.name, "skipped", &[("latest", "quay.io/acme/s:latest")]);
+    skipped["metadata"]["labels"] = serde_json::json!({"autoredeploy.io/skip": "true"});
+    let out_of_scope = [
+        (disabled.name.clone(), "app".to_string()),
+        (audit.name.clone(), "app".to_string()),
+        (openshift_foo.name.clone(), "app".to_string()),
+        ("openshift".to_string(), sample.clone()),
+        (ns.name.clone(), "skipped".to_string()),
+    ];
+    for (namespace, name) in &out_of_scope {
+        if name == "skipped" {
+            kube.apply(&skipped);
+        } else {
+            kube.apply(&imagestream(
+                namespace,
+                name,
+                &[("latest", "quay.io/acme/scope:latest")],
+            ));
+        }
+    }
+    // An in-scope stream the webhook did not see (it was down).
+    lock(&env().webhook).stop();
+    kube.apply(&imagestream(
+        &ns.name,
+        "missed",
+        &[("latest", "quay.io/acme/missed:latest")],
+    ));
+    lock(&env().webhook).restart();
+
+    let versions: Vec<String> = out_of_scope
+        .iter()
+        .map(|(namespace, name)| resource_version(namespace, "imagestream", name))
+        .collect();
+    let (_, table, err) = autoredeploy(&["scan", "-A"]);
+    let status = |namespace: &str, name: &str| {
+        table
+            .lines()
+            .find(|l| {
+                let words: Vec<&str> = l.split_whitespace().collect();
+                words.len() > 3
+                    && words[0] == namespace
+                    && words[1] == "ImageStream"
+                    && words[2] == name
+            })
+            .unwrap_or_else(|| panic!("no line for {namespace}/{name}:\n{table}{err}"))
+            .to_string()
+    };
+    for (namespace, name) in &out_of_scope {
+        let line = status(namespace, name);
+        if *namespace == audit.name {
+            assert!(line.contains("(audit)"), "{line}");
+        } else {
+            assert!(line.contains("out of scope"), "{line}");
+        }
+    }
+    assert!(
+        status(&ns.name, "missed").contains("would change"),
+        "{table}"
+    );
+
+    let (_, fixed, err) = autoredeploy(&["scan", "-A", "--fix"]);
+    let stream = kube.must_get(&ns.name, "imagestream", "missed");
+    assert_eq!(
+        stream["spec"]["tags"][0]["importPolicy"]["scheduled"], true,
+        "--fix patched the in-scope stream:\n{fixed}{err}"
+    );
+    for ((namespace, name), before) in out_of_scope.iter().zip(&versions) {
+        let stored = kube.must_get(namespace, "imagestream", name);
+        assert_eq!(
+            stored["metadata"]["resourceVersion"].as_str(),
+            Some(before.as_str()),
+            "--fix wrote {namespace}/{name}, which the webhook never serves:\n{fixed}"
+        );
+        assert_ne!(stored["spec"]["tags"][0]["importPolicy"]["scheduled"], true);
+    }
+    kube.run(&["delete", "imagestream", "-n", "openshift", &sample], None);
 }

@@ -108,6 +108,19 @@ fn wait_webhook_called() {
         );
         (out.ok && out.json()["spec"]["tags"][0]["importPolicy"]["scheduled"] == true).then_some(())
     });
+    let probe = deployment(ns, "probe", "quay.io/e2e/probe:latest").to_string();
+    eventually("the webhook to be called for Deployments", REACT, || {
+        let out = env.kube.try_run(
+            &["create", "--dry-run=server", "-o", "json", "-f", "-"],
+            Some(&probe),
+        );
+        (out.ok
+            && out
+                .warnings()
+                .iter()
+                .any(|w| w.starts_with("autoredeploy:")))
+        .then_some(())
+    });
     env.kube
         .run(&["delete", "namespace", ns, "--wait=false"], None);
 }
@@ -340,8 +353,28 @@ pub fn replicationcontrollers(ns: &str, name: &str) -> Vec<Value> {
     )
 }
 
-pub fn generation(object: &Value) -> i64 {
-    object["metadata"]["generation"].as_i64().unwrap_or(0)
+/// A fence: push to a stream of its own that a Deployment `caught-up` follows, and wait until
+/// the trigger controller has written the pushed image into it. By then the controllers have
+/// handled what happened in the namespace before the push. Used where a story asserts that
+/// something does *not* happen next.
+pub fn controllers_caught_up(ns: &str) {
+    let kube = &env().kube;
+    let source = "quay.io/e2e/caught-up:latest";
+    if kube.get(ns, "imagestream", "caught-up").is_none() {
+        kube.apply(&imagestream(ns, "caught-up", &[("latest", source)]));
+        let first = push(ns, "caught-up", "latest", "quay.io/e2e/caught-up");
+        wait_catalog(ns, source, Some(&first));
+        kube.apply(&deployment(ns, "caught-up", source));
+    }
+    let pushed = push(ns, "caught-up", "latest", "quay.io/e2e/caught-up");
+    kube.wait_for(
+        ns,
+        "deployment",
+        "caught-up",
+        "the fence's push",
+        REACT,
+        |d| (image_of(d) == pushed).then_some(()),
+    );
 }
 
 pub fn latest_version(dc: &Value) -> i64 {
