@@ -1,5 +1,5 @@
 //! The docs stay true by test: every change and finding code is in `docs/rules.md` and
-//! serialises as its `as_str`; every flag of `serve`, `mutate` and `scan` is documented in the
+//! serialises as its `as_str`; every flag of `serve`, `mutate`, `scan` and `poll` is documented in the
 //! README or the operators' guide; and every file under `tests/` is compiled into one of the
 //! test binaries Cargo.toml declares, so no test file is silently left out.
 
@@ -82,7 +82,7 @@ fn every_flag_is_documented() {
     let docs = read("README.md") + &read("docs/operating.md") + &read("docs/scan.md");
     let cli = Cli::command();
     let mut missing = Vec::new();
-    for sub in ["serve", "mutate", "scan"] {
+    for sub in ["serve", "mutate", "scan", "poll"] {
         let command = cli.find_subcommand(sub).expect("subcommand");
         for arg in command.get_arguments() {
             let Some(long) = arg.get_long() else { continue };

@@ -10,10 +10,12 @@ use anyhow::Context as _;
 use clap::Args;
 use tracing::{info, warn};
 
+use crate::server::shutdown::TerminationSignals;
+
 use super::rules::RuleArgs;
-use crate::config::{RuleConfig, Window};
+use crate::config::RuleConfig;
 use crate::poll::kube::KubeCluster;
-use crate::poll::lease::LeaseLock;
+use crate::poll::lease::{self, LeaseOptions};
 use crate::poll::metrics::PollMetrics;
 use crate::poll::registry::RegistryClient;
 use crate::poll::{PollOptions, Poller};
@@ -27,7 +29,7 @@ pub struct PollArgs {
         default_value = "5m",
         value_name = "DURATION"
     )]
-    pub poll_interval: Window,
+    pub poll_interval: Seconds,
     /// Most HEADs in flight per registry.
     #[arg(long, env = "AUTOREDEPLOY_POLL_CONCURRENCY", default_value_t = 4)]
     pub registry_concurrency: u16,
@@ -55,12 +57,22 @@ pub struct PollArgs {
         default_value = "autoredeploy-poller"
     )]
     pub lease: String,
+    /// How long a silent holder keeps the Lease: how long a successor waits after the
+    /// active poller died without releasing it (it releases it when stopped).
+    #[arg(
+        long,
+        env = "AUTOREDEPLOY_POLL_LEASE_DURATION",
+        default_value = "30s",
+        value_name = "DURATION"
+    )]
+    pub lease_duration: Seconds,
     /// This replica's identity in the Lease.
     #[arg(long, env = "POD_NAME")]
     pub identity: Option<String>,
-    /// Namespaces whose ImageStreams are polled (all when empty).
+    /// Namespaces whose ImageStreams are polled (all when empty); the webhook's catalog
+    /// namespaces, under the same flag as `serve`'s.
     #[arg(long, env = "AUTOREDEPLOY_CATALOG_NAMESPACES", value_delimiter = ',')]
-    pub namespaces: Vec<String>,
+    pub catalog_namespaces: Vec<String>,
     /// Plain-HTTP address of /healthz and /metrics.
     #[arg(
         long,
@@ -126,7 +138,7 @@ async fn run_async(args: PollArgs) -> anyhow::Result<()> {
     let cluster = || {
         KubeCluster::new(
             client.clone(),
-            args.namespaces.clone(),
+            args.catalog_namespaces.clone(),
             args.namespace.clone(),
             args.state_configmap.clone(),
         )
@@ -142,70 +154,118 @@ async fn run_async(args: PollArgs) -> anyhow::Result<()> {
         .identity
         .clone()
         .unwrap_or_else(|| format!("poller-{}", std::process::id()));
-    let lease_seconds = i32::try_from(interval.as_secs().clamp(15, 120)).unwrap_or(120) * 3;
-    let lock = LeaseLock::new(
+    let (mut holding, election) = lease::elect(
         client.clone(),
-        &args.namespace,
-        &args.lease,
-        &identity,
-        lease_seconds,
+        LeaseOptions {
+            namespace: args.namespace.clone(),
+            name: args.lease.clone(),
+            identity: identity.clone(),
+            duration_seconds: args.lease_duration.0.max(2),
+        },
     );
-    let renew = Duration::from_secs(u64::try_from(lease_seconds / 3).unwrap_or(15));
-    let mut poller: Option<Poller<KubeCluster>> = None;
-    loop {
-        match lock.try_hold().await {
-            Ok(true) => {
-                if poller.is_none() {
-                    info!(%identity, "holding the lease: polling");
-                    // Re-read the state: continue where the last leader stopped.
-                    let mut p = Poller::new(cluster(), heads.clone(), options.clone()).await?;
-                    p.metrics = Some(metrics.clone());
-                    poller = Some(p);
+    let signals = TerminationSignals::install()?;
+    let polling = async {
+        loop {
+            if !lease::won(&mut holding).await {
+                anyhow::bail!("the lease election stopped");
+            }
+            info!(%identity, "holding the lease: polling");
+            // Re-read the state: continue where the last leader stopped.
+            let mut poller = match Poller::new(cluster(), heads.clone(), options.clone()).await {
+                Ok(p) => p,
+                Err(e) => {
+                    warn!(error = %format!("{e:#}"), "poller state not read");
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    continue;
+                }
+            };
+            poller.metrics = Some(metrics.clone());
+            // A cycle is cut short when the lease is lost: the next leader must be the only one
+            // importing. An import already created stays recorded in the ImageStream's status,
+            // which the next leader compares with before it imports.
+            loop {
+                let started = tokio::time::Instant::now();
+                tokio::select! {
+                    biased;
+                    () = lease::lost(&mut holding) => break,
+                    cycle = poller.poll_once(unix_now()) => match cycle {
+                        Ok(report) => info!(
+                            polled = report.polled,
+                            imported = report.imported.len(),
+                            waiting = report.waiting.len(),
+                            errors = report.head_errors.len(),
+                            "poll cycle done"
+                        ),
+                        Err(e) => warn!(error = %format!("{e:#}"), "poll cycle failed"),
+                    },
+                }
+                let took = started.elapsed();
+                metrics
+                    .cycle_seconds
+                    .set(i64::try_from(took.as_secs()).unwrap_or(i64::MAX));
+                metrics.lag_seconds.set(
+                    i64::try_from(took.saturating_sub(interval).as_secs()).unwrap_or(i64::MAX),
+                );
+                tokio::select! {
+                    biased;
+                    () = lease::lost(&mut holding) => break,
+                    () = tokio::time::sleep(interval.saturating_sub(took)) => {}
                 }
             }
-            Ok(false) => {
-                if poller.take().is_some() {
-                    warn!(%identity, "lost the lease: standing by");
-                }
-                tokio::time::sleep(renew).await;
-                continue;
-            }
-            Err(e) => {
-                warn!(error = %format!("{e:#}"), "lease not renewed");
-                poller = None;
-                tokio::time::sleep(renew).await;
-                continue;
-            }
+            warn!(%identity, "lost the lease: standing by");
         }
-        let Some(p) = poller.as_mut() else { continue };
-        let started = tokio::time::Instant::now();
-        match p.poll_once(unix_now()).await {
-            Ok(report) => info!(
-                polled = report.polled,
-                imported = report.imported.len(),
-                waiting = report.waiting.len(),
-                errors = report.head_errors.len(),
-                "poll cycle done"
-            ),
-            Err(e) => warn!(error = %format!("{e:#}"), "poll cycle failed"),
+    };
+    let result = tokio::select! {
+        result = polling => result,
+        signal = signals.recv() => {
+            info!(signal, "stopping: releasing the lease");
+            Ok(())
         }
-        let took = started.elapsed();
-        metrics
-            .cycle_seconds
-            .set(i64::try_from(took.as_secs()).unwrap_or(i64::MAX));
-        metrics
-            .lag_seconds
-            .set(i64::try_from(took.saturating_sub(interval).as_secs()).unwrap_or(i64::MAX));
-        // Renew the lease at least every `renew` while waiting for the next cycle.
-        let mut left = interval.saturating_sub(took);
-        while left > Duration::ZERO {
-            let nap = left.min(renew);
-            tokio::time::sleep(nap).await;
-            left = left.saturating_sub(nap);
-            if left > Duration::ZERO && !matches!(lock.try_hold().await, Ok(true)) {
-                poller = None;
-                break;
-            }
+    };
+    // Dropping the channel makes the election task release the Lease.
+    drop(holding);
+    if tokio::time::timeout(Duration::from_secs(5), election)
+        .await
+        .is_err()
+    {
+        warn!("lease not released within 5s");
+    }
+    result
+}
+
+/// A duration written `<n>s`, `<n>m` or `<n>h`, in whole seconds (at least one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seconds(pub u64);
+
+impl Seconds {
+    pub fn seconds(self) -> u64 {
+        self.0
+    }
+}
+
+impl std::str::FromStr for Seconds {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = || {
+            format!(
+                "duration {text:?} must be a whole number of seconds, minutes or hours, e.g. 30s, 5m or 1h"
+            )
+        };
+        let text = text.trim();
+        let (number, unit) = match text.char_indices().last() {
+            Some((at, 's')) => (&text[..at], 1),
+            Some((at, 'm')) => (&text[..at], 60),
+            Some((at, 'h')) => (&text[..at], 3600),
+            _ => return Err(bad()),
+        };
+        if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        match number.parse::<u64>().ok().and_then(|n| n.checked_mul(unit)) {
+            Some(0) => Err(format!("duration {text:?} must be at least one second")),
+            Some(seconds) => Ok(Seconds(seconds)),
+            None => Err(bad()),
         }
     }
 }
@@ -230,5 +290,56 @@ async fn serve_admin(
         );
     if let Err(e) = axum::serve(listener, app).await {
         warn!(error = %e, "admin server stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::Seconds;
+    use crate::cli::{Cli, Command};
+
+    /// The arguments the chart gives the poller with every option set
+    /// (`tests/fixtures/poller/chart-args.json`, which the chart tests hold the rendering
+    /// to): the binary accepts every one of them.
+    #[test]
+    fn the_charts_arguments_parse() {
+        let text = include_str!("../../tests/fixtures/poller/chart-args.json");
+        let fixture: serde_json::Value = serde_json::from_str(text).unwrap();
+        let args: Vec<&str> = (fixture["args"].as_array().unwrap().iter())
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        let command: Vec<&str> = (fixture["command"].as_array().unwrap().iter())
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert_eq!(command, ["/usr/local/bin/autoredeploy", "poll"]);
+        let cli =
+            Cli::try_parse_from(command.iter().chain(&args)).unwrap_or_else(|e| panic!("{e}"));
+        let Command::Poll(poll) = cli.command else {
+            panic!("not poll")
+        };
+        assert_eq!(poll.catalog_namespaces, ["shop", "web"]);
+        assert_eq!(poll.poll_interval, Seconds(300));
+        assert_eq!(poll.rules.polled_registry, ["docker.io", "quay.io"]);
+    }
+
+    #[test]
+    fn durations_take_seconds_minutes_and_hours() {
+        assert_eq!("2s".parse(), Ok(Seconds(2)));
+        assert_eq!("5m".parse(), Ok(Seconds(300)));
+        assert_eq!(" 1h ".parse(), Ok(Seconds(3600)));
+        for bad in [
+            "",
+            "s",
+            "5",
+            "1.5m",
+            "-1s",
+            "0s",
+            "2d",
+            "99999999999999999999h",
+        ] {
+            assert!(bad.parse::<Seconds>().is_err(), "{bad:?}");
+        }
     }
 }

@@ -4,9 +4,13 @@
 //! flow (`WWW-Authenticate: Bearer realm=…`, as Docker Hub, quay.io and ghcr.io answer).
 //!
 //! Written on hyper (already in the tree through kube, with the same rustls/ring stack) rather
-//! than an OCI client crate, because the poller needs what such a client hides: the
-//! `ratelimit-*` headers, `429` with `Retry-After`, and the guarantee that a missing
-//! `Docker-Content-Digest` never turns into a GET (which would spend a pull): here a `200`
+//! than the `oci-client` crate (0.18), whose `Client::fetch_manifest_digest` is the nearest
+//! fit but does three things the poller must not: when the HEAD's answer has no
+//! `Docker-Content-Digest` it sends a GET of the manifest (a pull on Docker Hub), and a `429`
+//! or `401` answer has none, so every rate-limited HEAD would cost a pull; it returns the
+//! digest alone, so the `ratelimit-remaining` and `Retry-After` headers are lost; and it maps a
+//! `429` to a generic server error. Plain HTTP for insecure registries
+//! (`ClientProtocol::HttpsExcept`) and its proxy settings would have fitted. Here a `200`
 //! without the header is an error, and no GET is ever sent to a manifest URL. Token requests
 //! go to the token service, not the registry, and cost no pull.
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import pathlib
+
 from conftest import NAMESPACE, RELEASE
 
 POLLER = f"{RELEASE}-autoredeploy-poller"
@@ -35,6 +39,9 @@ def test_the_poller_may_create_imports_and_events_and_keep_state_but_reads_no_se
     assert role["metadata"]["namespace"] == NAMESPACE
     resources = {r for rule in role["rules"] for r in rule["resources"]}
     assert resources == {"configmaps", "leases"}
+    # kube-lease-manager takes and renews the Lease with patches (server-side apply).
+    assert {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+            "verbs": ["get", "create", "patch"]} in role["rules"]
     everything = cluster_rules + role["rules"]
     assert not any("secrets" in rule["resources"] for rule in everything)
 
@@ -55,3 +62,31 @@ def test_an_alert_fires_when_imports_wait(render):
     assert [g["name"] for g in off.one("PrometheusRule")["spec"]["groups"]] == [
         "autoredeploy-registry-budgets"
     ]
+
+
+# Every value that adds an argument to the poller: the fixture holds the rendering, and the
+# Rust test `cli::poll::tests::the_charts_arguments_parse` parses it with the binary's own
+# argument parser, so the chart never passes the poller a flag it does not take.
+EVERY_POLLER_OPTION = {
+    "poller": {"registries": ["docker.io", "quay.io"]},
+    "catalog": {"namespaces": ["shop", "web"]},
+    "registryBudgets": ["quay.io=100/6h"],
+    "rules": {
+        "internalRegistries": ["registry.example.com"],
+        "preserveOriginal": True,
+        "includeRepositories": ["docker.io/library/*"],
+        "excludeRepositories": ["docker.io/library/busybox"],
+    },
+}
+FIXTURE = pathlib.Path(__file__).parents[1] / "fixtures" / "poller" / "chart-args.json"
+
+
+def test_the_pollers_arguments_with_every_option_are_the_fixture_the_binary_parses(render):
+    out = render(EVERY_POLLER_OPTION)
+    (container,) = out.one("Deployment", POLLER)["spec"]["template"]["spec"]["containers"]
+    rendered = {"command": container["command"], "args": container["args"]}
+    if os.environ.get("UPDATE_FIXTURES") == "1":
+        FIXTURE.parent.mkdir(parents=True, exist_ok=True)
+        FIXTURE.write_text(json.dumps(rendered, indent=2) + "\n")
+    assert json.loads(FIXTURE.read_text()) == rendered, "render again: UPDATE_FIXTURES=1"
+    assert "--catalog-namespaces=shop,web" in container["args"]

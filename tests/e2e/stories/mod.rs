@@ -6,6 +6,7 @@ mod budget;
 mod chart;
 mod gitops;
 mod harm;
+mod poller;
 mod registry;
 mod scan;
 mod seed;
@@ -22,6 +23,7 @@ pub fn all() -> Vec<Story> {
     stories.extend(gitops::STORIES.iter().map(copy));
     stories.extend(budget::STORIES.iter().map(copy));
     stories.extend(registry::STORIES.iter().map(copy));
+    stories.extend(poller::STORIES.iter().map(copy));
     stories
 }
 

@@ -98,6 +98,13 @@ impl Cluster {
             .filter(|r| !r.is_empty())
     }
 
+    /// The loopback registry's log (its access log included), when the kit started one.
+    pub fn registry_log(&self) -> Option<PathBuf> {
+        self.registry()?;
+        let logs = self.env.get("E2E_LOGS")?;
+        Some(Path::new(logs).join("registry.log"))
+    }
+
     /// The kit's folder (for `cluster.sh push` and `push-image.py`).
     pub fn kit(&self) -> Option<&Path> {
         self.started.as_ref().and_then(|(s, _)| s.parent())

@@ -48,7 +48,15 @@ pub fn setup() -> Result<Option<String>, String> {
     let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-webhook");
     let kube = Kube::new(&cluster.kubeconfig);
     let python = chart_python()?;
-    let webhook = Webhook::start(&work, &cluster.kubeconfig, &[]);
+    // The loopback registry under a second name is a polled registry (stories::poller): tags
+    // written `localhost:PORT/...` are left to `autoredeploy poll`, tags written
+    // `127.0.0.1:PORT/...` (stories::registry) are still scheduled.
+    let polled = cluster.registry().and_then(polled_name);
+    let mut extra = Vec::new();
+    if let Some(polled) = &polled {
+        extra.extend(["--polled-registry", polled.as_str()]);
+    }
+    let webhook = Webhook::start(&work, &cluster.kubeconfig, &extra);
     webhook.install_configuration(&kube, &python, "{}");
     let env = Env {
         registry: cluster.registry().map(str::to_string),
@@ -288,12 +296,36 @@ pub struct RealTag {
     registry: String,
 }
 
+/// The loopback registry's second name, `localhost:PORT` for `127.0.0.1:PORT`: the webhook
+/// treats it as polled (`--polled-registry`).
+fn polled_name(registry: &str) -> Option<String> {
+    registry
+        .strip_prefix("127.0.0.1:")
+        .map(|port| format!("localhost:{port}"))
+}
+
+/// The polled name of the loopback registry, if the cluster has one.
+pub fn polled_registry() -> Option<String> {
+    env().registry.as_deref().and_then(polled_name)
+}
+
 impl RealTag {
     /// A repository of its own for namespace `ns`, or `None` without a registry (another
     /// cluster than the kit's).
     pub fn new(ns: &str) -> Option<RealTag> {
+        RealTag::named(ns, env().registry.clone()?)
+    }
+
+    /// The same, written with the registry's polled name (`localhost:PORT`): the webhook
+    /// leaves it unscheduled and `autoredeploy poll` watches it. Pushes still go to the one
+    /// registry.
+    pub fn polled(ns: &str) -> Option<RealTag> {
+        RealTag::named(ns, polled_registry()?)
+    }
+
+    fn named(ns: &str, host: String) -> Option<RealTag> {
         let (registry, kit) = (env().registry.clone()?, env().kit.clone()?);
-        let repository = format!("{registry}/e2e/{ns}");
+        let repository = format!("{host}/e2e/{ns}");
         Some(RealTag {
             source: format!("{repository}:latest"),
             repository,
@@ -305,7 +337,7 @@ impl RealTag {
     /// Push a new tiny image to `:latest` with the kit's `push-image.py`; its
     /// `repository@sha256:...`.
     pub fn push(&self) -> String {
-        let path = self.repository.split_once('/').map_or("", |(_, p)| p);
+        let path = self.path();
         let out = std::process::Command::new("python3")
             .arg(self.kit.join("push-image.py"))
             .args([
@@ -327,6 +359,11 @@ impl RealTag {
             self.repository,
             String::from_utf8_lossy(&out.stdout).trim()
         )
+    }
+
+    /// The repository's path in the registry (`e2e/NS`).
+    pub fn path(&self) -> &str {
+        self.repository.split_once('/').map_or("", |(_, p)| p)
     }
 
     /// An ImageStream `name` whose tag `latest` imports this repository (plain HTTP).
