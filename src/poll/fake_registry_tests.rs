@@ -13,16 +13,17 @@ use axum::routing::{any, get};
 use serde_json::json;
 
 use super::Poller;
+use super::proxy::Proxies;
 use super::registry::RegistryClient;
 use super::registry_tests_support::{FakeCluster, options, stream};
 
 #[derive(Default)]
-struct Fake {
-    host: Mutex<String>,
+pub(super) struct Fake {
+    pub(super) host: Mutex<String>,
     digest: Mutex<String>,
     remaining: AtomicU64,
     throttled: AtomicUsize,
-    manifest_requests: Mutex<Vec<String>>,
+    pub(super) manifest_requests: Mutex<Vec<String>>,
 }
 
 async fn manifest(
@@ -63,7 +64,7 @@ async fn manifest(
     (StatusCode::OK, out)
 }
 
-async fn start() -> Arc<Fake> {
+pub(super) async fn start() -> Arc<Fake> {
     let fake = Arc::new(Fake::default());
     *fake.digest.lock().unwrap() = "sha256:1111".into();
     fake.remaining.store(80, Ordering::SeqCst);
@@ -89,7 +90,8 @@ async fn token_flow_ratelimit_headers_backoff_and_private_repositories() {
         stream("public", &format!("{host}/team/public:1"), "sha256:1111"),
         stream("private", &format!("{host}/team/private:1"), "sha256:1111"),
     ];
-    let heads = Arc::new(RegistryClient::new(Duration::from_secs(5)).unwrap());
+    let heads =
+        Arc::new(RegistryClient::with_proxies(Duration::from_secs(5), Proxies::none()).unwrap());
     let mut poller = Poller::new(cluster.clone(), heads.clone(), options(&host))
         .await
         .unwrap();
@@ -169,7 +171,8 @@ async fn a_budget_holds_imports_back_in_a_rolling_window() {
         &[format!("{host}=1/1h").parse().unwrap()],
         "15m".parse().unwrap(),
     );
-    let heads = Arc::new(RegistryClient::new(Duration::from_secs(5)).unwrap());
+    let heads =
+        Arc::new(RegistryClient::with_proxies(Duration::from_secs(5), Proxies::none()).unwrap());
     let mut poller = Poller::new(cluster.clone(), heads, opts).await.unwrap();
     assert_eq!(poller.poll_once(0).await.unwrap().imported.len(), 1);
     *fake.digest.lock().unwrap() = "sha256:3333".into();

@@ -9,6 +9,7 @@
 pub mod decide;
 pub mod kube;
 pub mod lease;
+pub mod proxy;
 pub mod registry;
 pub mod state;
 pub mod tags;
@@ -312,3 +313,5 @@ use registry_tests as registry_tests_support;
 
 #[cfg(test)]
 mod fake_registry_tests;
+#[cfg(test)]
+mod proxy_tests;

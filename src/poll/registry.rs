@@ -22,10 +22,10 @@ use http_body_util::{BodyExt as _, Empty};
 use hyper::body::Bytes;
 use hyper::{Method, Request, StatusCode, header};
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use super::decide::{bearer_challenge, ratelimit_count, retry_after};
+use super::proxy::{Proxies, ProxyConnector};
 use super::tags::PolledTag;
 
 /// What a manifest may be, most specific last; a registry answers with the first it has.
@@ -65,24 +65,31 @@ impl Head {
     }
 }
 
-type Https = hyper_rustls::HttpsConnector<HttpConnector>;
+type Https = hyper_rustls::HttpsConnector<ProxyConnector>;
 
 /// A registry client shared by all polls; caches anonymous tokens per repository.
 pub struct RegistryClient {
     client: Client<Https, Empty<Bytes>>,
+    proxies: Proxies,
     tokens: Mutex<HashMap<String, (String, Instant)>>,
     timeout: Duration,
 }
 
 impl RegistryClient {
+    /// A client that honours the environment's proxy settings (`HTTPS_PROXY`, `NO_PROXY`, …).
     pub fn new(timeout: Duration) -> anyhow::Result<Self> {
+        RegistryClient::with_proxies(timeout, Proxies::from_env())
+    }
+
+    pub fn with_proxies(timeout: Duration, proxies: Proxies) -> anyhow::Result<Self> {
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()?
             .https_or_http()
             .enable_http1()
-            .build();
+            .wrap_connector(ProxyConnector::new(proxies.clone()));
         Ok(RegistryClient {
             client: Client::builder(TokioExecutor::new()).build(https),
+            proxies,
             tokens: Mutex::new(HashMap::new()),
             timeout,
         })
@@ -171,10 +178,31 @@ impl RegistryClient {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
         let request = request.body(Empty::new()).map_err(|e| e.to_string())?;
-        self.client
-            .request(request)
+        self.request(request)
             .await
             .map_err(|e| format!("{url}: {e}"))
+    }
+
+    /// Send, with `Proxy-Authorization` when a forwarding proxy with credentials relays it.
+    async fn request(
+        &self,
+        mut request: Request<Empty<Bytes>>,
+    ) -> Result<hyper::Response<hyper::body::Incoming>, String> {
+        if let Some(auth) = self.proxies.forward_authorization(request.uri()) {
+            request
+                .headers_mut()
+                .insert(header::PROXY_AUTHORIZATION, auth);
+        }
+        self.client.request(request).await.map_err(|e| {
+            // hyper's own message is only "client error (Connect)": name the cause.
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                text.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            text
+        })
     }
 
     /// An anonymous token from the challenge's realm, and how long it lasts.
@@ -196,7 +224,6 @@ impl RegistryClient {
             .body(Empty::new())
             .map_err(|e| e.to_string())?;
         let response = self
-            .client
             .request(request)
             .await
             .map_err(|e| format!("token {realm}: {e}"))?;

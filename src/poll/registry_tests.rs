@@ -17,6 +17,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
+use super::proxy::Proxies;
 use super::registry::RegistryClient;
 use super::state::PollState;
 use super::tags::PolledTag;
@@ -358,7 +359,8 @@ async fn twenty_unchanged_tags_cost_no_get_and_one_push_one_import() {
     }
     *cluster.streams.lock().unwrap() = streams;
     let gets_before = registry.manifest_requests("GET");
-    let heads = Arc::new(RegistryClient::new(Duration::from_secs(10)).unwrap());
+    let heads =
+        Arc::new(RegistryClient::with_proxies(Duration::from_secs(10), Proxies::none()).unwrap());
     let mut poller = Poller::new(cluster.clone(), heads.clone(), options(&registry.host))
         .await
         .unwrap();
@@ -437,7 +439,8 @@ async fn a_legacy_manifest_list_is_imported_once_even_across_restarts() {
         &format!("{}/team/multi:latest", registry.host),
         &amd64,
     )];
-    let heads = Arc::new(RegistryClient::new(Duration::from_secs(10)).unwrap());
+    let heads =
+        Arc::new(RegistryClient::with_proxies(Duration::from_secs(10), Proxies::none()).unwrap());
     let mut poller = Poller::new(cluster.clone(), heads.clone(), options(&registry.host))
         .await
         .unwrap();

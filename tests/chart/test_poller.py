@@ -90,3 +90,19 @@ def test_the_pollers_arguments_with_every_option_are_the_fixture_the_binary_pars
         FIXTURE.write_text(json.dumps(rendered, indent=2) + "\n")
     assert json.loads(FIXTURE.read_text()) == rendered, "render again: UPDATE_FIXTURES=1"
     assert "--catalog-namespaces=shop,web" in container["args"]
+
+
+def test_the_proxy_reaches_the_pollers_environment_only_when_set(render):
+    def env_of(out):
+        (container,) = out.one("Deployment", POLLER)["spec"]["template"]["spec"]["containers"]
+        return {e["name"]: e.get("value") for e in container["env"]}
+
+    plain = env_of(render())
+    assert not {"HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"} & plain.keys()
+    proxied = env_of(render({"poller": {"proxy": {
+        "httpsProxy": "http://proxy.example:3128",
+        "noProxy": ".cluster.local,.svc,10.0.0.0/16",
+    }}}))
+    assert proxied["HTTPS_PROXY"] == "http://proxy.example:3128"
+    assert proxied["NO_PROXY"] == ".cluster.local,.svc,10.0.0.0/16"
+    assert "HTTP_PROXY" not in proxied
