@@ -65,7 +65,7 @@ const _: () = {
 };
 
 impl Kind {
-    /// Every kind, in the order of [`KINDS`] (a test holds the two to each other).
+    /// Every kind, in the order of the table of kinds (a test holds the two to each other).
     pub const ALL: [Kind; 9] = [
         Kind::ImageStream,
         Kind::ImageStreamTag,

@@ -2,18 +2,19 @@
 //! starts: the catalog watch, `serve --catalog` and `scan`. It keeps one store of objects of
 //! the kinds in [`KINDS`] (namespaces, MutatingWebhookConfigurations, ImageStreams,
 //! DeploymentConfigs, Deployments, StatefulSets, DaemonSets, CronJobs), every write giving the
-//! object the next `resourceVersion`, and serves it over plain HTTP/1.1:
+//! object the next `resourceVersion`, and serves it over plain HTTP:
 //!
 //! - lists, cluster-wide and per namespace, paginated with `limit` and `continue` (the token
 //!   is the offset of the next page), items without `apiVersion` and `kind`, the list's
 //!   `resourceVersion` the store's;
-//! - `?watch=true`: a chunked stream of one JSON watch event per line, ADDED, MODIFIED or
+//! - `?watch=true` (or `1`): a chunked stream of one JSON watch event per line, ADDED, MODIFIED or
 //!   DELETED for every later write of that kind in that scope (from [`FakeApi::apply`],
 //!   [`FakeApi::delete`] and successful patches); the `resourceVersion` a watch asks to start
 //!   from is not read, so only writes after the watch opened reach it;
-//! - GET of one object, and PATCH with a JSON Patch (`application/json-patch+json`, `test`
-//!   operations included, 422 when one fails), `dryRun=All` answering the result unstored;
-//!   `fieldManager` and every other parameter is recorded ([`FakeApi::patches`]) and ignored.
+//! - GET of one object, and PATCH with a JSON Patch (`application/json-patch+json`, else
+//!   415; `test` operations included, 422 when one fails or a path is missing), `dryRun=All`
+//!   answering the result unstored; `fieldManager` is recorded with the patch
+//!   ([`FakeApi::patches`]) and not checked. Every request is recorded ([`FakeApi::seen`]).
 //!
 //! Like a real cluster, [`FakeApi::start`] also stores every object's namespace, labelled
 //! `kubernetes.io/metadata.name` as kube-apiserver labels it, and the chart's webhook
@@ -24,9 +25,10 @@
 //! changes an object just before the next patches of it arrive (their `test` of its
 //! `resourceVersion` then fails), failing lists (500, as in an etcd outage), watch `ERROR`
 //! events (410 Gone also closes every watch, as when the resource version expired) and
-//! deletions no watch hears of. It serves nothing else: any other path, kind or method gets
-//! the Status a real server answers for it (404 or 405). Its table of kinds is its own, not
-//! `scan`'s, so a wrong path in the code under test is a failing test, not an agreement.
+//! deletions no watch hears of. It serves nothing else: any other path or kind answers 404 and
+//! any other method 405, with a Status body as a real server's. Requests are not
+//! authenticated. Its table of kinds is its own, not `scan`'s, so a wrong path in the code
+//! under test is a failing test, not an agreement.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
