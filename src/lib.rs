@@ -3,9 +3,9 @@
 //! CLI and the catalog watch are thin adapters around it.
 #![forbid(unsafe_code)]
 
-pub mod admission; // AdmissionReview in, AdmissionReview out; the only reader of Mode
+pub mod admission; // AdmissionReview in, AdmissionReview out: the webhook's adapter to the engine
 pub mod catalog; // ImageStream index (pure) and the cluster watch that feeds it
-pub mod cli; // subcommands: serve, mutate, certs
+pub mod cli; // subcommands: serve, mutate, scan, certs
 pub mod config; // typed Config, Mode and rule settings
 pub mod engine; // PURE: the rules, per resource family
 pub mod image_ref; // PURE: Docker image references, parsed and normalised (a leaf)

@@ -1,7 +1,6 @@
-//! The ImageStream catalog against a fake API server on loopback: the watch itself, and `serve`
-//! with the catalog and budgets on. One test binary.
-
-mod fake_api;
+//! The ImageStream catalog against the fake API server on loopback
+//! (`autoredeploy::testing::fake_api`): the watch itself, and `serve` with the catalog and
+//! budgets on. One test binary.
 
 mod catalog_watch;
 mod serve_budget;

@@ -2,14 +2,12 @@
 //! answers lookups; watch events, watch errors, 410 Gone (relist) and failing lists are
 //! reflected in the snapshot and the status, and the last good index survives every failure.
 
-use crate::fake_api;
-
 use std::time::Duration;
 
 use autoredeploy::catalog::budget::Replaced;
 use autoredeploy::catalog::watch::{LiveCatalog, WatchOptions};
 use autoredeploy::catalog::{Catalog, TagRef};
-use fake_api::FakeApi;
+use autoredeploy::testing::fake_api::FakeApi;
 use serde_json::{Value, json};
 
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -154,7 +152,7 @@ async fn added_modified_and_deleted_events_are_reflected() {
     })
     .await;
 
-    api.delete("shop", "nginx");
+    api.delete("ImageStream", "shop", "nginx");
     eventually("deleted stream", || {
         !catalog.snapshot().has_stream("shop", "nginx")
     })
@@ -209,7 +207,7 @@ async fn projected_registry_totals_follow_watch_events() {
     })
     .await;
 
-    api.delete("shop", "nginx");
+    api.delete("ImageStream", "shop", "nginx");
     eventually("deleted stream uncounted", || pulls("docker.io") == 4).await;
     catalog.stop();
 }
@@ -247,7 +245,7 @@ async fn gone_watch_relists_and_drops_streams_deleted_meanwhile() {
     let api = FakeApi::start(fixtures()).await;
     let catalog = synced_catalog(&api, &[]).await;
 
-    api.delete_unseen("other", "db");
+    api.delete_unseen("ImageStream", "other", "db");
     api.watch_error(410, "Expired");
     eventually("relist", || catalog.status().relists() == 2).await;
     let snapshot = catalog.snapshot();
@@ -264,7 +262,7 @@ async fn failing_lists_are_retried_and_the_old_index_is_kept() {
     let catalog = synced_catalog(&api, &[]).await;
 
     api.fail_lists(true);
-    api.delete_unseen("shop", "app");
+    api.delete_unseen("ImageStream", "shop", "app");
     api.watch_error(410, "Expired");
     eventually("three failed lists", || api.lists_failed() >= 3).await;
     let status = catalog.status();
@@ -323,7 +321,7 @@ async fn listed_namespaces_each_get_a_watcher_and_nothing_else_is_cached() {
     .await;
     assert!(!catalog.snapshot().has_stream("other", "cache"));
 
-    api.delete_unseen("tools", "cli");
+    api.delete_unseen("ImageStream", "tools", "cli");
     api.watch_error(410, "Expired");
     eventually("both namespaces relisted", || {
         catalog.status().relists() == 4

@@ -1,9 +1,10 @@
-//! `autoredeploy scan` against a fake API server on loopback (`scan_apiserver`): the table, the
+//! `autoredeploy scan` against the fake API server on loopback (`autoredeploy::testing::fake_api`,
+//! with the cluster's objects and the scan runner in `scan_objects`): the table, the
 //! JSON report and one object explained (`scan_table`), `--fix` (`scan_fix`), and PolicyReports
 //! checked against their CRD (`scan_policyreport`), and the webhook's scope applied to both
 //! (`scan_scope`). One test binary.
 
-mod scan_apiserver;
+mod scan_objects;
 
 mod scan_fix;
 mod scan_policyreport;

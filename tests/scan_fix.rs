@@ -4,16 +4,16 @@
 //! skipped (exit 2), `--dry-run` stores nothing, a second scan after a fix exits 0, and
 //! streams patched earlier count against the registry budget of later ones.
 
-use crate::scan_apiserver::{self, objects};
+use crate::scan_objects as objects;
 
+use autoredeploy::testing::fake_api::FakeApi;
 use objects::{cluster_objects, scan};
-use scan_apiserver::FakeCluster;
 use serde_json::{Value, json};
 
 const TRIGGERS: &str = "image.openshift.io/triggers";
 
-async fn start() -> (FakeCluster, tempfile::TempDir, std::path::PathBuf) {
-    let cluster = FakeCluster::start(cluster_objects()).await;
+async fn start() -> (FakeApi, tempfile::TempDir, std::path::PathBuf) {
+    let cluster = FakeApi::start(cluster_objects()).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let kubeconfig = cluster.kubeconfig(dir.path());
     (cluster, dir, kubeconfig)
@@ -196,7 +196,7 @@ async fn streams_scheduled_earlier_count_against_the_budget_of_later_ones() {
             false,
         )
     });
-    let cluster = FakeCluster::start(streams).await;
+    let cluster = FakeApi::start(streams).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let kubeconfig = cluster.kubeconfig(dir.path());
     let before = scan(&kubeconfig, &["-A"]).await;
@@ -252,7 +252,7 @@ async fn an_object_in_audit_mode_is_reported_never_patched_and_not_counted() {
         nginx,
         json!({"autoredeploy.io/mode": "audit"}),
     );
-    let cluster = FakeCluster::start([stream, audited]).await;
+    let cluster = FakeApi::start([stream, audited]).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let kubeconfig = cluster.kubeconfig(dir.path());
     let run = scan(&kubeconfig, &["-A"]).await;

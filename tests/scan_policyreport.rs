@@ -3,10 +3,10 @@
 //! kubernetes-sigs/wg-policy-prototypes, its `v1alpha2` schema). Unknown fields are refused,
 //! as `kubectl apply` does with strict field validation.
 
-use crate::scan_apiserver::{self, objects};
+use crate::scan_objects as objects;
 
+use autoredeploy::testing::fake_api::FakeApi;
 use objects::{cluster_objects, scan};
-use scan_apiserver::FakeCluster;
 use serde_json::{Value, json};
 
 const CRD: &str = "tests/fixtures/policyreport/wgpolicyk8s.io_policyreports.yaml";
@@ -55,7 +55,7 @@ fn errors(validator: &jsonschema::Validator, item: &Value) -> Vec<String> {
 }
 
 async fn reports() -> Value {
-    let cluster = FakeCluster::start(cluster_objects()).await;
+    let cluster = FakeApi::start(cluster_objects()).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let run = scan(
         &cluster.kubeconfig(dir.path()),

@@ -9,11 +9,11 @@
 
 use std::collections::BTreeSet;
 
-use crate::scan_apiserver::{self, objects};
+use crate::scan_objects as objects;
 
+use autoredeploy::testing::fake_api::{FakeApi, chart_webhook_configuration, namespace};
 use objects::{DIGEST_NGINX, scan, stream, workload};
 use proptest::prelude::*;
-use scan_apiserver::{FakeCluster, chart_webhook_configuration, namespace};
 use serde_json::{Value, json};
 
 const NGINX: &str = "docker.io/library/nginx:1.25";
@@ -76,15 +76,15 @@ fn scoped_objects() -> Vec<Value> {
     objects
 }
 
-async fn start(objects: Vec<Value>) -> (FakeCluster, tempfile::TempDir, std::path::PathBuf) {
-    let cluster = FakeCluster::start(objects).await;
+async fn start(objects: Vec<Value>) -> (FakeApi, tempfile::TempDir, std::path::PathBuf) {
+    let cluster = FakeApi::start(objects).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let kubeconfig = cluster.kubeconfig(dir.path());
     (cluster, dir, kubeconfig)
 }
 
 /// `(namespace, name)` of every PATCH received.
-fn patched(cluster: &FakeCluster) -> BTreeSet<(String, String)> {
+fn patched(cluster: &FakeApi) -> BTreeSet<(String, String)> {
     cluster
         .patches()
         .into_iter()
@@ -178,7 +178,7 @@ async fn the_json_report_names_the_scope_and_leaves_out_of_scope_objects_empty()
 #[tokio::test]
 async fn without_an_installed_configuration_the_chart_defaults_apply_and_scan_says_so() {
     let (cluster, _dir, kubeconfig) = start(scoped_objects()).await;
-    cluster.remove("MutatingWebhookConfiguration", "", "autoredeploy");
+    cluster.delete("MutatingWebhookConfiguration", "", "autoredeploy");
     let run = scan(&kubeconfig, &["-A"]).await;
     assert_eq!(run.code, 1, "{}", run.err);
     assert_eq!(
@@ -479,7 +479,7 @@ proptest! {
     ) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         let patched = runtime.block_on(async {
-            let cluster = FakeCluster::start_exactly(cluster_of(&spaces, &marks, installed)).await;
+            let cluster = FakeApi::start_exactly(cluster_of(&spaces, &marks, installed)).await;
             let dir = tempfile::tempdir().expect("temp dir");
             // Unlimited, so that every stream in scope is scheduled whatever the count.
             let args = ["-A", "--fix", "--registry-budget", "docker.io=unlimited"];

@@ -2,14 +2,14 @@
 //! (snapshots), one object explained along its chain, paginated lists, and the errors a real
 //! cluster gives (plain Kubernetes without OpenShift's APIs, RBAC, no server at all).
 
-use crate::scan_apiserver::{self, objects};
+use crate::scan_objects as objects;
 
+use autoredeploy::testing::fake_api::FakeApi;
 use objects::{cluster_objects, scan, scan_on_terminal, workload};
-use scan_apiserver::FakeCluster;
 use serde_json::{Value, json};
 
-async fn start() -> (FakeCluster, tempfile::TempDir, std::path::PathBuf) {
-    let cluster = FakeCluster::start(cluster_objects()).await;
+async fn start() -> (FakeApi, tempfile::TempDir, std::path::PathBuf) {
+    let cluster = FakeApi::start(cluster_objects()).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let kubeconfig = cluster.kubeconfig(dir.path());
     (cluster, dir, kubeconfig)
@@ -140,7 +140,7 @@ async fn explaining_a_missing_object_names_it() {
 
 #[tokio::test]
 async fn lists_are_paginated_and_2000_deployments_take_4_requests() {
-    let cluster = FakeCluster::start((0..2000).map(|i| {
+    let cluster = FakeApi::start((0..2000).map(|i| {
         workload(
             "apps/v1",
             "Deployment",
@@ -325,7 +325,7 @@ async fn bad_targets_and_flag_mixes_are_refused() {
 
 #[tokio::test]
 async fn progress_goes_to_a_terminal_on_stderr_and_is_cleared() {
-    let cluster = FakeCluster::start((0..250).map(|i| {
+    let cluster = FakeApi::start((0..250).map(|i| {
         workload(
             "apps/v1",
             "Deployment",

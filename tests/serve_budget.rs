@@ -4,15 +4,14 @@
 //! quay.io one is still scheduled, and the per-registry gauges show the projected use; without
 //! a catalog, `serve` says once at start that budgets count only the object under review.
 
-use crate::fake_api;
 use crate::serve_catalog::serve_on;
 
 use std::time::Duration;
 
 use autoredeploy::testing::client::{Http1, admin_get};
+use autoredeploy::testing::fake_api::FakeApi;
 use autoredeploy::testing::server::Server;
 use axum::http::StatusCode;
-use fake_api::FakeApi;
 use serde_json::{Value, json};
 
 const DEADLINE: Duration = Duration::from_secs(20);

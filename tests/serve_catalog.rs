@@ -4,16 +4,15 @@
 //! `docker.io/x/y:latest` gets the trigger annotation and the tag's digest, and a re-apply of
 //! the same manifest keeps the running digest (no double rollout).
 
-use crate::fake_api;
 use autoredeploy::testing::recorded;
 
 use std::time::Duration;
 
 use autoredeploy::testing::client::{Http1, admin_get, connector};
+use autoredeploy::testing::fake_api::FakeApi;
 use autoredeploy::testing::server::{Server, poll_until};
 use axum::http::StatusCode;
 use base64::Engine as _;
-use fake_api::FakeApi;
 use serde_json::{Value, json};
 
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -39,7 +38,12 @@ pub(crate) async fn serve_on(api: &FakeApi) -> (tempfile::TempDir, Server, Http1
     let dir = tempfile::tempdir().unwrap();
     let config = api.kubeconfig(dir.path());
     let certs = dir.path().join("certs");
-    let args = ["--catalog", "auto", "--kubeconfig", config.as_str()];
+    let args = [
+        "--catalog",
+        "auto",
+        "--kubeconfig",
+        config.to_str().unwrap(),
+    ];
     let server = tokio::task::block_in_place(|| Server::start_dev(&certs, &args));
     poll_until(DEADLINE, "readiness after the first list", || async {
         let (status, _) = admin_get(server.admin, "/readyz").await;
@@ -145,7 +149,12 @@ async fn readiness_waits_for_the_first_list_of_image_streams() {
     let dir = tempfile::tempdir().unwrap();
     let config = api.kubeconfig(dir.path());
     let certs = dir.path().join("certs");
-    let args = ["--catalog", "auto", "--kubeconfig", config.as_str()];
+    let args = [
+        "--catalog",
+        "auto",
+        "--kubeconfig",
+        config.to_str().unwrap(),
+    ];
     let server = tokio::task::block_in_place(|| Server::start_dev(&certs, &args));
     poll_until(DEADLINE, "a failed list", || async {
         (api.lists_failed() > 0).then_some(())

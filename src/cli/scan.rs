@@ -11,6 +11,7 @@ use clap::{Args, ValueEnum};
 use super::rules::RuleArgs;
 use crate::catalog::client::client_from_env;
 use crate::config::{Mode, RuleConfig};
+use crate::engine::kind::Kind;
 use crate::scan::api::Cluster;
 use crate::scan::scope::{self as scan_scope, ChartDefaults, Decision, ScopeOptions};
 use crate::scan::{self, Progress, Quiet, explain, fix, policyreport, render, resources};
@@ -377,11 +378,11 @@ async fn explain_one(
         }
     };
     let outcome = scan::run_engine(&stored, &catalog, rules);
-    let Some(kind) = scan::kind_of(resource) else {
+    let Some(kind) = resource.engine else {
         anyhow::bail!("{} is not a kind the engine handles", resource.kind);
     };
-    let verdict = match resource.kind {
-        "ImageStream" => scan::classify::stream(&stored, &outcome),
+    let verdict = match kind {
+        Kind::ImageStream => scan::classify::stream(&stored, &outcome),
         _ => scan::classify::workload(kind, &stored, &outcome, &tags),
     };
     // The same object report the table shows: it marks an audited object's changes.

@@ -52,7 +52,44 @@ const KINDS: [(Kind, &str, &str, bool); 9] = [
     (Kind::CronJob, "batch", "CronJob", false),
 ];
 
+/// Every kind has its row: a kind missing from [`KINDS`] fails to compile here.
+const _: () = {
+    let mut i = 0;
+    while i < Kind::ALL.len() {
+        assert!(
+            Kind::ALL[i].row().is_some(),
+            "a kind without a row in KINDS"
+        );
+        i += 1;
+    }
+};
+
 impl Kind {
+    /// Every kind, in the order of the table of kinds (a test holds the two to each other).
+    pub const ALL: [Kind; 9] = [
+        Kind::ImageStream,
+        Kind::ImageStreamTag,
+        Kind::ImageStreamImport,
+        Kind::ImageTag,
+        Kind::DeploymentConfig,
+        Kind::Deployment,
+        Kind::StatefulSet,
+        Kind::DaemonSet,
+        Kind::CronJob,
+    ];
+
+    /// Its row in [`KINDS`].
+    const fn row(self) -> Option<(Kind, &'static str, &'static str, bool)> {
+        let mut i = 0;
+        while i < KINDS.len() {
+            if KINDS[i].0 as u8 == self as u8 {
+                return Some(KINDS[i]);
+            }
+            i += 1;
+        }
+        None
+    }
+
     /// ImageStreams and the side doors that write them: the kinds whose rules record their
     /// own patch operations (`engine::patch::Edits`).
     pub fn is_image_stream_family(self) -> bool {
@@ -85,11 +122,19 @@ impl Kind {
     }
 
     /// The kind's name, as in `kind:` (a bounded metrics label).
-    pub fn name(self) -> &'static str {
-        KINDS
-            .iter()
-            .find(|(k, ..)| *k == self)
-            .map_or("", |(_, _, name, _)| name)
+    pub const fn name(self) -> &'static str {
+        match self.row() {
+            Some((_, _, name, _)) => name,
+            None => "",
+        }
+    }
+
+    /// The API group it is served in, as in `apiVersion: GROUP/VERSION`.
+    pub const fn group(self) -> &'static str {
+        match self.row() {
+            Some((_, group, _, _)) => group,
+            None => "",
+        }
     }
 
     /// JSON pointer of the pod spec of a workload kind.
@@ -144,6 +189,42 @@ mod tests {
             Some(Kind::DeploymentConfig)
         );
         assert_eq!(kind("v1", "DeploymentConfig"), Some(Kind::DeploymentConfig));
+    }
+
+    /// Exhaustive on purpose: a new variant does not compile until it has a place here, and
+    /// then the test below fails until it is in `Kind::ALL` and `KINDS` at that place.
+    fn position(kind: Kind) -> usize {
+        match kind {
+            Kind::ImageStream => 0,
+            Kind::ImageStreamTag => 1,
+            Kind::ImageStreamImport => 2,
+            Kind::ImageTag => 3,
+            Kind::DeploymentConfig => 4,
+            Kind::Deployment => 5,
+            Kind::StatefulSet => 6,
+            Kind::DaemonSet => 7,
+            Kind::CronJob => 8,
+        }
+    }
+
+    #[test]
+    fn all_is_every_kind_once_in_the_order_of_the_table_and_each_is_recognised() {
+        let positions: Vec<usize> = Kind::ALL.into_iter().map(position).collect();
+        assert_eq!(positions, (0..KINDS.len()).collect::<Vec<_>>());
+        let rows: Vec<Kind> = KINDS.iter().map(|(kind, ..)| *kind).collect();
+        assert_eq!(rows, Kind::ALL);
+        for kind in Kind::ALL {
+            let api_version = format!("{}/v1", kind.group());
+            assert_eq!(
+                Kind::of(&json!({"apiVersion": api_version, "kind": kind.name()})),
+                Some(kind)
+            );
+            assert_eq!(Kind::of_group_kind(kind.group(), kind.name()), Some(kind));
+        }
+        assert_eq!(
+            (Kind::CronJob.group(), Kind::CronJob.name()),
+            ("batch", "CronJob")
+        );
     }
 
     #[test]

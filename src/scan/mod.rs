@@ -27,7 +27,6 @@ use serde_json::Value;
 use crate::catalog::CatalogIndex;
 use crate::catalog::budget::registry_totals;
 use crate::config::{Mode, RuleConfig};
-use crate::engine::kind::Kind;
 use crate::engine::{self, Change, Input, Operation, Outcome};
 use api::{ApiError, Cluster};
 use classify::{Status, Verdict};
@@ -196,7 +195,7 @@ async fn scan_workloads(
     scan: &mut Scan,
     progress: &mut dyn Progress,
 ) -> Result<(), ApiError> {
-    let Some(kind) = kind_of(resource) else {
+    let Some(kind) = resource.engine else {
         return Ok(());
     };
     let mut found = Vec::new();
@@ -250,11 +249,6 @@ pub fn run_engine(stored: &Value, catalog: &CatalogIndex, rules: &RuleConfig) ->
         username: None,
     };
     engine::mutate(&input, catalog, rules)
-}
-
-/// The engine's kind for a listed resource.
-pub fn kind_of(resource: &Resource) -> Option<Kind> {
-    Kind::of(&serde_json::json!({"apiVersion": resource.api_version(), "kind": resource.kind}))
 }
 
 /// A report line for one object the webhook is called for in mode `served`.

@@ -1,12 +1,17 @@
-//! The kinds `scan` reads from a cluster and how they are addressed: API group, version,
-//! plural, the names a user may type for them (`deploy/web`, `dc/api`), and their URL paths;
-//! besides the kinds it scans, the two it reads to know the webhook's scope (namespaces and
-//! MutatingWebhookConfigurations). It owns no I/O and must not know what the engine does with
+//! The kinds `scan` reads from a cluster and how they are addressed: the engine's kind they
+//! are, version, plural, the names a user may type for them (`deploy/web`, `dc/api`), and
+//! their URL paths; besides the kinds it scans, the two it reads to know the webhook's scope
+//! (namespaces and MutatingWebhookConfigurations). A scanned kind's group and name are the
+//! engine's own (`engine::Kind`). It owns no I/O and must not know what the engine does with
 //! the objects.
+
+use crate::engine::kind::Kind;
 
 /// One listable kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Resource {
+    /// The engine's kind; `None` for the kinds read only for the webhook's scope.
+    pub engine: Option<Kind>,
     pub kind: &'static str,
     /// API group; `""` is the core group (`/api/v1`).
     pub group: &'static str,
@@ -20,19 +25,31 @@ pub struct Resource {
     pub namespaced: bool,
 }
 
+/// A namespaced kind the engine handles, listed at `v1` under its group and name.
+const fn scanned(
+    kind: Kind,
+    plural: &'static str,
+    aliases: &'static [&'static str],
+    openshift: bool,
+) -> Resource {
+    Resource {
+        engine: Some(kind),
+        kind: kind.name(),
+        group: kind.group(),
+        version: "v1",
+        plural,
+        aliases,
+        openshift,
+        namespaced: true,
+    }
+}
+
 /// ImageStreams come first: the catalog is built from them before any workload is read.
-pub const IMAGE_STREAMS: Resource = Resource {
-    kind: "ImageStream",
-    group: "image.openshift.io",
-    version: "v1",
-    plural: "imagestreams",
-    aliases: &["is"],
-    openshift: true,
-    namespaced: true,
-};
+pub const IMAGE_STREAMS: Resource = scanned(Kind::ImageStream, "imagestreams", &["is"], true);
 
 /// Namespaces, for the labels a webhook's `namespaceSelector` reads.
 pub const NAMESPACES: Resource = Resource {
+    engine: None,
     kind: "Namespace",
     group: "",
     version: "v1",
@@ -44,6 +61,7 @@ pub const NAMESPACES: Resource = Resource {
 
 /// The configurations that say which requests reach the webhook.
 pub const MUTATING_WEBHOOK_CONFIGURATIONS: Resource = Resource {
+    engine: None,
     kind: "MutatingWebhookConfiguration",
     group: "admissionregistration.k8s.io",
     version: "v1",
@@ -55,51 +73,11 @@ pub const MUTATING_WEBHOOK_CONFIGURATIONS: Resource = Resource {
 
 /// The workload kinds the engine adds triggers to, in the order they are listed.
 pub const WORKLOADS: [Resource; 5] = [
-    Resource {
-        kind: "DeploymentConfig",
-        group: "apps.openshift.io",
-        version: "v1",
-        plural: "deploymentconfigs",
-        aliases: &["dc"],
-        openshift: true,
-        namespaced: true,
-    },
-    Resource {
-        kind: "Deployment",
-        group: "apps",
-        version: "v1",
-        plural: "deployments",
-        aliases: &["deploy"],
-        openshift: false,
-        namespaced: true,
-    },
-    Resource {
-        kind: "StatefulSet",
-        group: "apps",
-        version: "v1",
-        plural: "statefulsets",
-        aliases: &["sts"],
-        openshift: false,
-        namespaced: true,
-    },
-    Resource {
-        kind: "DaemonSet",
-        group: "apps",
-        version: "v1",
-        plural: "daemonsets",
-        aliases: &["ds"],
-        openshift: false,
-        namespaced: true,
-    },
-    Resource {
-        kind: "CronJob",
-        group: "batch",
-        version: "v1",
-        plural: "cronjobs",
-        aliases: &["cj"],
-        openshift: false,
-        namespaced: true,
-    },
+    scanned(Kind::DeploymentConfig, "deploymentconfigs", &["dc"], true),
+    scanned(Kind::Deployment, "deployments", &["deploy"], false),
+    scanned(Kind::StatefulSet, "statefulsets", &["sts"], false),
+    scanned(Kind::DaemonSet, "daemonsets", &["ds"], false),
+    scanned(Kind::CronJob, "cronjobs", &["cj"], false),
 ];
 
 impl Resource {
@@ -111,9 +89,9 @@ impl Resource {
         }
     }
 
-    /// Whether this is [`IMAGE_STREAMS`] (compared by value: a `const` has no one address).
+    /// Whether this is [`IMAGE_STREAMS`].
     pub fn is_image_stream(&self) -> bool {
-        self == &IMAGE_STREAMS
+        self.engine == Some(Kind::ImageStream)
     }
 
     /// `plural.group`, how kubectl and RBAC messages name a resource (`plural` alone for
@@ -174,7 +152,94 @@ pub fn parse_target(text: &str) -> Result<(&'static Resource, String), String> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    /// How `scan` sees each kind the engine handles.
+    #[derive(Debug)]
+    enum Scanned {
+        /// Listed as this resource.
+        Listed(&'static Resource),
+        /// Not a stored object of its own: a side door that writes an ImageStream, which
+        /// `scan` lists.
+        ThroughImageStreams,
+    }
+
+    /// Exhaustive on purpose: a new `engine::Kind` does not compile until `scan` says how it
+    /// sees it.
+    fn scanned_as(kind: Kind) -> Scanned {
+        match kind {
+            Kind::ImageStream => Scanned::Listed(&IMAGE_STREAMS),
+            Kind::ImageStreamTag | Kind::ImageStreamImport | Kind::ImageTag => {
+                Scanned::ThroughImageStreams
+            }
+            Kind::DeploymentConfig => Scanned::Listed(&WORKLOADS[0]),
+            Kind::Deployment => Scanned::Listed(&WORKLOADS[1]),
+            Kind::StatefulSet => Scanned::Listed(&WORKLOADS[2]),
+            Kind::DaemonSet => Scanned::Listed(&WORKLOADS[3]),
+            Kind::CronJob => Scanned::Listed(&WORKLOADS[4]),
+        }
+    }
+
+    #[test]
+    fn every_kind_the_engine_handles_has_a_scan_resource_that_maps_back_to_it() {
+        for kind in Kind::ALL {
+            match scanned_as(kind) {
+                Scanned::Listed(resource) => {
+                    assert_eq!(resource.engine, Some(kind), "{resource:?}");
+                    assert!(all().any(|r| r == resource), "{kind:?} is not scanned");
+                    let typed =
+                        json!({"apiVersion": resource.api_version(), "kind": resource.kind});
+                    assert_eq!(Kind::of(&typed), Some(kind), "{typed}");
+                    assert_eq!(
+                        Kind::of_group_kind(resource.group, resource.kind),
+                        Some(kind)
+                    );
+                }
+                Scanned::ThroughImageStreams => {
+                    assert!(kind.is_image_stream_family() && kind != Kind::ImageStream);
+                }
+            }
+        }
+        for resource in all() {
+            let kind = resource
+                .engine
+                .expect("every scanned resource is an engine kind");
+            assert!(
+                matches!(scanned_as(kind), Scanned::Listed(r) if r == resource),
+                "{resource:?}"
+            );
+        }
+        let scope_only = [NAMESPACES, MUTATING_WEBHOOK_CONFIGURATIONS];
+        assert!(scope_only.iter().all(|r| r.engine.is_none()));
+        assert!(IMAGE_STREAMS.is_image_stream() && !WORKLOADS[0].is_image_stream());
+    }
+
+    #[test]
+    fn scanned_kinds_keep_their_group_version_and_names() {
+        let names: Vec<(String, &str, &str)> =
+            all().map(|r| (r.api_version(), r.kind, r.plural)).collect();
+        assert_eq!(
+            names,
+            [
+                (
+                    "image.openshift.io/v1".into(),
+                    "ImageStream",
+                    "imagestreams"
+                ),
+                (
+                    "apps.openshift.io/v1".into(),
+                    "DeploymentConfig",
+                    "deploymentconfigs"
+                ),
+                ("apps/v1".into(), "Deployment", "deployments"),
+                ("apps/v1".into(), "StatefulSet", "statefulsets"),
+                ("apps/v1".into(), "DaemonSet", "daemonsets"),
+                ("batch/v1".into(), "CronJob", "cronjobs"),
+            ]
+        );
+    }
 
     #[test]
     fn targets_accept_kinds_plurals_and_short_names() {

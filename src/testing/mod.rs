@@ -2,11 +2,13 @@
 //! checks (compiled with `cfg(test)` or the `testing` feature, never into the shipped
 //! binary): ImageStream builders, the invariants every engine outcome must hold, the
 //! AdmissionReviews recorded from a real kube-apiserver, the API server's checks on a
-//! response, a loopback TLS client and a runner for the real `serve` binary. One copy of each, so a test states
+//! response, a fake API server on loopback for the tests that talk to a cluster, a loopback
+//! TLS client and a runner for the real `serve` binary. One copy of each, so a test states
 //! only what it is about.
 
 pub mod apiserver;
 pub mod client;
+pub mod fake_api;
 pub mod fuzz;
 pub mod invariants;
 pub mod recorded;

@@ -1,29 +1,51 @@
-//! A fake Kubernetes API server on 127.0.0.1 for `scan`: paginated lists (`limit` and
-//! `continue`) of any stored kind, cluster-wide and per namespace, GET of one object, and JSON
-//! Patch (`application/json-patch+json`) with `test` operations, `dryRun=All` and
-//! `fieldManager`. Namespaces and MutatingWebhookConfigurations are served too (cluster-scoped):
-//! like a real cluster, every object's namespace exists, labelled `kubernetes.io/metadata.name`
-//! as kube-apiserver labels it, and the chart's webhook configuration is installed unless a
-//! test removes it. Tests can stop serving OpenShift's API groups (plain Kubernetes: 404),
-//! forbid a resource (403), and let a concurrent writer change an object just before the next
-//! patches of it arrive (the `test` of its resourceVersion then fails with 422).
+//! A fake Kubernetes API server on 127.0.0.1, the one every test that talks to a cluster
+//! starts: the catalog watch, `serve --catalog` and `scan`. It keeps one store of objects of
+//! the kinds in [`KINDS`] (namespaces, MutatingWebhookConfigurations, ImageStreams,
+//! DeploymentConfigs, Deployments, StatefulSets, DaemonSets, CronJobs), every write giving the
+//! object the next `resourceVersion`, and serves it over plain HTTP:
+//!
+//! - lists, cluster-wide and per namespace, paginated with `limit` and `continue` (the token
+//!   is the offset of the next page), items without `apiVersion` and `kind`, the list's
+//!   `resourceVersion` the store's;
+//! - `?watch=true` (or `1`): a chunked stream of one JSON watch event per line, ADDED, MODIFIED or
+//!   DELETED for every later write of that kind in that scope (from [`FakeApi::apply`],
+//!   [`FakeApi::delete`] and successful patches); the `resourceVersion` a watch asks to start
+//!   from is not read, so only writes after the watch opened reach it;
+//! - GET of one object, and PATCH with a JSON Patch (`application/json-patch+json`, else
+//!   415; `test` operations included, 422 when one fails or a path is missing), `dryRun=All`
+//!   answering the result unstored; `fieldManager` is recorded with the patch
+//!   ([`FakeApi::patches`]) and not checked. Every request is recorded ([`FakeApi::seen`]).
+//!
+//! Like a real cluster, [`FakeApi::start`] also stores every object's namespace, labelled
+//! `kubernetes.io/metadata.name` as kube-apiserver labels it, and the chart's webhook
+//! configuration as Helm renders it with the default values; [`FakeApi::start_exactly`] adds
+//! nothing. What it fakes beyond that, on a test's word: a plain Kubernetes cluster
+//! (OpenShift's API groups answer 404), RBAC refusals (403 for a resource, its cluster-wide
+//! lists or its patches), a server that repeats its continue token, a concurrent writer that
+//! changes an object just before the next patches of it arrive (their `test` of its
+//! `resourceVersion` then fails), failing lists (500, as in an etcd outage), watch `ERROR`
+//! events (410 Gone also closes every watch, as when the resource version expired) and
+//! deletions no watch hears of. It serves nothing else: any other path or kind answers 404 and
+//! any other method 405, with a Status body as a real server's. Requests are not
+//! authenticated. Its table of kinds is its own, not `scan`'s, so a wrong path in the code
+//! under test is a failing test, not an agreement.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use tokio::sync::mpsc;
 
-pub mod objects;
-
-/// `(group/version, kind, plural)` of the kinds the fake serves.
-const KINDS: [(&str, &str, &str); 8] = [
+/// `(apiVersion, kind, plural)` of the kinds the fake serves.
+pub const KINDS: [(&str, &str, &str); 8] = [
     ("v1", "Namespace", "namespaces"),
     (
         "admissionregistration.k8s.io/v1",
@@ -42,8 +64,10 @@ const KINDS: [(&str, &str, &str); 8] = [
     ("batch/v1", "CronJob", "cronjobs"),
 ];
 
-/// (group/version, plural, namespace, name)
+/// (apiVersion, plural, namespace, name); the namespace is `""` for a cluster-scoped kind.
 type Key = (String, String, String, String);
+
+type EventSender = mpsc::UnboundedSender<Result<Bytes, Infallible>>;
 
 /// One request as the fake saw it.
 #[derive(Debug, Clone)]
@@ -63,10 +87,20 @@ pub struct Patched {
     pub body: Value,
 }
 
+/// An open watch: the collection it watches and where its events go.
+struct Watch {
+    api_version: String,
+    plural: String,
+    /// `None`: every namespace.
+    namespace: Option<String>,
+    sender: EventSender,
+}
+
 #[derive(Default)]
 struct Store {
     objects: BTreeMap<Key, Value>,
     resource_version: u64,
+    watches: Vec<Watch>,
     openshift: bool,
     forbidden: BTreeSet<String>,
     /// Lists of this plural always answer the same continue token (a broken server).
@@ -77,17 +111,23 @@ struct Store {
     read_only: BTreeSet<String>,
     /// Name -> patches still to be preceded by someone else's write.
     interfere: BTreeMap<String, usize>,
+    /// Lists answer 500.
+    failing_lists: bool,
+    lists_served: usize,
+    lists_failed: usize,
     seen: Vec<Seen>,
     patches: Vec<Patched>,
 }
 
+/// Handle on a running fake API server (it runs until the test's runtime stops).
 #[derive(Clone)]
-pub struct FakeCluster {
+pub struct FakeApi {
     store: Arc<Mutex<Store>>,
     pub addr: SocketAddr,
 }
 
-/// The chart's MutatingWebhookConfiguration as Helm renders it with the default values.
+/// The chart's MutatingWebhookConfiguration as Helm renders it with the default values
+/// (`tests/fixtures/webhook/chart-default.json`).
 pub fn chart_webhook_configuration() -> Value {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -107,10 +147,10 @@ pub fn namespace(name: &str, labels: &[(&str, &str)]) -> Value {
         "metadata": {"name": name, "labels": all}, "spec": {"finalizers": ["kubernetes"]}})
 }
 
-impl FakeCluster {
-    /// Serve `objects` (each with `apiVersion`, `kind`, `metadata.namespace` and `name`), the
-    /// namespaces they live in (unless given among them), and the chart's webhook
-    /// configuration.
+impl FakeApi {
+    /// Serve `objects` (each with `apiVersion`, `kind`, `metadata.name` and, when namespaced,
+    /// `metadata.namespace`), the namespaces they live in (unless given among them), and the
+    /// chart's webhook configuration.
     pub async fn start(objects: impl IntoIterator<Item = Value>) -> Self {
         let objects: Vec<Value> = objects.into_iter().collect();
         let given: BTreeSet<String> = objects
@@ -143,24 +183,24 @@ impl FakeCluster {
             .fallback(handle)
             .with_state(Arc::clone(&store));
         tokio::spawn(async move { axum::serve(listener, router).await });
-        let cluster = FakeCluster { store, addr };
+        let api = FakeApi { store, addr };
         for object in objects {
-            cluster.put(object);
+            api.apply(object);
         }
-        cluster
+        api
     }
 
     fn lock(&self) -> MutexGuard<'_, Store> {
         self.store.lock().expect("fake store")
     }
 
-    /// Store (create or replace) an object with a new resourceVersion.
-    pub fn put(&self, object: Value) {
-        let mut store = self.lock();
-        store_object(&mut store, object);
+    /// Create or replace an object with a new resourceVersion, and send ADDED or MODIFIED to
+    /// the watches of its kind and namespace.
+    pub fn apply(&self, object: Value) {
+        write(&mut self.lock(), object);
     }
 
-    /// The stored object.
+    /// The stored object (`namespace` is `""` for a cluster-scoped kind).
     pub fn object(&self, kind: &str, namespace: &str, name: &str) -> Value {
         self.lock()
             .objects
@@ -169,10 +209,58 @@ impl FakeCluster {
             .expect("stored object")
     }
 
-    /// Delete a stored object (`namespace` is `""` for a cluster-scoped kind).
-    pub fn remove(&self, kind: &str, namespace: &str, name: &str) {
-        let removed = self.lock().objects.remove(&key_of(kind, namespace, name));
-        assert!(removed.is_some(), "no {kind} {namespace}/{name} to remove");
+    /// Delete a stored object and send DELETED (with a new resourceVersion) to the watches of
+    /// its kind and namespace.
+    pub fn delete(&self, kind: &str, namespace: &str, name: &str) {
+        let mut store = self.lock();
+        let mut object = remove(&mut store, kind, namespace, name);
+        store.resource_version += 1;
+        object["metadata"]["resourceVersion"] = json!(store.resource_version.to_string());
+        broadcast(&mut store, &object, "DELETED");
+    }
+
+    /// Delete a stored object while no watch hears of it (the watch was down).
+    pub fn delete_unseen(&self, kind: &str, namespace: &str, name: &str) {
+        remove(&mut self.lock(), kind, namespace, name);
+    }
+
+    /// Send a watch `ERROR` event with `code` to every open watch; 410 also closes them, as
+    /// an API server does when the resource version expired.
+    pub fn watch_error(&self, code: u16, reason: &str) {
+        let event = json!({"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1",
+            "metadata": {}, "status": "Failure", "message": format!("fake {reason}"),
+            "reason": reason, "code": code}});
+        let line = line(&event);
+        let mut store = self.lock();
+        for watch in &store.watches {
+            let _ = watch.sender.send(Ok(line.clone()));
+        }
+        if code == 410 {
+            store.watches.clear();
+        }
+    }
+
+    /// From now on lists answer HTTP 500 (`true`) or succeed again (`false`); watches and
+    /// GETs are not affected.
+    pub fn fail_lists(&self, failing: bool) {
+        self.lock().failing_lists = failing;
+    }
+
+    /// Lists answered with items, of every kind.
+    pub fn lists_served(&self) -> usize {
+        self.lock().lists_served
+    }
+
+    /// Lists answered 500 by [`FakeApi::fail_lists`].
+    pub fn lists_failed(&self) -> usize {
+        self.lock().lists_failed
+    }
+
+    /// Open watches (closed ones are pruned).
+    pub fn open_watches(&self) -> usize {
+        let mut store = self.lock();
+        store.watches.retain(|watch| !watch.sender.is_closed());
+        store.watches.len()
     }
 
     /// Plain Kubernetes: `image.openshift.io` and `apps.openshift.io` answer 404.
@@ -206,6 +294,7 @@ impl FakeCluster {
         self.lock().interfere.insert(name.to_string(), times);
     }
 
+    /// Every request received, in order.
     pub fn seen(&self) -> Vec<Seen> {
         self.lock().seen.clone()
     }
@@ -215,8 +304,9 @@ impl FakeCluster {
         self.lock().patches.clone()
     }
 
-    /// A kubeconfig file pointing at this server, in `dir`.
-    pub fn kubeconfig(&self, dir: &std::path::Path) -> PathBuf {
+    /// A kubeconfig file in `dir` pointing at this server (plain HTTP, a token the fake does
+    /// not read, default namespace `shop`); returns its path.
+    pub fn kubeconfig(&self, dir: &Path) -> PathBuf {
         let path = dir.join("kubeconfig");
         let text = format!(
             "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster: {{server: 'http://{}'}}\n\
@@ -227,10 +317,25 @@ impl FakeCluster {
         std::fs::write(&path, text).expect("write kubeconfig");
         path
     }
+
+    /// A kube client for this server (plain HTTP on loopback).
+    pub fn client(&self) -> kube::Client {
+        let url = format!("http://{}", self.addr).parse().expect("url");
+        kube::Client::try_from(kube::Config::new(url)).expect("client")
+    }
+}
+
+/// `(apiVersion, plural)` of a served kind.
+fn api_of(kind: &str) -> (&'static str, &'static str) {
+    KINDS
+        .iter()
+        .find(|k| k.1 == kind)
+        .map(|k| (k.0, k.2))
+        .unwrap_or_else(|| panic!("the fake API server does not serve {kind:?}"))
 }
 
 fn key_of(kind: &str, namespace: &str, name: &str) -> Key {
-    let (api_version, _, plural) = KINDS.iter().find(|k| k.1 == kind).expect("known kind");
+    let (api_version, plural) = api_of(kind);
     (
         api_version.to_string(),
         plural.to_string(),
@@ -239,29 +344,47 @@ fn key_of(kind: &str, namespace: &str, name: &str) -> Key {
     )
 }
 
-fn store_object(store: &mut Store, mut object: Value) -> Value {
+fn object_key(object: &Value) -> Key {
+    let meta = &object["metadata"];
+    let text = |field: &str| meta[field].as_str().unwrap_or_default();
+    let kind = object["kind"].as_str().unwrap_or_default();
+    key_of(kind, text("namespace"), text("name"))
+}
+
+fn remove(store: &mut Store, kind: &str, namespace: &str, name: &str) -> Value {
+    let removed = store.objects.remove(&key_of(kind, namespace, name));
+    removed.unwrap_or_else(|| panic!("no {kind} {namespace}/{name} to delete"))
+}
+
+/// Store (create or replace) an object with a new resourceVersion and tell the watches.
+fn write(store: &mut Store, mut object: Value) -> Value {
     store.resource_version += 1;
     object["metadata"]["resourceVersion"] = json!(store.resource_version.to_string());
-    let api_version = object["apiVersion"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let kind = object["kind"].as_str().unwrap_or_default();
-    let plural = KINDS
-        .iter()
-        .find(|k| k.1 == kind)
-        .map(|k| k.2)
-        .expect("known kind");
-    let meta = &object["metadata"];
-    let text = |f: &str| meta[f].as_str().unwrap_or_default().to_string();
-    let key = (
-        api_version,
-        plural.to_string(),
-        text("namespace"),
-        text("name"),
-    );
-    store.objects.insert(key, object.clone());
+    let key = object_key(&object);
+    let event = match store.objects.insert(key, object.clone()) {
+        Some(_) => "MODIFIED",
+        None => "ADDED",
+    };
+    broadcast(store, &object, event);
     object
+}
+
+/// Send `{"type": event, "object": object}` to the watches of the object's kind and namespace.
+fn broadcast(store: &mut Store, object: &Value, event: &str) {
+    let (api_version, plural, namespace, _) = object_key(object);
+    let line = line(&json!({"type": event, "object": object}));
+    for watch in &store.watches {
+        let scoped = watch.namespace.as_ref().is_none_or(|ns| *ns == namespace);
+        if watch.api_version == api_version && watch.plural == plural && scoped {
+            let _ = watch.sender.send(Ok(line.clone()));
+        }
+    }
+}
+
+fn line(event: &Value) -> Bytes {
+    let mut bytes = serde_json::to_vec(event).expect("event json");
+    bytes.push(b'\n');
+    Bytes::from(bytes)
 }
 
 fn status(code: StatusCode, reason: &str, message: &str) -> Response {
@@ -330,7 +453,8 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         == Some("application/json-patch+json");
     match (method, target.name.clone()) {
-        (Method::GET, None) => list(&store, &target, &query),
+        (Method::GET, None) if watching(&query) => watch(&mut store, target),
+        (Method::GET, None) => list(&mut store, &target, &query),
         (Method::GET, Some(name)) => match find(&store, &target, &name) {
             Some(object) => axum::Json(object).into_response(),
             None => status(
@@ -400,8 +524,40 @@ fn param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
         .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
 }
 
+fn watching(query: &str) -> bool {
+    matches!(param(query, "watch"), Some("true" | "1"))
+}
+
+/// A chunked response that stays open: one line per event sent to the new watch.
+fn watch(store: &mut Store, target: Target) -> Response {
+    let (sender, receiver) = mpsc::unbounded_channel();
+    store.watches.push(Watch {
+        api_version: target.api_version,
+        plural: target.plural,
+        namespace: target.namespace,
+        sender,
+    });
+    let body = futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| (chunk, receiver))
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(body),
+    )
+        .into_response()
+}
+
 /// Items in key order; `continue` is the offset of the next page.
-fn list(store: &Store, target: &Target, query: &str) -> Response {
+fn list(store: &mut Store, target: &Target, query: &str) -> Response {
+    if store.failing_lists {
+        store.lists_failed += 1;
+        return status(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            "fake etcd outage",
+        );
+    }
+    store.lists_served += 1;
     let matching: Vec<&Value> = store
         .objects
         .iter()
@@ -419,6 +575,7 @@ fn list(store: &Store, target: &Target, query: &str) -> Response {
         .and_then(|l| l.parse().ok())
         .unwrap_or(usize::MAX);
     let end = offset.saturating_add(limit).min(matching.len());
+    // List items come without `apiVersion` and `kind`, as from a real API server.
     let items: Vec<Value> = matching[offset.min(end)..end]
         .iter()
         .map(|object| {
@@ -437,8 +594,15 @@ fn list(store: &Store, target: &Target, query: &str) -> Response {
     if store.stuck.as_deref() == Some(target.plural.as_str()) {
         metadata["continue"] = json!("1");
     }
-    axum::Json(json!({"apiVersion": target.api_version, "kind": "List", "metadata": metadata, "items": items}))
-        .into_response()
+    let kind = KINDS
+        .iter()
+        .find(|k| k.0 == target.api_version && k.2 == target.plural)
+        .map_or("", |k| k.1);
+    axum::Json(
+        json!({"apiVersion": target.api_version, "kind": format!("{kind}List"),
+        "metadata": metadata, "items": items}),
+    )
+    .into_response()
 }
 
 fn patch(store: &mut Store, target: &Target, name: &str, query: &str, body: &[u8]) -> Response {
@@ -455,7 +619,7 @@ fn patch(store: &mut Store, target: &Target, name: &str, query: &str, body: &[u8
         *left -= 1;
         if let Some(mut other) = find(store, target, name) {
             other["metadata"]["labels"]["touched-by"] = json!("someone-else");
-            store_object(store, other);
+            write(store, other);
         }
     }
     let Some(mut object) = find(store, target, name) else {
@@ -475,5 +639,5 @@ fn patch(store: &mut Store, target: &Target, name: &str, query: &str, body: &[u8
     if param(query, "dryRun") == Some("All") {
         return axum::Json(object).into_response();
     }
-    axum::Json(store_object(store, object)).into_response()
+    axum::Json(write(store, object)).into_response()
 }
