@@ -68,17 +68,22 @@ pub(super) async fn start() -> Arc<Fake> {
     let fake = Arc::new(Fake::default());
     *fake.digest.lock().unwrap() = "sha256:1111".into();
     fake.remaining.store(80, Ordering::SeqCst);
-    let app = axum::Router::new()
+    let app = router(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    *fake.host.lock().unwrap() = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    fake
+}
+
+/// The fake registry's routes (its token service included).
+pub(super) fn router(fake: Arc<Fake>) -> axum::Router {
+    axum::Router::new()
         .route(
             "/token",
             get(|| async { axum::Json(json!({"token": "anonymous-token", "expires_in": 300})) }),
         )
         .route("/v2/{repo}/{name}/manifests/{reference}", any(manifest))
-        .with_state(fake.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    *fake.host.lock().unwrap() = listener.local_addr().unwrap().to_string();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    fake
+        .with_state(fake)
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! The proxy settings against a small proxy on loopback that records what it is asked: an
-//! `https://` registry is reached through a CONNECT tunnel carrying the proxy's credentials, a
+//! `https://` registry is reached through a CONNECT tunnel carrying the proxy's credentials
+//! (TLS end to end, to the fake registry served over TLS with a certificate for its name), a
 //! plain-HTTP one through the proxy's forwarding (absolute-form requests, relayed to the fake
 //! registry), and a host in `NO_PROXY` directly.
 
@@ -10,6 +11,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
+use super::fake_registry_tests::Fake;
 use super::proxy::Proxies;
 use super::registry::{Head, RegistryClient};
 use super::tags::PolledTag;
@@ -37,9 +39,10 @@ impl Seen {
     }
 }
 
-/// A proxy on a free loopback port. CONNECT to a loopback address is tunnelled, any other
-/// CONNECT answered `200` and closed (nothing listens there); a forwarded request for
-/// `registry.internal:5000` is relayed to `upstream`, in origin form.
+/// A proxy on a free loopback port. A CONNECT to `registry.example:443` is tunnelled to
+/// `upstream` (the TLS fake registry), any other CONNECT answered `200` and closed; a
+/// forwarded request for `registry.internal:5000` is relayed to `upstream`, in origin form,
+/// any other to its own host.
 async fn start_proxy(upstream: String) -> (String, Arc<Seen>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap().to_string();
@@ -85,8 +88,8 @@ async fn relay(mut client: TcpStream, seen: Arc<Seen>, upstream: String) {
             .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
             .await
             .unwrap();
-        if target.starts_with("127.0.0.1:")
-            && let Ok(mut server) = TcpStream::connect(target).await
+        if target == "registry.example:443"
+            && let Ok(mut server) = TcpStream::connect(&upstream).await
         {
             let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
         }
@@ -130,19 +133,94 @@ fn tag(registry: &str, insecure: bool) -> PolledTag {
     }
 }
 
+/// The fake registry over TLS on a free loopback port, with a certificate for
+/// `registry.example` from a CA of its own; its address and a client config trusting that CA.
+async fn start_tls_registry(fake: Arc<Fake>) -> (String, rustls::ClientConfig) {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let certs = crate::server::certs::generate(&["registry.example".to_string()]).unwrap();
+    let chain = CertificateDer::pem_slice_iter(certs.cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(certs.key_pem.as_bytes()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let app = super::fake_registry_tests::router(fake);
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let (acceptor, app) = (acceptor.clone(), app.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let service = hyper_util::service::TowerToHyperService::new(app);
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                    .await;
+            });
+        }
+    });
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(certs.ca_pem.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    (address, client)
+}
+
 #[tokio::test]
 async fn https_goes_through_a_connect_tunnel_with_the_proxys_credentials() {
-    let (proxy, seen) = start_proxy(String::new()).await;
+    let fake = super::fake_registry_tests::start().await;
+    let (tls_registry, trust) = start_tls_registry(fake.clone()).await;
+    let (proxy, seen) = start_proxy(tls_registry).await;
     let url = format!("http://user:secret@{proxy}");
     let client =
-        RegistryClient::with_proxies(Duration::from_secs(5), Proxies::new(&url, &url, "")).unwrap();
+        RegistryClient::with_tls(Duration::from_secs(5), Proxies::new(&url, &url, ""), trust)
+            .unwrap();
+    // registry.example does not resolve: only the proxy can reach it, through the tunnel, and
+    // TLS inside it checks the certificate for that name.
     let head = client.head(&tag("registry.example", false)).await;
-    // Nothing answers TLS at the far end of this tunnel: the HEAD fails, but it went to the
-    // proxy (registry.example does not even resolve) as a CONNECT, never as plain text.
-    assert!(matches!(head, Head::Failed(_)), "{head:?}");
-    assert_eq!(seen.lines(), ["CONNECT registry.example:443 HTTP/1.1"]);
+    assert!(
+        matches!(&head, Head::Digest { digest, .. } if digest == "sha256:1111"),
+        "{head:?}"
+    );
+    let lines = seen.lines();
+    let connects: Vec<&String> = lines.iter().filter(|l| l.starts_with("CONNECT")).collect();
+    assert!(
+        !connects.is_empty()
+            && connects
+                .iter()
+                .all(|l| *l == "CONNECT registry.example:443 HTTP/1.1"),
+        "the registry only through tunnels: {lines:?}"
+    );
+    // The token service of the fake is plain HTTP: forwarded, not tunnelled.
+    assert!(
+        lines.iter().any(|l| l.starts_with("GET http://")),
+        "{lines:?}"
+    );
     // "user:secret" in base64.
-    assert!(seen.all_authorized("Basic dXNlcjpzZWNyZXQ="));
+    assert!(seen.all_authorized("Basic dXNlcjpzZWNyZXQ="), "{lines:?}");
+    assert_eq!(
+        fake.manifest_requests.lock().unwrap().as_slice(),
+        ["HEAD team/public", "HEAD team/public"],
+        "the 401 with its challenge, then the HEAD with the token"
+    );
 }
 
 #[tokio::test]

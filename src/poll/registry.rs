@@ -82,8 +82,27 @@ impl RegistryClient {
     }
 
     pub fn with_proxies(timeout: Duration, proxies: Proxies) -> anyhow::Result<Self> {
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()?
+        let tls = hyper_rustls::HttpsConnectorBuilder::new().with_native_roots()?;
+        RegistryClient::build(timeout, proxies, tls)
+    }
+
+    /// Trusting only the roots of `tls` (tests: a registry with a certificate of their own).
+    #[cfg(test)]
+    pub fn with_tls(
+        timeout: Duration,
+        proxies: Proxies,
+        tls: rustls::ClientConfig,
+    ) -> anyhow::Result<Self> {
+        let tls = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls);
+        RegistryClient::build(timeout, proxies, tls)
+    }
+
+    fn build(
+        timeout: Duration,
+        proxies: Proxies,
+        tls: hyper_rustls::HttpsConnectorBuilder<hyper_rustls::builderstates::WantsSchemes>,
+    ) -> anyhow::Result<Self> {
+        let https = tls
             .https_or_http()
             .enable_http1()
             .wrap_connector(ProxyConnector::new(proxies.clone()));
