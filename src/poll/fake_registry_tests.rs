@@ -193,3 +193,37 @@ async fn a_budget_holds_imports_back_in_a_rolling_window() {
         "the first import left the window"
     );
 }
+
+#[tokio::test]
+async fn a_change_imports_as_soon_as_its_head_answers_not_at_the_end_of_the_cycle() {
+    let fake = start().await;
+    let host = fake.host.lock().unwrap().clone();
+    let cluster = FakeCluster::default();
+    // "a" changed (its status holds another digest), "b" did not; their HEADs are 2 s apart.
+    *cluster.streams.lock().unwrap() = vec![
+        stream("a", &format!("{host}/team/a:1"), "sha256:old"),
+        stream("b", &format!("{host}/team/b:1"), "sha256:1111"),
+    ];
+    let mut opts = options(&host);
+    opts.spread = Duration::from_secs(4);
+    let heads =
+        Arc::new(RegistryClient::with_proxies(Duration::from_secs(5), Proxies::none()).unwrap());
+    let mut poller = Poller::new(cluster.clone(), heads, opts).await.unwrap();
+    let cycle = tokio::spawn(async move { poller.poll_once(0).await.unwrap() });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while cluster.imports.lock().unwrap().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no import within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let asked = fake.manifest_requests.lock().unwrap().clone();
+    assert!(
+        !asked.iter().any(|r| r.ends_with("team/b")),
+        "a's import went out before b's HEAD: {asked:?}"
+    );
+    let report = cycle.await.unwrap();
+    assert_eq!(report.imported, ["shop/a:latest"], "{report:?}");
+    assert_eq!(report.recorded, 1, "{report:?}");
+}

@@ -135,9 +135,26 @@ impl<C: Cluster> Poller<C> {
                 .or_default()
                 .push(tag);
         }
-        let heads = self.head_all(by_registry, now).await;
+        // Each answer is acted on as it arrives: a change found early in a long cycle imports
+        // at once, not after the last HEAD of the cycle.
+        let blocked = (self.backoff.iter())
+            .filter(|(_, until)| **until > now)
+            .map(|(registry, _)| registry.clone())
+            .collect();
+        // The HEADs run in a task of their own, so an import being created does not hold back
+        // (and then bunch up) the HEADs scheduled meanwhile; they stop when this cycle ends or
+        // is cut short.
+        let mut stream = head_stream(self.registry.clone(), by_registry, &blocked, &self.options);
+        let (answers, mut heads) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some(answer) = stream.next().await {
+                if answers.send(answer).is_err() {
+                    return;
+                }
+            }
+        });
         let mut dirty = false;
-        for (tag, head) in heads {
+        while let Some((tag, head)) = heads.recv().await {
             let key = tag.key();
             if let Some(m) = &self.metrics {
                 m.head(&tag.registry, head.result());
@@ -248,50 +265,38 @@ impl<C: Cluster> Poller<C> {
         }
         result
     }
+}
 
-    /// HEAD every tag, per registry at most `concurrency` at once and `rate` per second,
-    /// spread over `spread`; registries in back-off are skipped.
-    async fn head_all(
-        &self,
-        by_registry: BTreeMap<String, Vec<PolledTag>>,
-        now: u64,
-    ) -> Vec<(PolledTag, Head)> {
-        let per_registry = by_registry.into_iter().map(|(registry, tags)| {
-            let blocked = self
-                .backoff
-                .get(&registry)
-                .is_some_and(|until| *until > now);
-            let client = self.registry.clone();
+/// HEAD every tag, per registry at most `concurrency` at once and `rate` per second, spread
+/// over `spread`, the registries' answers merged as they come; registries in `blocked` (backed
+/// off) are skipped. Owns what it needs, so the cycle can update the poller between answers.
+fn head_stream(
+    client: Arc<RegistryClient>,
+    by_registry: BTreeMap<String, Vec<PolledTag>>,
+    blocked: &std::collections::HashSet<String>,
+    options: &PollOptions,
+) -> futures::stream::BoxStream<'static, (PolledTag, Head)> {
+    let started = tokio::time::Instant::now();
+    let per_registry = (by_registry.into_iter())
+        .filter(|(registry, _)| !blocked.contains(registry))
+        .map(|(_, tags)| {
+            let client = client.clone();
             let n = tags.len().max(1) as f64;
-            let step =
-                (self.options.spread.as_secs_f64() / n).max(1.0 / self.options.rate.max(0.001));
-            let concurrency = self.options.concurrency.max(1);
-            async move {
-                if blocked {
-                    return Vec::new();
-                }
-                let started = tokio::time::Instant::now();
-                futures::stream::iter(tags.into_iter().enumerate())
-                    .map(|(i, tag)| {
-                        let client = client.clone();
-                        async move {
-                            let at = started + Duration::from_secs_f64(step * i as f64);
-                            tokio::time::sleep_until(at).await;
-                            let head = client.head(&tag).await;
-                            (tag, head)
-                        }
-                    })
-                    .buffer_unordered(concurrency)
-                    .collect::<Vec<_>>()
-                    .await
-            }
+            let step = (options.spread.as_secs_f64() / n).max(1.0 / options.rate.max(0.001));
+            futures::stream::iter(tags.into_iter().enumerate())
+                .map(move |(i, tag)| {
+                    let client = client.clone();
+                    async move {
+                        let at = started + Duration::from_secs_f64(step * i as f64);
+                        tokio::time::sleep_until(at).await;
+                        let head = client.head(&tag).await;
+                        (tag, head)
+                    }
+                })
+                .buffer_unordered(options.concurrency.max(1))
+                .boxed()
         });
-        futures::future::join_all(per_registry)
-            .await
-            .into_iter()
-            .flatten()
-            .collect()
-    }
+    futures::stream::select_all(per_registry).boxed()
 }
 
 /// The failure an `ImageStreamImport`'s answer reports for its one image, if any.
