@@ -323,6 +323,11 @@ impl RealTag {
         RealTag::named(ns, polled_registry()?)
     }
 
+    /// Another repository of namespace `ns`'s (`e2e/NS-SUFFIX`), under the polled name.
+    pub fn polled_another(ns: &str, suffix: &str) -> Option<RealTag> {
+        RealTag::named(&format!("{ns}-{suffix}"), polled_registry()?)
+    }
+
     fn named(ns: &str, host: String) -> Option<RealTag> {
         let (registry, kit) = (env().registry.clone()?, env().kit.clone()?);
         let repository = format!("{host}/e2e/{ns}");
