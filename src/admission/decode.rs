@@ -131,7 +131,8 @@ impl<'de> Visitor<'de> for RequestVisitor {
                     if std::mem::replace(&mut seen_object, true) {
                         return Err(de::Error::duplicate_field("object"));
                     }
-                    request.object = map.next_value_seed(Trimmed(Level::Object))?;
+                    let intent = intent_read(request.kind.as_ref());
+                    request.object = map.next_value_seed(Trimmed(Level::Object { intent }))?;
                 }
                 Field::OldObject => {
                     if std::mem::replace(&mut seen_old_object, true) {
@@ -201,6 +202,14 @@ impl<'de> Deserialize<'de> for Field {
 fn old_object_unread(kind: Option<&GroupVersionKind>) -> bool {
     kind.and_then(|gvk| Kind::of_group_kind(&gvk.group, &gvk.kind))
         .is_some_and(|kind| !fields::reads_old_object(kind))
+}
+
+/// Whether the rules may read what the manifest said (`managedFields`, the last-applied
+/// annotation) of the object: a workload, or a kind not decoded yet.
+fn intent_read(kind: Option<&GroupVersionKind>) -> bool {
+    kind.is_none_or(|gvk| {
+        Kind::of_group_kind(&gvk.group, &gvk.kind).is_some_and(fields::reads_intent)
+    })
 }
 
 #[derive(Deserialize)]

@@ -2,7 +2,9 @@
 //! (`crate::engine::fields` lists it): the top-level `status`, the bookkeeping members of
 //! `metadata` (`managedFields`, `uid`, `resourceVersion`, ...), `kubectl apply`'s
 //! `last-applied-configuration` annotation and, of the stored object, everything but `metadata`
-//! and `spec`. Together they are most of a recorded review's object (an ImageStream's status
+//! and `spec`. A workload's own object keeps `managedFields` and the last-applied annotation
+//! (`fields::INTENT_METADATA`, `fields::INTENT_ANNOTATIONS`): its rules read what the manifest
+//! said. Together they are most of a recorded review's object (an ImageStream's status
 //! lists every imported image; managedFields repeats the shape of every field each manager
 //! set; the last-applied annotation is the whole manifest again, escaped), and a
 //! `serde_json::Value` pays for them four times: building the maps, the engine's clone, the
@@ -19,37 +21,44 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use serde_json::{Map, Value};
 
 use crate::engine::fields::{
-    OLD_OBJECT_MEMBERS, UNREAD_ANNOTATIONS, UNREAD_MEMBERS, UNREAD_METADATA,
+    INTENT_ANNOTATIONS, INTENT_METADATA, OLD_OBJECT_MEMBERS, UNREAD_ANNOTATIONS, UNREAD_MEMBERS,
+    UNREAD_METADATA,
 };
 
 /// Where a map sits, which decides what is left out of it.
 #[derive(Clone, Copy)]
 pub(super) enum Level {
-    /// The object itself: `status` is left out.
-    Object,
+    /// The object itself: `status` is left out. With `intent` (a workload, or a kind not yet
+    /// known), what the manifest said is kept.
+    Object { intent: bool },
     /// The stored object: all but `metadata` and `spec` is left out.
     OldObject,
     /// Its `metadata`: the members no rule reads are left out.
-    Metadata,
+    Metadata { intent: bool },
     /// `metadata.annotations`: the ones no rule reads are left out.
-    Annotations,
+    Annotations { intent: bool },
 }
 
 impl Level {
     fn skips(self, key: &str) -> bool {
         match self {
-            Level::Object => UNREAD_MEMBERS.contains(&key),
+            Level::Object { .. } => UNREAD_MEMBERS.contains(&key),
             Level::OldObject => !OLD_OBJECT_MEMBERS.contains(&key),
-            Level::Metadata => UNREAD_METADATA.contains(&key),
-            Level::Annotations => UNREAD_ANNOTATIONS.contains(&key),
+            Level::Metadata { intent } => {
+                UNREAD_METADATA.contains(&key) && !(intent && INTENT_METADATA.contains(&key))
+            }
+            Level::Annotations { intent } => {
+                UNREAD_ANNOTATIONS.contains(&key) && !(intent && INTENT_ANNOTATIONS.contains(&key))
+            }
         }
     }
 
     /// The level of the map under `key`, if it is trimmed too.
     fn below(self, key: &str) -> Option<Level> {
         match (self, key) {
-            (Level::Object | Level::OldObject, "metadata") => Some(Level::Metadata),
-            (Level::Metadata, "annotations") => Some(Level::Annotations),
+            (Level::Object { intent }, "metadata") => Some(Level::Metadata { intent }),
+            (Level::OldObject, "metadata") => Some(Level::Metadata { intent: false }),
+            (Level::Metadata { intent }, "annotations") => Some(Level::Annotations { intent }),
             _ => None,
         }
     }
@@ -148,7 +157,7 @@ mod tests {
     /// `#[serde(deserialize_with)]` for an optional object: `null` is `None`, as for a plain
     /// `Option<Value>` (a DELETE sends `object: null`).
     fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
-        Trimmed(Level::Object).deserialize(deserializer)
+        Trimmed(Level::Object { intent: false }).deserialize(deserializer)
     }
 
     #[derive(Deserialize)]

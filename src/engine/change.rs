@@ -88,6 +88,9 @@ pub enum Code {
     /// A container under an automatic trigger pinned to another digest of the tag's own
     /// repository than the tag's current image: the controller will write the current one.
     EarlierDigest,
+    /// `imagePullPolicy: Always` on a trigger-managed container kept because the manifest
+    /// sets it (last-applied configuration, or a server-side applier owns the field).
+    PullPolicyKept,
 }
 
 impl Code {
@@ -127,6 +130,7 @@ impl Code {
             Code::PullBudget => "pull-budget",
             Code::Owned => "owned",
             Code::EarlierDigest => "earlier-digest",
+            Code::PullPolicyKept => "pull-policy-kept",
         }
     }
 }
