@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
-use super::trimmed::{Level, Trimmed};
+use super::trimmed::{Intent, Level, Trimmed};
 use crate::engine::fields;
 use crate::engine::kind::Kind;
 
@@ -204,12 +204,17 @@ fn old_object_unread(kind: Option<&GroupVersionKind>) -> bool {
         .is_some_and(|kind| !fields::reads_old_object(kind))
 }
 
-/// Whether the rules may read what the manifest said (`managedFields`, the last-applied
-/// annotation) of the object: a workload, or a kind not decoded yet.
-fn intent_read(kind: Option<&GroupVersionKind>) -> bool {
-    kind.is_none_or(|gvk| {
-        Kind::of_group_kind(&gvk.group, &gvk.kind).is_some_and(fields::reads_intent)
-    })
+/// What the rules may read of what the manifest said (`managedFields`, the last-applied
+/// annotation): a workload's, pruned to what they read; all of it while the kind is not
+/// decoded yet; nothing for the other kinds.
+fn intent_read(kind: Option<&GroupVersionKind>) -> Intent {
+    let Some(gvk) = kind else {
+        return Intent::Whole;
+    };
+    Kind::of_group_kind(&gvk.group, &gvk.kind)
+        .filter(|kind| fields::reads_intent(*kind))
+        .and_then(Kind::pod_spec_pointer)
+        .map_or(Intent::No, Intent::Pruned)
 }
 
 #[derive(Deserialize)]

@@ -228,6 +228,13 @@ pub fn resolved_by_image_policy(
     resolved.then_some(tag)
 }
 
+/// Whether `image` has the shape of what ImagePolicy writes (a digest, or a pull spec in the
+/// cluster registry): only then is what the manifest said worth reading.
+pub fn may_be_resolved_by_image_policy(image: &str, context: &Context<'_>) -> bool {
+    ImageRef::parse(image)
+        .is_ok_and(|parsed| parsed.is_digest_pinned() || is_internal(&parsed, context))
+}
+
 /// The cluster registry's hosts: the configured ones and those in the stream's status.
 fn registry_hosts<'a>(
     tag: &'a TagRef,

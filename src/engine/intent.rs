@@ -19,7 +19,9 @@
 
 use serde_json::{Map, Value};
 
-use super::containers::{Container, List};
+use std::cell::OnceCell;
+
+use super::containers::Container;
 use crate::pointer::Pointer as _;
 
 /// `kubectl apply`'s copy of the manifest.
@@ -41,63 +43,75 @@ pub enum Policy {
     Unknown,
 }
 
-/// What the records say of each container, read once per review (before any rule edits
-/// the object).
+/// The records of one object, copied before any rule edits it (the admission decoder keeps
+/// only what is read here, so the copy is small) and read when a rule first asks: most
+/// reviews never need the last-applied manifest parsed.
 #[derive(Debug, Default)]
 pub struct Intent {
-    containers: Vec<Written>,
-}
-
-#[derive(Debug)]
-struct Written {
-    list: List,
-    name: String,
-    /// The image the last-applied manifest gives it, when it is still the word on the field
-    /// and differs from the object's.
-    image: Option<String>,
-    pull_policy: Policy,
+    pod_spec: String,
+    last_applied: Option<String>,
+    managed_fields: Vec<Value>,
+    /// The last-applied manifest's pod spec, parsed on first use.
+    applied: OnceCell<Option<Value>>,
 }
 
 impl Intent {
-    /// Read the records of `object`, whose pod spec is at `pod_spec` (a JSON pointer), for
-    /// its `containers`.
-    pub fn read(object: &Value, pod_spec: &str, containers: &[Container]) -> Self {
-        let records = Records::read(object, pod_spec);
-        let containers = containers
+    /// The records of `object`, whose pod spec is at `pod_spec` (a JSON pointer).
+    pub fn read(object: &Value, pod_spec: &str) -> Self {
+        let metadata = object.get("metadata");
+        Intent {
+            pod_spec: pod_spec.to_string(),
+            last_applied: metadata
+                .and_then(|m| m.get("annotations"))
+                .and_then(|a| a.get(LAST_APPLIED))
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            managed_fields: metadata
+                .and_then(|m| m.get("managedFields"))
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
+            applied: OnceCell::new(),
+        }
+    }
+
+    fn records(&self) -> Records<'_> {
+        let applied = self.applied.get_or_init(|| {
+            let manifest = serde_json::from_str::<Value>(self.last_applied.as_deref()?).ok()?;
+            let mut manifest = manifest;
+            manifest
+                .pointer_mut(&self.pod_spec)
+                .map(Value::take)
+                .filter(Value::is_object)
+        });
+        let managers: Vec<Manager<'_>> = self
+            .managed_fields
             .iter()
-            .map(|container| Written {
-                list: container.list,
-                name: container.name.clone(),
-                image: records.image(container).map(str::to_string),
-                pull_policy: records.pull_policy(container),
-            })
+            .filter_map(|entry| Manager::read(entry, &self.pod_spec))
             .collect();
-        Intent { containers }
+        Records {
+            applied: applied.as_ref(),
+            has_managed_fields: !managers.is_empty(),
+            managers,
+        }
     }
 
-    fn of(&self, container: &Container) -> Option<&Written> {
-        self.containers
-            .iter()
-            .find(|w| w.list == container.list && w.name == container.name)
-    }
-
-    /// The image the user wrote for the container, when it is not the object's own (`None`
-    /// when unknown or the same).
-    pub fn image(&self, container: &Container) -> Option<&str> {
-        self.of(container)?.image.as_deref()
+    /// The image the user wrote for the container, when the last-applied manifest is still
+    /// the word on it and it is not the object's own (`None` when unknown or the same).
+    pub fn image(&self, container: &Container) -> Option<String> {
+        self.records().image(container).map(str::to_string)
     }
 
     /// Whether the user wrote the container's `imagePullPolicy`.
     pub fn pull_policy(&self, container: &Container) -> Policy {
-        self.of(container)
-            .map_or(Policy::Unknown, |w| w.pull_policy)
+        self.records().pull_policy(container)
     }
 }
 
 /// The records of one object, as they are.
 struct Records<'a> {
     /// The last-applied manifest's pod spec.
-    applied: Option<Value>,
+    applied: Option<&'a Value>,
     /// Whether the object carries any readable `managedFields` entry.
     has_managed_fields: bool,
     managers: Vec<Manager<'a>>,
@@ -112,29 +126,7 @@ struct Manager<'a> {
     pod_spec: Option<&'a Map<String, Value>>,
 }
 
-impl<'a> Records<'a> {
-    fn read(object: &'a Value, pod_spec: &str) -> Self {
-        let applied = object
-            .at("/metadata/annotations")
-            .and_then(|a| a.get(LAST_APPLIED))
-            .and_then(Value::as_str)
-            .and_then(|text| serde_json::from_str::<Value>(text).ok())
-            .and_then(|mut manifest| manifest.pointer_mut(pod_spec).map(Value::take))
-            .filter(Value::is_object);
-        let managers: Vec<Manager<'a>> = object
-            .at("/metadata/managedFields")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|entry| Manager::read(entry, pod_spec))
-            .collect();
-        Records {
-            applied,
-            has_managed_fields: !managers.is_empty(),
-            managers,
-        }
-    }
-
+impl Records<'_> {
     fn image(&self, container: &Container) -> Option<&str> {
         let written = self.applied_container(container)?.get("image")?.as_str()?;
         (Some(written) != container.image.as_deref() && self.still_applied(container, "image"))
@@ -158,8 +150,7 @@ impl<'a> Records<'a> {
     }
 
     fn applied_container(&self, container: &Container) -> Option<&Map<String, Value>> {
-        self.applied
-            .as_ref()?
+        self.applied?
             .get(container.list.key())?
             .as_array()?
             .iter()
@@ -244,7 +235,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::engine::containers;
+    use crate::engine::containers::{self, List};
 
     const POD_SPEC: &str = "/spec/template/spec";
 
@@ -253,7 +244,7 @@ mod tests {
     }
 
     fn intent_of(object: &Value) -> Intent {
-        Intent::read(object, POD_SPEC, &containers::read(object.at(POD_SPEC)))
+        Intent::read(object, POD_SPEC)
     }
 
     fn deployment(image: &str, annotations: Value, managed: Value) -> Value {
@@ -305,7 +296,7 @@ mod tests {
             json!([client_side(&["image", "imagePullPolicy"])]),
         );
         let intent = intent_of(&object);
-        assert_eq!(intent.image(&container(&object)), Some("myapp"));
+        assert_eq!(intent.image(&container(&object)), Some("myapp".to_string()));
         assert_eq!(intent.pull_policy(&container(&object)), Policy::Defaulted);
 
         // `oc set image` since: another manager owns the image; the annotation is stale.
@@ -333,7 +324,7 @@ mod tests {
             json!(null),
         );
         let intent = intent_of(&object);
-        assert_eq!(intent.image(&container(&object)), Some("myapp"));
+        assert_eq!(intent.image(&container(&object)), Some("myapp".to_string()));
         assert_eq!(intent.pull_policy(&container(&object)), Policy::Written);
     }
 

@@ -37,16 +37,16 @@ pub fn ensure(
     let Some(entry) = object.at_mut(&pointer).and_then(Value::as_object_mut) else {
         return;
     };
-    let written = intent.pull_policy(container);
     let replace = match entry.get("imagePullPolicy") {
         None | Some(Value::Null) => true,
         Some(Value::String(policy)) if policy == ALWAYS => {
-            let defaulted = intent
-                .image(container)
+            let written_image = intent.image(container);
+            let defaulted = written_image
+                .as_deref()
                 .or(container.image.as_deref())
                 .and_then(|image| ImageRef::parse(image).ok())
                 .is_some_and(|image| image.defaults_to_always_pull());
-            if written == Policy::Written {
+            if intent.pull_policy(container) == Policy::Written {
                 if defaulted {
                     report.finding(
                         Code::PullPolicyKept,

@@ -39,7 +39,7 @@ pub fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut
         resolve_names: intent::resolves_all_names(object, pod_spec),
         ..*context
     };
-    let intent = Intent::read(object, pod_spec, &containers);
+    let intent = Intent::read(object, pod_spec);
     if let Some(name) = containers::duplicate_name(&containers) {
         // The API server rejects such a pod spec; binding by name would be ambiguous.
         report.finding(
@@ -517,9 +517,10 @@ fn bind(
     report: &mut Report,
 ) -> Option<TagRef> {
     let image = container.image.as_deref()?;
-    if let Some(tag) = intent
-        .image(container)
-        .and_then(|written| binding::resolved_by_image_policy(image, written, context))
+    if binding::may_be_resolved_by_image_policy(image, context)
+        && let Some(tag) = intent
+            .image(container)
+            .and_then(|written| binding::resolved_by_image_policy(image, &written, context))
     {
         return Some(tag);
     }
