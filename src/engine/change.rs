@@ -90,6 +90,9 @@ pub enum Code {
     /// A container under an automatic trigger pinned to another digest of the tag's own
     /// repository than the tag's current image: the controller will write the current one.
     EarlierDigest,
+    /// `imagePullPolicy: Always` on a trigger-managed container kept because the manifest
+    /// sets it (last-applied configuration, or a server-side applier owns the field).
+    PullPolicyKept,
 }
 
 impl Code {
@@ -130,6 +133,7 @@ impl Code {
             Code::Polled => "polled",
             Code::Owned => "owned",
             Code::EarlierDigest => "earlier-digest",
+            Code::PullPolicyKept => "pull-policy-kept",
         }
     }
 }
