@@ -26,7 +26,7 @@ use serde_json::Value;
 
 use crate::catalog::CatalogIndex;
 use crate::catalog::budget::registry_totals;
-use crate::config::{Mode, RuleConfig};
+use crate::config::{Disposition, Mode, RuleConfig};
 use crate::engine::{self, Change, Input, Operation, Outcome};
 use api::{ApiError, Cluster};
 use classify::{Status, Verdict};
@@ -91,7 +91,7 @@ pub struct Quiet;
 impl ScannedObject {
     /// Whether `--fix` would patch it: a change the webhook would write, not only report.
     pub fn fixable(&self) -> bool {
-        self.mode == Mode::Enforce && self.status != Status::OutOfScope && !self.patch.0.is_empty()
+        self.status != Status::OutOfScope && self.mode.disposition(&self.patch).written().is_some()
     }
 }
 
@@ -174,7 +174,8 @@ fn scan_streams(
                 let outcome = run_engine(&stored, &scan.catalog, rules);
                 let verdict = classify::stream(&stored, &outcome);
                 // An audited stream keeps its stored schedule: the webhook would not write it.
-                if served.for_object(Some(&stored)) == Mode::Enforce {
+                let mode = served.for_object(Some(&stored));
+                if mode.disposition(&outcome.patch).written().is_some() {
                     scan.catalog.upsert(&outcome.object, "");
                 }
                 scanned(resource, &stored, outcome, verdict, served)
@@ -260,8 +261,8 @@ pub fn scanned(
     served: Mode,
 ) -> ScannedObject {
     let mode = served.for_object(Some(stored));
-    let detail = match (mode, verdict.status) {
-        (Mode::Audit, Status::WouldChange) => format!("(audit) {}", verdict.detail),
+    let detail = match (mode.disposition(&outcome.patch), verdict.status) {
+        (Disposition::Report(_), Status::WouldChange) => format!("(audit) {}", verdict.detail),
         _ => verdict.detail,
     };
     ScannedObject {
