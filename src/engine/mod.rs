@@ -24,6 +24,7 @@ mod pull_policy;
 mod rollout;
 pub mod status;
 mod triggers;
+pub mod view;
 mod workload;
 
 #[cfg(test)]

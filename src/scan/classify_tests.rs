@@ -27,8 +27,16 @@ fn unchanged(object: &Value, findings: Vec<Change>) -> Outcome {
 }
 
 fn tags_of(streams: &[Value]) -> TagTable {
+    tags_with(streams, &RuleConfig::default())
+}
+
+fn tags_with(streams: &[Value], rules: &RuleConfig) -> TagTable {
+    let mut catalog = CatalogIndex::new();
+    streams.iter().for_each(|s| catalog.upsert(s, ""));
     let mut tags = TagTable::new(None);
-    streams.iter().for_each(|s| tags.insert_stream(s));
+    streams
+        .iter()
+        .for_each(|s| tags.insert_stream(s, &catalog, rules));
     tags
 }
 
@@ -106,8 +114,11 @@ fn streams_without_external_tags_have_nothing_to_import() {
     );
 }
 
+/// The webhook never schedules a tag the repository filters leave out, so it is not "not
+/// scheduled" (which `--fix` or the next apply would change): the engine's decision, not a
+/// second one.
 #[test]
-fn an_excluded_repository_leaves_its_tag_not_scheduled() {
+fn an_excluded_repository_is_nothing_the_webhook_schedules() {
     let tag = image_stream(
         json!({"name": "1", "from": {"kind": "DockerImage", "name": "quay.io/o/a:1"}}),
     );
@@ -117,12 +128,42 @@ fn an_excluded_repository_leaves_its_tag_not_scheduled() {
         ..RuleConfig::default()
     };
     let outcome = run_engine(&tag, &CatalogIndex::new(), &rules);
-    assert_eq!(stream(&tag, &outcome).status, Status::NotScheduled);
+    assert!(outcome.is_unchanged(), "{outcome:?}");
+    let verdict = stream(
+        &tag,
+        &outcome,
+        &tags_with(std::slice::from_ref(&tag), &rules),
+    );
+    assert_eq!(
+        verdict,
+        Verdict {
+            status: Status::NothingToImport,
+            detail: "no tag the webhook schedules: 1 left out by the repository filters".into()
+        }
+    );
+    // Without the filter, the same tag is scheduled by the engine.
+    let outcome = run_engine(&tag, &CatalogIndex::new(), &RuleConfig::default());
+    assert_eq!(stream_verdict(&tag).status, Status::WouldChange);
+    assert!(!outcome.is_unchanged());
+}
+
+/// A tag imported from the cluster's own registry is fed by pushes and builds: the webhook
+/// never schedules it, and scan does not call it "not scheduled".
+#[test]
+fn a_tag_from_the_clusters_own_registry_is_nothing_to_import() {
+    let mut tag = image_stream(json!({"name": "1", "from": {"kind": "DockerImage",
+        "name": "default-route-openshift-image-registry.apps.example.com/base/app:1"}}));
+    tag["status"] = json!({"publicDockerImageRepository":
+        "default-route-openshift-image-registry.apps.example.com/shop/app"});
+    let outcome = run_engine(&tag, &CatalogIndex::new(), &RuleConfig::default());
+    assert!(outcome.is_unchanged(), "{outcome:?}");
+    let verdict = stream(&tag, &outcome, &tags_of(std::slice::from_ref(&tag)));
+    assert_eq!(verdict.status, Status::NothingToImport, "{verdict:?}");
 }
 
 fn stream_verdict(object: &Value) -> Verdict {
     let outcome = run_engine(object, &CatalogIndex::new(), &RuleConfig::default());
-    stream(object, &outcome)
+    stream(object, &outcome, &tags_of(std::slice::from_ref(object)))
 }
 
 #[test]
@@ -162,7 +203,11 @@ fn owned_and_label_opted_out_objects_say_so() {
     labelled["metadata"]["labels"] = json!({"autoredeploy.io/skip": "true"});
     let outcome = run_engine(&labelled, &CatalogIndex::new(), &RuleConfig::default());
     assert_eq!(
-        stream(&labelled, &outcome),
+        stream(
+            &labelled,
+            &outcome,
+            &tags_of(std::slice::from_ref(&labelled))
+        ),
         Verdict {
             status: Status::OptedOut,
             detail: "label autoredeploy.io/skip=true".into()

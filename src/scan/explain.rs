@@ -2,7 +2,7 @@
 //! chain the webhook relies on: image -> stream tag (and how it was bound) ->
 //! `importPolicy.scheduled` -> last import -> trigger -> pull policy; then what is missing
 //! and the exact patch. Pure text from the stored object, the engine's outcome and the tag
-//! table; it must not call the API server or the engine.
+//! table (the engine's scheduling decision); it must not call the API server or the engine.
 
 use std::fmt::Write as _;
 
@@ -13,6 +13,7 @@ use super::classify::Verdict;
 use super::streams::{TagFacts, TagTable, read_tags};
 use crate::config::RuleConfig;
 use crate::engine::kind::Kind;
+use crate::engine::view::Importability;
 use crate::engine::{Outcome, annotations};
 use crate::image_ref::ImageRef;
 
@@ -145,17 +146,38 @@ fn unbound(subject: &Subject<'_>, container: &ContainerView) -> String {
     }
 }
 
+/// The schedule of a tag, and when it has none why, from the engine's scheduling decision.
 fn scheduled(facts: Option<&TagFacts>) -> String {
     let Some(facts) = facts else {
         return "unknown: no listed ImageStream has this tag".into();
     };
-    match (facts.importable(), facts.scheduled) {
-        (true, true) => "yes (importPolicy.scheduled: true, re-imported every 15 minutes)".into(),
-        (true, false) => "no: importPolicy.scheduled is not set on the ImageStream tag".into(),
-        (false, _) => match (&facts.source, &facts.other_source) {
-            (_, Some(other)) => format!("not needed: the tag follows {other}"),
-            (Some(source), _) => format!("not possible: {source} is a reference or digest-pinned"),
-            _ => "not needed: images are pushed or built into this tag".into(),
+    if facts.re_imported() {
+        return "yes (importPolicy.scheduled: true, re-imported every 15 minutes)".into();
+    }
+    let source = facts.source.as_deref().unwrap_or_default();
+    match &facts.importability {
+        Some(Importability::Importable { .. }) => {
+            "no: importPolicy.scheduled is not set on the ImageStream tag".into()
+        }
+        Some(Importability::OwnRegistry(host)) => format!(
+            "not needed: {source} is in the cluster's own registry ({host}), which pushes and builds feed"
+        ),
+        Some(Importability::Filtered(repository)) => format!(
+            "no: {repository} is left out by --include-repository/--exclude-repository, so the webhook never schedules it"
+        ),
+        Some(Importability::OptedOut) => format!(
+            "no: the tag opted out with {}, so the webhook never schedules it",
+            annotations::SKIP
+        ),
+        Some(Importability::Reference | Importability::DigestPinned) => {
+            format!("not possible: {source} is a reference or digest-pinned")
+        }
+        Some(Importability::NoSource | Importability::Unparsable(_)) => {
+            format!("not possible: the source {source:?} is not an image reference")
+        }
+        Some(Importability::NotExternal) | None => match &facts.other_source {
+            Some(other) => format!("not needed: the tag follows {other}"),
+            None => "not needed: images are pushed or built into this tag".into(),
         },
     }
 }
@@ -215,7 +237,11 @@ fn pull_policy(stored: &ContainerView, mutated: Option<&ContainerView>) -> Strin
 
 fn stream_tags(subject: &Subject<'_>, out: &mut String) {
     let after = read_tags(&subject.outcome.object);
-    for (name, facts) in read_tags(subject.stored) {
+    let namespace = super::classify::namespace_of(subject.stored);
+    let stream = (subject.stored.pointer("/metadata/name"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    for (name, facts) in subject.tags.of_stream(namespace, stream) {
         let _ = writeln!(out, "\ntag {name:?}");
         let source = match (&facts.source, &facts.other_source) {
             (Some(source), _) => format!("DockerImage {source}"),
@@ -223,12 +249,12 @@ fn stream_tags(subject: &Subject<'_>, out: &mut String) {
             _ => "(pushed or built here)".into(),
         };
         line(out, "source", &source);
-        let mut schedule = scheduled(Some(&facts));
+        let mut schedule = scheduled(Some(facts));
         if !facts.scheduled && after.get(&name).is_some_and(|a| a.scheduled) {
             schedule.push_str("; the webhook would set it");
         }
         line(out, "scheduled", &schedule);
-        line(out, "last import", &last_import(Some(&facts)));
+        line(out, "last import", &last_import(Some(facts)));
     }
 }
 
