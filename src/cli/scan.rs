@@ -398,7 +398,6 @@ async fn explain_one(
         outcome: &outcome,
         verdict: &verdict,
         tags: &tags,
-        rules,
     };
     out.write_all(explain::render(&subject).as_bytes())?;
     Ok(match outcome.is_unchanged() || report.mode == Mode::Audit {

@@ -32,7 +32,7 @@ mod test_support;
 
 use crate::pointer::Pointer as _;
 use change::Report;
-pub use change::{Change, Code};
+pub use change::{BindingKind, Change, Code, ContainerBinding};
 use kind::Kind;
 
 use serde_json::Value;
@@ -141,6 +141,9 @@ pub struct Outcome {
     pub findings: Vec<Change>,
     /// `json_patch::diff(input, mutated)`: applies to the input and gives `object`.
     pub patch: json_patch::Patch,
+    /// How each container of a workload was bound, in pod-spec order (containers, then init
+    /// containers); empty for other kinds and for objects left alone whole.
+    pub bindings: Vec<ContainerBinding>,
 }
 
 impl Outcome {
@@ -223,6 +226,7 @@ fn run(
             changes: Vec::new(),
             findings: Vec::new(),
             patch: json_patch::Patch(Vec::new()),
+            bindings: Vec::new(),
         };
     };
     // A copy: the context outlives the rules' mutable borrows of the object.
@@ -262,6 +266,7 @@ fn run(
         changes: report.changes,
         findings: report.findings,
         patch,
+        bindings: report.bindings,
     }
 }
 

@@ -102,3 +102,137 @@ pub fn tag_importability(
     };
     imagestream::importable::of_stream(stream, &context)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::catalog::CatalogIndex;
+    use crate::engine::BindingKind;
+
+    #[test]
+    fn deployment_config_triggers_are_read_as_the_controller_reads_them() {
+        let dc = json!({"spec": {"triggers": [{"type": "ConfigChange"},
+            {"type": "ImageChange", "imageChangeParams": {"automatic": true,
+                "containerNames": ["api", "sidecar"],
+                "from": {"kind": "ImageStreamTag", "name": "api:1", "namespace": "base"}}}],
+            "template": {"spec": {"containers": [{"name": "api"}, {"name": "sidecar"}]}}}});
+        let triggers = triggers(Kind::DeploymentConfig, &dc, "shop").usable();
+        let api = &triggers["api"];
+        assert_eq!(api.tag.namespace, "base");
+        assert_eq!(api.tag.stream_tag(), "api:1");
+        assert!(api.automatic && !api.sole);
+    }
+
+    #[test]
+    fn an_annotation_that_is_not_an_array_blocks_and_null_disables() {
+        let with = |value: &str| {
+            json!({"metadata": {"annotations": {"image.openshift.io/triggers": value}},
+                "spec": {"template": {"spec": {"containers": [{"name": "web"}]}}}})
+        };
+        assert_eq!(
+            triggers(Kind::Deployment, &with("{}"), "shop"),
+            StoredTriggers::Blocked
+        );
+        assert_eq!(
+            triggers(Kind::Deployment, &with("null"), "shop"),
+            StoredTriggers::Disabled
+        );
+        let missing = r#"[{"from":{"kind":"ImageStreamTag","name":"web:1"},"fieldPath":"spec.template.spec.containers[?(@.name==\"gone\")].image"}]"#;
+        assert_eq!(
+            triggers(Kind::Deployment, &with(missing), "shop"),
+            StoredTriggers::Blocked
+        );
+    }
+
+    #[test]
+    fn importability_is_the_scheduling_rules_decision() {
+        let stream = json!({"kind": "ImageStream",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"tags": [
+                {"name": "a", "from": {"kind": "DockerImage", "name": "quay.io/o/a:1"}},
+                {"name": "skip", "from": {"kind": "DockerImage", "name": "quay.io/o/a:1"},
+                 "annotations": {"autoredeploy.io/skip": "true"}},
+                {"name": "ref", "reference": true, "from": {"kind": "DockerImage", "name": "quay.io/o/a:1"}},
+                {"name": "bad", "from": {"kind": "DockerImage", "name": "UPPER/Case::"}},
+                {"name": "none", "from": {"kind": "DockerImage"}},
+                {"name": "pushed"}]}});
+        let decided: BTreeMap<String, Importability> =
+            tag_importability(&stream, &CatalogIndex::new(), &RuleConfig::default())
+                .into_iter()
+                .collect();
+        assert_eq!(
+            decided["a"],
+            Importability::Importable {
+                source: "quay.io/o/a:1".into(),
+                registry: "quay.io".into()
+            }
+        );
+        assert_eq!(decided["skip"], Importability::OptedOut);
+        assert_eq!(decided["ref"], Importability::Reference);
+        assert!(matches!(decided["bad"], Importability::Unparsable(_)));
+        assert_eq!(decided["none"], Importability::NoSource);
+        assert_eq!(decided["pushed"], Importability::NotExternal);
+    }
+
+    /// `shop/app:1` from quay.io, with local lookup (short names bind) and local references
+    /// (internal pull specs bind).
+    fn app_stream() -> Value {
+        json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+            "metadata": {"name": "app", "namespace": "shop"},
+            "spec": {"lookupPolicy": {"local": true}, "tags": [{"name": "1",
+                "from": {"kind": "DockerImage", "name": "quay.io/o/app:1"},
+                "referencePolicy": {"type": "Local"}}]}})
+    }
+
+    #[test]
+    fn outcome_bindings_say_how_each_container_was_bound() {
+        let stream = app_stream();
+        let digest = format!("quay.io/o/x@sha256:{}", "0".repeat(64));
+        let object = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop", "annotations": {
+                "autoredeploy.io/skip-containers": "skipped",
+                "autoredeploy.io/image-stream-tags": "explicit=app:1"}},
+            "spec": {"template": {"spec": {"containers": [
+                {"name": "external", "image": "quay.io/o/app:1"},
+                {"name": "short", "image": "app:1"},
+                {"name": "internal", "image": "image-registry.openshift-image-registry.svc:5000/shop/app:1"},
+                {"name": "explicit", "image": "quay.io/o/elsewhere:2"},
+                {"name": "skipped", "image": "quay.io/o/app:1"},
+                {"name": "pinned", "image": digest},
+                {"name": "untracked", "image": "quay.io/o/nobody:1"},
+                {"name": "noimage"}]}}}});
+        let outcome = crate::engine::test_support::run_with_streams(&object, &[stream]);
+        let kinds: Vec<(&str, BindingKind, Option<String>)> = (outcome.bindings.iter())
+            .map(|b| {
+                let tag = b.tag.as_ref().map(TagRef::stream_tag);
+                (b.container.as_str(), b.kind, tag)
+            })
+            .collect();
+        let app = || Some("app:1".to_string());
+        assert_eq!(
+            kinds,
+            vec![
+                ("external", BindingKind::ExternalReference, app()),
+                ("short", BindingKind::ShortName, app()),
+                ("internal", BindingKind::InternalRegistry, app()),
+                ("explicit", BindingKind::Explicit, app()),
+                ("skipped", BindingKind::OptedOut, None),
+                ("pinned", BindingKind::DigestPinned, None),
+                ("untracked", BindingKind::Untracked, None),
+                ("noimage", BindingKind::NoImage, None),
+            ]
+        );
+        assert_eq!(
+            outcome.bindings[2].pointer,
+            "/spec/template/spec/containers/2"
+        );
+        // Once the triggers exist, every bound container follows one.
+        let again = crate::engine::test_support::run_with_streams(&outcome.object, &[app_stream()]);
+        let existing = (again.bindings.iter())
+            .filter(|b| b.kind == BindingKind::ExistingTrigger)
+            .count();
+        assert_eq!(existing, 4, "{:?}", again.bindings);
+    }
+}

@@ -190,7 +190,7 @@ fn untriggered(
     for finding in outcome
         .findings
         .iter()
-        .filter(|f| f.path.starts_with(pointer))
+        .filter(|f| crate::pointer::is_within(&f.path, pointer))
     {
         let (status, detail) = match finding.code {
             Code::UntrackedImage => (

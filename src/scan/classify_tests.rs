@@ -23,6 +23,7 @@ fn unchanged(object: &Value, findings: Vec<Change>) -> Outcome {
         changes: Vec::new(),
         findings,
         patch: json_patch::Patch(Vec::new()),
+        bindings: Vec::new(),
     }
 }
 
@@ -212,5 +213,34 @@ fn owned_and_label_opted_out_objects_say_so() {
             status: Status::OptedOut,
             detail: "label autoredeploy.io/skip=true".into()
         }
+    );
+}
+
+/// From 11 containers on, `/containers/1` is a string prefix of `/containers/10`: container
+/// 1 must not claim container 10's findings.
+#[test]
+fn container_one_does_not_claim_container_tens_findings() {
+    let containers: Vec<Value> = (0..11)
+        .map(|i| json!({"name": format!("c{i}"), "image": format!("quay.io/o/c{i}:1")}))
+        .collect();
+    let mut object = deployment(json!({}), "unused");
+    object["spec"]["template"]["spec"]["containers"] = Value::Array(containers);
+    let outcome = run_engine(&object, &CatalogIndex::new(), &RuleConfig::default());
+    assert_eq!(outcome.findings.len(), 11, "{:?}", outcome.findings);
+    let verdict = workload(Kind::Deployment, &object, &outcome, &tags_of(&[]));
+    assert_eq!(verdict.status, Status::NotTracked);
+    for i in 0..11 {
+        let said = verdict
+            .detail
+            .matches(&format!("container \"c{i}\": "))
+            .count();
+        assert_eq!(said, 1, "c{i}: {}", verdict.detail);
+    }
+    assert!(
+        !verdict
+            .detail
+            .contains("container \"c1\": no ImageStream tracks quay.io/o/c10:1"),
+        "{}",
+        verdict.detail
     );
 }
