@@ -256,7 +256,16 @@ fn tag_problem(tag: &TagRef, tags: &TagTable) -> Option<(Status, String)> {
                 Status::NotScheduled,
                 "which is not re-imported on a schedule".into(),
             )),
-            None => None,
+            // The webhook never schedules it, so the workload redeploys only on a manual import.
+            None => match &facts.importability {
+                Some(Importability::Filtered(repository)) if !facts.scheduled => Some((
+                    Status::NotScheduled,
+                    format!(
+                        "which is not re-imported on a schedule: {repository} is left out by the repository filters, so the webhook never schedules it"
+                    ),
+                )),
+                _ => None,
+            },
         },
         None if !tags.listed() => Some((
             Status::NeedsAttention,

@@ -85,6 +85,33 @@ fn a_trigger_on_an_unscheduled_external_tag_is_not_scheduled() {
         &tags_of(&[scheduled]),
     );
     assert_eq!(verdict.status, Status::AutoRedeploys);
+    // A filtered tag is never scheduled by the webhook: the workload does not redeploy by
+    // itself, and the detail says why.
+    let rules = RuleConfig {
+        repositories: crate::config::RepositoryFilter::new(&[], &["quay.io/**".to_string()])
+            .unwrap(),
+        ..RuleConfig::default()
+    };
+    let filtered = tags_with(
+        &[image_stream(
+            json!({"name": "1", "from": {"kind": "DockerImage", "name": "quay.io/o/a:1"}}),
+        )],
+        &rules,
+    );
+    let verdict = workload(
+        Kind::Deployment,
+        &object,
+        &unchanged(&object, vec![]),
+        &filtered,
+    );
+    assert_eq!(verdict.status, Status::NotScheduled);
+    assert!(
+        verdict.detail.ends_with(
+            "quay.io/o/a is left out by the repository filters, so the webhook never schedules it"
+        ),
+        "{}",
+        verdict.detail
+    );
 }
 
 #[test]
