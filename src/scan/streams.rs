@@ -17,7 +17,6 @@ use crate::catalog::budget::RegistryTotal;
 use crate::config::RuleConfig;
 use crate::engine::catalog::{Catalog, TagRef};
 use crate::engine::view::{self, Importability};
-use crate::image_ref::ImageRef;
 
 /// The condition type an import failure is reported under (`status.tags[].conditions`).
 const IMPORT_SUCCESS: &str = "ImportSuccess";
@@ -73,12 +72,6 @@ impl TagFacts {
                         | Importability::OptedOut
                 )
             )
-    }
-
-    /// The normalised registry host of the source (`docker.io` for Docker Hub).
-    pub fn registry(&self) -> Option<String> {
-        let source = self.source.as_deref()?;
-        Some(ImageRef::parse(source).ok()?.registry)
     }
 }
 
@@ -287,7 +280,13 @@ mod tests {
         let tags = table(&[stream(false)], &RuleConfig::default());
         let one = facts(&tags, "1");
         assert!(one.importable() && !one.scheduled);
-        assert_eq!(one.registry().as_deref(), Some("docker.io"));
+        assert_eq!(
+            one.importability,
+            Some(Importability::Importable {
+                source: "nginx:1".into(),
+                registry: "docker.io".into()
+            })
+        );
         assert_eq!(one.failing.as_deref(), Some("toomanyrequests: rate limit"));
         assert_eq!(
             one.last_import.as_ref().and_then(|l| l.image.as_deref()),
