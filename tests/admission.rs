@@ -14,7 +14,9 @@ use autoredeploy::config::{Mode, RuleConfig};
 use autoredeploy::engine::fields::{self, UNREAD_ANNOTATIONS};
 use autoredeploy::engine::kind::Kind;
 use autoredeploy::engine::{self, Change, Code, Outcome};
-use autoredeploy::testing::recorded::{engine_input, fixture, fixtures};
+use autoredeploy::testing::recorded::{
+    MYAPP_FIRST, engine_input, fixture, fixtures, image_policy_streams,
+};
 use autoredeploy::testing::{assert_accepted_by_apiserver, nested_arrays};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -156,7 +158,9 @@ fn leaving_out_unread_members_never_changes_a_patch() {
         "spec": {"tags": [{"name": "1.0", "from": {"kind": "DockerImage", "name": "registry.example/web:1.0"}}]},
         "status": {"tags": [{"tag": "1.0", "items": [{"dockerImageReference": "registry.example/web@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}]}]}});
     let frontend = fixture("imagestream-create.json")["request"]["object"].clone();
-    let catalog = CatalogIndex::from_objects([&web, &frontend], "");
+    // The ImagePolicy reviews' streams: those reviews bind only by what the manifest said.
+    let shop = image_policy_streams(MYAPP_FIRST);
+    let catalog = CatalogIndex::from_objects([&web, &frontend].into_iter().chain(&shop), "");
     let config = RuleConfig::default();
     let ctx = Context {
         mode: Mode::Enforce,
@@ -170,7 +174,12 @@ fn leaving_out_unread_members_never_changes_a_patch() {
         let request = &whole["request"];
         let mut decoded = admission::decode(&bytes).unwrap();
         let mut expected = request["object"].clone();
-        trim(&mut expected, false, &mut left_out);
+        let kind = Kind::of(&request["object"]);
+        let intent = kind.is_some_and(fields::reads_intent);
+        trim(&mut expected, false, intent, &mut left_out);
+        if let Some(pod_spec) = kind.and_then(Kind::pod_spec_pointer) {
+            prune_managed_fields(&mut expected, pod_spec);
+        }
         assert_eq!(decoded.object.as_ref(), Some(&expected), "{name}: object");
         let reads_old = Kind::of(&request["object"]).is_some_and(fields::reads_old_object);
         let expected_old = match &request["oldObject"] {
@@ -181,7 +190,7 @@ fn leaving_out_unread_members_never_changes_a_patch() {
             }
             old => {
                 let mut old = old.clone();
-                trim(&mut old, true, &mut left_out);
+                trim(&mut old, true, false, &mut left_out);
                 Some(old)
             }
         };
@@ -216,8 +225,9 @@ fn leaving_out_unread_members_never_changes_a_patch() {
 }
 
 /// What the decoder should keep of `object` (or of `oldObject` when `old`), written out
-/// from the lists; counts what was removed by name.
-fn trim(object: &mut Value, old: bool, left_out: &mut BTreeMap<String, usize>) {
+/// from the lists (a workload's object, `intent`, keeps what the manifest said); counts what
+/// was removed by name.
+fn trim(object: &mut Value, old: bool, intent: bool, left_out: &mut BTreeMap<String, usize>) {
     let members = object.as_object_mut().unwrap();
     let mut count = |name: String| *left_out.entry(name).or_default() += 1;
     members.retain(|key, _| {
@@ -239,7 +249,8 @@ fn trim(object: &mut Value, old: bool, left_out: &mut BTreeMap<String, usize>) {
         return;
     };
     metadata.retain(|key, _| {
-        let keep = !fields::UNREAD_METADATA.contains(&key.as_str());
+        let keep = !fields::UNREAD_METADATA.contains(&key.as_str())
+            || (intent && fields::INTENT_METADATA.contains(&key.as_str()));
         if !keep {
             count(key.clone());
         }
@@ -250,12 +261,86 @@ fn trim(object: &mut Value, old: bool, left_out: &mut BTreeMap<String, usize>) {
         .and_then(Value::as_object_mut)
     {
         annotations.retain(|key, _| {
-            let keep = !UNREAD_ANNOTATIONS.contains(&key.as_str());
+            let keep = !UNREAD_ANNOTATIONS.contains(&key.as_str())
+                || (intent && fields::INTENT_ANNOTATIONS.contains(&key.as_str()));
             if !keep {
                 count(key.clone());
             }
             keep
         });
+    }
+}
+
+/// What the decoder keeps of a workload's `managedFields`, written out by hand: each entry's
+/// `operation` and `fieldsType`, and of `fieldsV1` the maps on the paths to the last-applied
+/// annotation and to the containers' `f:image` and `f:imagePullPolicy`, which become `{}`.
+fn prune_managed_fields(object: &mut Value, pod_spec: &str) {
+    let Some(entries) = object
+        .pointer_mut("/metadata/managedFields")
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    let pod: Vec<String> = pod_spec
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("f:{s}"))
+        .collect();
+    let mut patterns: Vec<Vec<String>> = vec![
+        [
+            "f:metadata",
+            "f:annotations",
+            "f:kubectl.kubernetes.io/last-applied-configuration",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for list in ["f:containers", "f:initContainers"] {
+        for field in ["f:image", "f:imagePullPolicy"] {
+            let mut pattern = pod.clone();
+            pattern.extend([list.to_string(), "k:*".to_string(), field.to_string()]);
+            patterns.push(pattern);
+        }
+    }
+    fn prune(value: &Value, patterns: &[&[String]]) -> Value {
+        if patterns.iter().any(|p| p.is_empty()) {
+            return if value.is_object() {
+                json!({})
+            } else {
+                value.clone()
+            };
+        }
+        let Some(map) = value.as_object() else {
+            return value.clone();
+        };
+        let mut kept = serde_json::Map::new();
+        for (key, child) in map {
+            let below: Vec<&[String]> = patterns
+                .iter()
+                .filter(|p| p[0] == *key || (p[0] == "k:*" && key.starts_with("k:")))
+                .map(|p| &p[1..])
+                .collect();
+            if !below.is_empty() {
+                kept.insert(key.clone(), prune(child, &below));
+            }
+        }
+        Value::Object(kept)
+    }
+    let patterns: Vec<&[String]> = patterns.iter().map(Vec::as_slice).collect();
+    for entry in entries {
+        let mut kept = serde_json::Map::new();
+        for (key, value) in entry.as_object().into_iter().flatten() {
+            match key.as_str() {
+                "operation" | "fieldsType" => {
+                    kept.insert(key.clone(), value.clone());
+                }
+                "fieldsV1" => {
+                    kept.insert(key.clone(), prune(value, &patterns));
+                }
+                _ => {}
+            }
+        }
+        *entry = Value::Object(kept);
     }
 }
 

@@ -11,6 +11,7 @@ mod docs_truth;
 mod engine_fixtures;
 mod engine_properties;
 mod fuzz_regressions;
+mod image_policy_fixtures;
 mod mutate_properties;
 mod stream_patch;
 mod triggers_stay_true;

@@ -12,7 +12,7 @@ const REGISTRY: &str = "image-registry.openshift-image-registry.svc:5000";
 /// Which requests a run cycles through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Set {
-    /// The six recorded reviews (a few KiB each).
+    /// The recorded reviews (a few KiB each).
     Fixtures,
     /// One ImageStream CREATE with 1,000 external tags (about 150 KiB).
     Imagestream1000,

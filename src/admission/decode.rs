@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
-use super::trimmed::{Level, Trimmed};
+use super::trimmed::{Intent, Level, Trimmed};
 use crate::engine::fields;
 use crate::engine::kind::Kind;
 
@@ -131,7 +131,8 @@ impl<'de> Visitor<'de> for RequestVisitor {
                     if std::mem::replace(&mut seen_object, true) {
                         return Err(de::Error::duplicate_field("object"));
                     }
-                    request.object = map.next_value_seed(Trimmed(Level::Object))?;
+                    let intent = intent_read(request.kind.as_ref());
+                    request.object = map.next_value_seed(Trimmed(Level::Object { intent }))?;
                 }
                 Field::OldObject => {
                     if std::mem::replace(&mut seen_old_object, true) {
@@ -201,6 +202,19 @@ impl<'de> Deserialize<'de> for Field {
 fn old_object_unread(kind: Option<&GroupVersionKind>) -> bool {
     kind.and_then(|gvk| Kind::of_group_kind(&gvk.group, &gvk.kind))
         .is_some_and(|kind| !fields::reads_old_object(kind))
+}
+
+/// What the rules may read of what the manifest said (`managedFields`, the last-applied
+/// annotation): a workload's, pruned to what they read; all of it while the kind is not
+/// decoded yet; nothing for the other kinds.
+fn intent_read(kind: Option<&GroupVersionKind>) -> Intent {
+    let Some(gvk) = kind else {
+        return Intent::Whole;
+    };
+    Kind::of_group_kind(&gvk.group, &gvk.kind)
+        .filter(|kind| fields::reads_intent(*kind))
+        .and_then(Kind::pod_spec_pointer)
+        .map_or(Intent::No, Intent::Pruned)
 }
 
 #[derive(Deserialize)]

@@ -191,6 +191,7 @@ fn bind_short(
     };
     let safe = !state.reference_only
         && (context.catalog.local_lookup(namespace, stream)
+            || context.resolve_names
             || state.source.is_none()
             || state
                 .source
@@ -212,6 +213,62 @@ fn bind_short(
         stream: stream.to_string(),
         tag: tag.to_string(),
     })
+}
+
+/// The tag a short name the user wrote (`written`, from the last-applied manifest) binds to,
+/// when `image`, what the object holds, is what OpenShift's ImagePolicy admission made of it
+/// (docs/rules.md, "What the manifest said"): the tag's current image, or before the tag's
+/// first import its pull spec in the cluster's registry
+/// (`<registry>/<namespace>/<stream>:<tag>`). ImagePolicy runs before mutating webhooks, so
+/// the webhook never sees the short name itself.
+pub fn resolved_by_image_policy(
+    image: &str,
+    written: &str,
+    context: &Context<'_>,
+) -> Option<TagRef> {
+    let (stream, tag) = short_name(written)?;
+    let tag = bind_short(written, stream, tag, context).ok()?;
+    let parsed = ImageRef::parse(image).ok()?;
+    let current = context
+        .catalog
+        .tag_state(&tag.namespace, &tag.stream, &tag.tag)
+        .and_then(|state| state.resolved);
+    let resolved = match current {
+        Some(current) => same_image(&current, image),
+        None => {
+            !parsed.is_digest_pinned()
+                && parsed.path == format!("{}/{}", tag.namespace, tag.stream)
+                && parsed.effective_tag() == Some(tag.tag.as_str())
+                && registry_hosts(&tag, context)
+                    .any(|host| host.eq_ignore_ascii_case(&parsed.registry))
+        }
+    };
+    resolved.then_some(tag)
+}
+
+/// Whether `image` has the shape of what ImagePolicy writes (a digest, or a pull spec in the
+/// cluster registry): only then is what the manifest said worth reading.
+pub fn may_be_resolved_by_image_policy(image: &str, context: &Context<'_>) -> bool {
+    ImageRef::parse(image)
+        .is_ok_and(|parsed| parsed.is_digest_pinned() || is_internal(&parsed, context))
+}
+
+/// The cluster registry's hosts: the configured ones and those in the stream's status.
+fn registry_hosts<'a>(
+    tag: &'a TagRef,
+    context: &'a Context<'_>,
+) -> impl Iterator<Item = String> + 'a {
+    context
+        .config
+        .internal_registry_hosts
+        .iter()
+        .cloned()
+        .chain(
+            context
+                .catalog
+                .own_registry_hosts(&tag.namespace, &tag.stream),
+        )
+        .map(|host| image_ref::normalise_registry(&host))
 }
 
 fn docker_hub_reading(image: &str) -> String {

@@ -89,6 +89,9 @@ pub enum Code {
     /// A container under an automatic trigger pinned to another digest of the tag's own
     /// repository than the tag's current image: the controller will write the current one.
     EarlierDigest,
+    /// `imagePullPolicy: Always` on a trigger-managed container kept because the manifest
+    /// sets it (last-applied configuration, or a server-side applier owns the field).
+    PullPolicyKept,
 }
 
 impl Code {
@@ -128,6 +131,7 @@ impl Code {
             Code::PullBudget => "pull-budget",
             Code::Owned => "owned",
             Code::EarlierDigest => "earlier-digest",
+            Code::PullPolicyKept => "pull-policy-kept",
         }
     }
 }
@@ -185,6 +189,10 @@ pub enum BindingKind {
     ShortName,
     /// Its image is an external reference a catalog tag imports.
     ExternalReference,
+    /// Its image is what OpenShift's ImagePolicy admission made of a short name the manifest
+    /// wrote (the last-applied configuration, or `resolve-names`): the tag's digest or its
+    /// internal-registry pull spec.
+    ResolvedShortName,
     /// Listed in `autoredeploy.io/skip-containers`.
     OptedOut,
     /// The object's existing triggers cannot be used (the controller fails them, they are

@@ -15,7 +15,8 @@ pub const UNREAD_MEMBERS: [&str; 1] = ["status"];
 /// Members of `metadata` no rule reads: the admission decoder skips them. Rules read only
 /// `name`, `namespace`, some `annotations` (of the stored object too: the triggers and
 /// `autoredeploy.io/managed-triggers`), the `autoredeploy.io/skip` label and `ownerReferences`
-/// (an object a controller owns is left alone), and write only `annotations`.
+/// (an object a controller owns is left alone), and write only `annotations`. Workloads'
+/// rules also read [`INTENT_METADATA`] of the object under review.
 pub const UNREAD_METADATA: [&str; 8] = [
     "creationTimestamp",
     "deletionGracePeriodSeconds",
@@ -29,7 +30,23 @@ pub const UNREAD_METADATA: [&str; 8] = [
 
 /// Annotations no rule reads: the admission decoder skips them. `kubectl apply`'s copy of
 /// the whole manifest is most of a small object's metadata, and it is an escaped string.
-pub const UNREAD_ANNOTATIONS: [&str; 1] = ["kubectl.kubernetes.io/last-applied-configuration"];
+/// Workloads' rules read it (`INTENT_ANNOTATIONS`).
+pub const UNREAD_ANNOTATIONS: [&str; 1] = [super::intent::LAST_APPLIED];
+
+/// Members of `metadata` listed unread that workloads' rules read on the object under review
+/// (not the stored one): what the manifest said (`engine::intent`), as `managedFields` records it.
+pub const INTENT_METADATA: [&str; 1] = ["managedFields"];
+
+/// Annotations listed unread that workloads' rules read on the object under review: `kubectl
+/// apply`'s copy of the manifest says what the user wrote (`engine::intent`).
+pub const INTENT_ANNOTATIONS: [&str; 1] = [super::intent::LAST_APPLIED];
+
+/// Whether the rules of this kind read what the manifest said ([`INTENT_METADATA`],
+/// [`INTENT_ANNOTATIONS`]): the workloads, whose images ImagePolicy admission rewrites and
+/// whose pull policy Kubernetes defaults.
+pub fn reads_intent(kind: Kind) -> bool {
+    kind.pod_spec_pointer().is_some()
+}
 
 /// Top-level members of the stored object (`oldObject`) a rule reads: the containers' images
 /// and the triggers, under `spec` and `metadata.annotations`. The decoder keeps only these.
@@ -72,6 +89,19 @@ mod tests {
         ] {
             assert!(!UNREAD_ANNOTATIONS.contains(&annotation), "{annotation}");
         }
+    }
+
+    #[test]
+    fn what_workloads_read_of_the_manifest_is_listed_unread_for_the_others() {
+        for member in INTENT_METADATA {
+            assert!(UNREAD_METADATA.contains(&member), "{member}");
+        }
+        for annotation in INTENT_ANNOTATIONS {
+            assert!(UNREAD_ANNOTATIONS.contains(&annotation), "{annotation}");
+        }
+        assert!(reads_intent(Kind::Deployment));
+        assert!(reads_intent(Kind::DeploymentConfig));
+        assert!(!reads_intent(Kind::ImageStream));
     }
 
     #[test]

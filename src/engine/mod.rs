@@ -16,6 +16,7 @@ mod family;
 pub mod fields;
 pub use crate::image_ref;
 mod imagestream;
+mod intent;
 pub mod kind;
 pub mod names;
 mod ownership;
@@ -153,6 +154,7 @@ impl Outcome {
 }
 
 /// What every rule may read besides the object: where it lives and what is known.
+#[derive(Clone, Copy)]
 pub(crate) struct Context<'a> {
     /// The object's namespace, else the request's, else `""` (offline).
     pub namespace: &'a str,
@@ -160,6 +162,10 @@ pub(crate) struct Context<'a> {
     pub config: &'a RuleConfig,
     pub operation: Operation,
     pub old_object: Option<&'a Value>,
+    /// The workload asks OpenShift's ImagePolicy to resolve every short name
+    /// (`alpha.image.policy.openshift.io/resolve-names: "*"`), so short names bind to any
+    /// stream of the namespace, as if it had `lookupPolicy.local`.
+    pub resolve_names: bool,
 }
 
 /// Apply every rule to one object, leaving the input as it is (the outcome holds a copy).
@@ -237,6 +243,7 @@ fn run(
         config,
         operation: request.operation,
         old_object: request.old_object,
+        resolve_names: false,
     };
     let patch = if kind.is_image_stream_family() {
         stream_patch(

@@ -99,6 +99,8 @@ pub fn tag_importability(
         config,
         operation: Operation::Update,
         old_object: None,
+        // Names in workloads; an ImageStream has none to resolve.
+        resolve_names: false,
     };
     imagestream::importable::of_stream(stream, &context)
 }
@@ -234,5 +236,33 @@ mod tests {
             .filter(|b| b.kind == BindingKind::ExistingTrigger)
             .count();
         assert_eq!(existing, 4, "{:?}", again.bindings);
+    }
+
+    /// A short name ImagePolicy admission turned into the tag's internal pull spec before the
+    /// webhook saw it: the last-applied manifest shows what the user wrote.
+    #[test]
+    fn a_short_name_imagepolicy_resolved_is_bound_as_such() {
+        let applied = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"template": {"spec": {"containers": [{"name": "web", "image": "app:1"}]}}}});
+        let object = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop", "annotations": {
+                "kubectl.kubernetes.io/last-applied-configuration": applied.to_string()}},
+            "spec": {"template": {"spec": {"containers": [{"name": "web",
+                "image": "image-registry.openshift-image-registry.svc:5000/shop/app:1"}]}}}});
+        let outcome = crate::engine::test_support::run_with_streams(&object, &[app_stream()]);
+        let kinds: Vec<(&str, BindingKind, Option<String>)> = (outcome.bindings.iter())
+            .map(|b| {
+                (
+                    b.container.as_str(),
+                    b.kind,
+                    b.tag.as_ref().map(TagRef::stream_tag),
+                )
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![("web", BindingKind::ResolvedShortName, Some("app:1".into()))]
+        );
     }
 }

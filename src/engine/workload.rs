@@ -16,6 +16,7 @@ use super::change::{BindingKind, Code, Report};
 use super::containers::{self, Container};
 use super::family;
 use super::image_ref::{self, ImageRef, same_image};
+use super::intent::{self, Intent};
 use super::kind::Kind;
 use super::names;
 use super::ownership::Ledger;
@@ -32,6 +33,13 @@ pub fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut
     if containers.is_empty() {
         return;
     }
+    // ImagePolicy resolves every short name of a workload that asks for it; offline, where
+    // it does not run, the short-name rule reads them the same way.
+    let context = &Context {
+        resolve_names: intent::resolves_all_names(object, pod_spec),
+        ..*context
+    };
+    let intent = Intent::read(object, pod_spec);
     if let Some(name) = containers::duplicate_name(&containers) {
         // The API server rejects such a pod spec; binding by name would be ambiguous.
         report.finding(
@@ -102,7 +110,7 @@ pub fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut
                     Some(tag) => (Some(tag), BindingKind::Explicit),
                     None => (None, BindingKind::Refused(Code::UnknownTag)),
                 },
-                None => bind(container, pod_spec, context, report),
+                None => bind(container, pod_spec, &intent, context, report),
             };
             let written = tag
                 .clone()
@@ -131,7 +139,7 @@ pub fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut
                 container,
                 tag: &covered.tag,
             };
-            manage(object, &managed, context, report);
+            manage(object, &managed, &intent, context, report);
         }
     }
     if !plan.managed.is_empty() {
@@ -506,7 +514,13 @@ fn writable(tag: &TagRef, container: &Container, pod_spec: &str, report: &mut Re
 
 /// What a container whose image an automatic trigger writes needs: the right image
 /// (double rollout) and a pull policy that suits digests.
-fn manage(object: &mut Value, managed: &Managed<'_>, context: &Context<'_>, report: &mut Report) {
+fn manage(
+    object: &mut Value,
+    managed: &Managed<'_>,
+    intent: &Intent,
+    context: &Context<'_>,
+    report: &mut Report,
+) {
     if context.config.avoid_double_rollout {
         rollout::avoid_double_rollout(object, managed, context, report);
     }
@@ -514,22 +528,32 @@ fn manage(object: &mut Value, managed: &Managed<'_>, context: &Context<'_>, repo
         object,
         managed.pod_spec,
         managed.container,
+        intent,
         context.config,
         report,
     );
 }
 
 /// Catalog binding for one container and how it was made, reporting why an image stays
-/// unbound.
+/// unbound. A short name the manifest gave it that ImagePolicy resolved binds as the short
+/// name would.
 fn bind(
     container: &Container,
     pod_spec: &str,
+    intent: &Intent,
     context: &Context<'_>,
     report: &mut Report,
 ) -> (Option<TagRef>, BindingKind) {
     let Some(image) = container.image.as_deref() else {
         return (None, BindingKind::NoImage);
     };
+    if binding::may_be_resolved_by_image_policy(image, context)
+        && let Some(tag) = intent
+            .image(container)
+            .and_then(|written| binding::resolved_by_image_policy(image, &written, context))
+    {
+        return (Some(tag), BindingKind::ResolvedShortName);
+    }
     let path = format!("{}/image", container.pointer(pod_spec));
     match binding::bind(image, context) {
         Binding::Tag { tag, others, via } => {

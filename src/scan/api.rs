@@ -9,6 +9,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::resources::Resource;
+use crate::engine::fields;
+use crate::engine::kind::Kind;
 
 /// The field manager every `--fix` write is recorded under (`metadata.managedFields`).
 pub const FIELD_MANAGER: &str = "autoredeploy";
@@ -281,14 +283,17 @@ fn one_line(text: &str) -> String {
 }
 
 /// List items and some responses come without `apiVersion` and `kind`, which the engine
-/// needs; `managedFields` is dropped because no rule reads it and it is often most of the
-/// object.
+/// needs; `managedFields` is dropped except on workloads, whose rules read it (what the
+/// manifest said, `engine::fields::reads_intent`): it is often most of an ImageStream.
 fn typed(mut object: Value, resource: &Resource) -> Value {
     if let Some(fields) = object.as_object_mut() {
         fields.insert("apiVersion".into(), resource.api_version().into());
         fields.insert("kind".into(), resource.kind.into());
     }
-    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+    let keep = Kind::of(&object).is_some_and(fields::reads_intent);
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut)
+        && !keep
+    {
         meta.remove("managedFields");
     }
     object

@@ -122,6 +122,10 @@ fn binding(binding: Option<&ContainerBinding>, existing: bool) -> String {
         Some(BindingKind::Explicit) => format!("the {} annotation", annotations::IMAGE_STREAM_TAGS),
         Some(BindingKind::InternalRegistry) => "its internal-registry pull spec".into(),
         Some(BindingKind::ShortName) => "its short name (a stream of this namespace)".into(),
+        Some(BindingKind::ResolvedShortName) => {
+            "the short name its manifest wrote, which OpenShift's ImagePolicy admission resolved"
+                .into()
+        }
         Some(BindingKind::ExternalReference) => {
             "its external reference, which the tag imports".into()
         }

@@ -72,3 +72,42 @@ pub fn engine_input(request: &Value) -> Input<'_> {
             .and_then(Value::as_str),
     }
 }
+
+/// `myapp:latest`'s image when the ImagePolicy reviews were recorded, before the second push
+/// (`tests/fixtures/apiserver-1.36/README.md`).
+pub const MYAPP_FIRST: &str =
+    "quay.io/acme/myapp@sha256:a5d9b2b6e314d6d3e0c8b2879854d1937ac816dd4fa5fd7da7c1c180478da294";
+/// `myapp:latest`'s image after the second push.
+pub const MYAPP_SECOND: &str =
+    "quay.io/acme/myapp@sha256:b80c7aca61661650b63f2e0b39f74e349b14f59e21eba68c7f1671689894b645";
+/// `tools:latest`'s image.
+pub const TOOLS: &str =
+    "quay.io/acme/tools@sha256:a87f341b3eedac336bd6e97f0a604b214ab763391876855cd0e9e961ccb0046b";
+/// `nginx:latest`'s image (the README gives only its start; the reviews never carry it).
+pub const NGINX: &str = "docker.io/library/nginx@sha256:1c2d0000000000000000000000000000000000000000000000000000000000aa";
+
+/// The streams of namespace `shop` as they stood when the ImagePolicy reviews were recorded
+/// (`tests/fixtures/apiserver-1.36/README.md`), with `myapp:latest` at `myapp` (one of
+/// [`MYAPP_FIRST`], [`MYAPP_SECOND`]).
+pub fn image_policy_streams(myapp: &str) -> Vec<Value> {
+    use crate::testing::streams::stream;
+    vec![
+        stream("shop", "myapp")
+            .lookup_local()
+            .tag("latest", "quay.io/acme/myapp:latest")
+            .resolved("latest", myapp)
+            .build(),
+        stream("shop", "nginx")
+            .tag("latest", "docker.io/library/nginx:latest")
+            .resolved("latest", NGINX)
+            .build(),
+        stream("shop", "tools")
+            .tag("latest", "quay.io/acme/tools:latest")
+            .resolved("latest", TOOLS)
+            .build(),
+        stream("shop", "later")
+            .lookup_local()
+            .tag("latest", "quay.io/acme/later:latest")
+            .build(),
+    ]
+}

@@ -30,6 +30,7 @@ fn with_context<T>(f: impl FnOnce(&Context<'_>) -> T) -> T {
         config: &config,
         operation: Operation::Create,
         old_object: None,
+        resolve_names: false,
     };
     f(&context)
 }

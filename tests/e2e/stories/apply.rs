@@ -3,6 +3,7 @@
 
 use crate::Story;
 use crate::support::*;
+use serde_json::Value;
 
 pub const STORIES: &[Story] = &[
     Story {
@@ -19,6 +20,11 @@ pub const STORIES: &[Story] = &[
         name: "apply::trigger_controller_updates_pass_untouched",
         exclusive: false,
         run: trigger_controller_updates_pass_untouched,
+    },
+    Story {
+        name: "apply::written_pull_always_survives",
+        exclusive: false,
+        run: written_pull_always_survives,
     },
 ];
 
@@ -160,4 +166,56 @@ fn trigger_controller_updates_pass_untouched(ns: &Ns) {
     });
     assert_eq!(review["changes"], "[]", "{review}");
     assert_ne!(review["outcome"], "patched", "{review}");
+}
+
+/// `imagePullPolicy: Always` written in the manifest stays, with client-side apply (the
+/// last-applied configuration has it) and server-side apply (the applier owns the field),
+/// on CREATE and on a re-apply; the same Deployment without it gets `IfNotPresent`, so the
+/// rule did run on these containers.
+fn written_pull_always_survives(ns: &Ns) {
+    let kube = &env().kube;
+    let ns = ns.name.as_str();
+    let source = "docker.io/library/nginx:latest";
+    kube.apply(&imagestream(ns, "nginx", &[("latest", source)]));
+    let pushed = push(ns, "nginx", "latest", "docker.io/library/nginx");
+    wait_catalog(ns, source, Some(&pushed));
+    let with_always = |name: &str| {
+        let mut object = deployment(ns, name, source);
+        object["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] = "Always".into();
+        object
+    };
+    let policy = |stored: &Value| {
+        stored["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let client = with_always("client");
+    let server = with_always("server");
+    kube.apply(&client);
+    kube.apply_server_side(&server, "e2e-gitops");
+    kube.apply(&deployment(ns, "defaulted", source));
+    for name in ["client", "server", "defaulted"] {
+        let stored = kube.must_get(ns, "deployment", name);
+        let entries = annotation_triggers(&stored);
+        assert_eq!(entries.len(), 1, "{name} got its trigger: {stored}");
+        assert_eq!(image_of(&stored), pushed, "{name} runs the tag's image");
+        let expected = if name == "defaulted" {
+            "IfNotPresent"
+        } else {
+            "Always"
+        };
+        assert_eq!(policy(&stored), expected, "{name}: {stored}");
+    }
+    // Re-applying changes nothing: the written policy stays, nothing rolls out.
+    let templates: Vec<Value> = ["client", "server"]
+        .iter()
+        .map(|name| kube.must_get(ns, "deployment", name)["spec"]["template"].clone())
+        .collect();
+    kube.apply(&client);
+    kube.apply_server_side(&server, "e2e-gitops");
+    for (name, template) in ["client", "server"].iter().zip(templates) {
+        let stored = kube.must_get(ns, "deployment", name);
+        assert_eq!(stored["spec"]["template"], template, "{name}");
+    }
 }

@@ -40,6 +40,11 @@ pub const STORIES: &[Story] = &[
         exclusive: false,
         run: image_policy_short_name_gets_its_trigger,
     },
+    Story {
+        name: "harm::image_policy_resolve_names_gets_its_trigger",
+        exclusive: false,
+        run: image_policy_resolve_names_gets_its_trigger,
+    },
 ];
 
 /// A user bumps `quay.io/acme/app:1` to `quay.io/acme/app:2` in a Deployment the webhook gave a
@@ -345,4 +350,37 @@ fn image_policy_short_name_gets_its_trigger(ns: &Ns) {
         kube.must_get(ns, "deployment", "web")["spec"]["template"],
         template
     );
+}
+
+/// `oc set image-lookup deploy/web` (`resolve-names: "*"` on the pod template) makes
+/// ImagePolicy resolve `image: tools` against a stream without `lookupPolicy.local`: the
+/// webhook, which sees only the digest, binds it by the last-applied short name, and a push
+/// rolls it out.
+fn image_policy_resolve_names_gets_its_trigger(ns: &Ns) {
+    let kube = &env().kube;
+    let ns = ns.name.as_str();
+    kube.apply(&imagestream(
+        ns,
+        "tools",
+        &[("latest", "quay.io/acme/tools:latest")],
+    ));
+    let first = push(ns, "tools", "latest", "quay.io/acme/tools");
+    wait_catalog(ns, "quay.io/acme/tools:latest", Some(&first));
+    let mut web = deployment(ns, "web", "tools");
+    web["spec"]["template"]["metadata"]["annotations"] =
+        serde_json::json!({"alpha.image.policy.openshift.io/resolve-names": "*"});
+    kube.apply(&web);
+    let stored = kube.must_get(ns, "deployment", "web");
+    assert_eq!(
+        image_of(&stored),
+        first,
+        "ImagePolicy resolved the short name"
+    );
+    let entries = annotation_triggers(&stored);
+    assert_eq!(entries.len(), 1, "the short name got its trigger: {stored}");
+    assert_eq!(entries[0]["from"]["name"], "tools:latest");
+    let second = push(ns, "tools", "latest", "quay.io/acme/tools");
+    kube.wait_for(ns, "deployment", "web", "the pushed image", REACT, |d| {
+        (image_of(d) == second).then_some(())
+    });
 }
