@@ -50,6 +50,47 @@ impl Mode {
             .is_some_and(|v| v.trim().eq_ignore_ascii_case(Mode::Audit.as_str()));
         if annotated_audit { Mode::Audit } else { self }
     }
+
+    /// What this mode does with the engine's patch: the one audit rule, which the admission
+    /// adapter, `mutate` and `scan` (its table, `--fix`) all follow. Enforce writes a patch
+    /// that changes something; audit writes none and reports it as the would-be patch.
+    pub fn disposition(self, patch: &json_patch::Patch) -> Disposition<'_> {
+        match (patch.0.is_empty(), self) {
+            (true, _) => Disposition::Unchanged,
+            (false, Mode::Enforce) => Disposition::Write(patch),
+            (false, Mode::Audit) => Disposition::Report(patch),
+        }
+    }
+}
+
+/// What becomes of the engine's patch in a mode ([`Mode::disposition`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition<'p> {
+    /// The engine would change nothing.
+    Unchanged,
+    /// Enforce: the patch is written (the admission response, the rewritten manifest,
+    /// `scan --fix`).
+    Write(&'p json_patch::Patch),
+    /// Audit: nothing is written; the patch is only reported as what enforce would write.
+    Report(&'p json_patch::Patch),
+}
+
+impl<'p> Disposition<'p> {
+    /// The patch to write, if any.
+    pub fn written(self) -> Option<&'p json_patch::Patch> {
+        match self {
+            Disposition::Write(patch) => Some(patch),
+            _ => None,
+        }
+    }
+
+    /// The patch only reported (audit), if any.
+    pub fn would_be(self) -> Option<&'p json_patch::Patch> {
+        match self {
+            Disposition::Report(patch) => Some(patch),
+            _ => None,
+        }
+    }
 }
 
 /// What to do with `imagePullPolicy` on trigger-managed containers.
@@ -211,6 +252,26 @@ fn build_set(patterns: &[String]) -> Result<Option<GlobSet>, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The audit rule: enforce writes a non-empty patch; audit writes none and reports it.
+    #[test]
+    fn audit_means_no_patch_but_a_would_be_patch() {
+        let empty = json_patch::Patch(Vec::new());
+        let patch: json_patch::Patch =
+            serde_json::from_str(r#"[{"op": "add", "path": "/a", "value": 1}]"#).unwrap();
+        for mode in [Mode::Enforce, Mode::Audit] {
+            let none = mode.disposition(&empty);
+            assert_eq!(none, Disposition::Unchanged);
+            assert_eq!((none.written(), none.would_be()), (None, None));
+        }
+        let enforce = Mode::Enforce.disposition(&patch);
+        assert_eq!(
+            (enforce.written(), enforce.would_be()),
+            (Some(&patch), None)
+        );
+        let audit = Mode::Audit.disposition(&patch);
+        assert_eq!((audit.written(), audit.would_be()), (None, Some(&patch)));
+    }
 
     #[test]
     fn repository_filter_includes_and_excludes() {

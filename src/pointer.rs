@@ -72,12 +72,48 @@ fn index(token: &str) -> Option<usize> {
     token.parse().ok()
 }
 
+/// Whether the JSON Pointer `path` is `ancestor` or lies under it, token by token: the
+/// finding at `/spec/containers/10/image` is under `/spec/containers/10`, never under
+/// `/spec/containers/1` (a string prefix would say it is). Malformed pointers are under
+/// nothing.
+pub fn is_within(path: &str, ancestor: &str) -> bool {
+    let (Some(mut path), Some(ancestor)) = (tokens(path), tokens(ancestor)) else {
+        return false;
+    };
+    ancestor.into_iter().all(|token| path.next() == Some(token))
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn within_compares_whole_tokens() {
+        let ten = "/spec/template/spec/containers/10/image";
+        assert!(is_within(ten, "/spec/template/spec/containers/10"));
+        assert!(!is_within(ten, "/spec/template/spec/containers/1"));
+        assert!(is_within(
+            "/spec/template/spec/containers/1",
+            "/spec/template/spec/containers/1"
+        ));
+        assert!(!is_within(
+            "/spec/template/spec/containers",
+            "/spec/template/spec/containers/1"
+        ));
+        assert!(is_within(
+            "/metadata/annotations/a~1b",
+            "/metadata/annotations/a~1b"
+        ));
+        assert!(!is_within(
+            "/metadata/annotations/a~1b",
+            "/metadata/annotations/a"
+        ));
+        assert!(is_within("/anything", ""));
+        assert!(!is_within("no-slash", ""));
+    }
 
     fn document() -> Value {
         json!({"spec": {"template": {"spec": {"containers": [{"name": "a"}, {"name": "b"}]}}},

@@ -40,6 +40,7 @@ fn outcome_for(request: &Value) -> Outcome {
     mutated["metadata"]["labels"]["autoredeploy.io/test"] = json!("yes");
     mutated["metadata"]["annotations"] = json!({"image.openshift.io/triggers": "[]"});
     Outcome {
+        bindings: Vec::new(),
         patch: json_patch::diff(&object, &mutated),
         object: mutated,
         changes: vec![Change::new(
@@ -118,6 +119,7 @@ fn unchanged_outcome_in_audit_mode_has_no_would_patch() {
     let decoded = admission::decode(&serde_json::to_vec(&request).unwrap()).unwrap();
     let object = request["request"]["object"].clone();
     let outcome = Outcome {
+        bindings: Vec::new(),
         patch: json_patch::diff(&object, &object),
         object,
         changes: vec![],

@@ -1,11 +1,12 @@
 //! `autoredeploy scan` against the fake API server on loopback (`autoredeploy::testing::fake_api`,
 //! with the cluster's objects and the scan runner in `scan_objects`): the table, the
 //! JSON report and one object explained (`scan_table`), `--fix` (`scan_fix`), and PolicyReports
-//! checked against their CRD (`scan_policyreport`), and the webhook's scope applied to both
-//! (`scan_scope`). One test binary.
+//! checked against their CRD (`scan_policyreport`), the webhook's scope applied to both
+//! (`scan_scope`), and what scan reports held to what the engine does (`scan_engine`). One test binary.
 
 mod scan_objects;
 
+mod scan_engine;
 mod scan_fix;
 mod scan_policyreport;
 mod scan_scope;

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::catalog::Catalog;
-use crate::config::{Mode, RuleConfig};
+use crate::config::{Disposition, Mode, RuleConfig};
 use crate::engine::kind::Kind;
 use crate::engine::{self, Change, Code};
 
@@ -164,24 +164,21 @@ pub fn respond_with_outcome(
     };
     let mut response = allow(request);
     response.warnings = warnings(prefix, outcome.changes.iter().chain(&outcome.findings));
-    let verdict = if outcome.is_unchanged() {
-        Verdict::Unchanged
-    } else {
-        // Serialising a `Patch` (plain strings and `Value`s) cannot fail.
-        let patch_json = serde_json::to_vec(&outcome.patch).unwrap_or_default();
-        match mode {
-            Mode::Enforce => {
-                response.patch_type = Some(PATCH_TYPE_JSON_PATCH);
-                response.patch = Some(BASE64.encode(&patch_json));
-                Verdict::Patched
-            }
-            Mode::Audit => {
-                let compact = String::from_utf8(patch_json).unwrap_or_default();
-                response
-                    .audit_annotations
-                    .insert(WOULD_PATCH_ANNOTATION, compact);
-                Verdict::Audited
-            }
+    // Serialising a `Patch` (plain strings and `Value`s) cannot fail.
+    let verdict = match mode.disposition(&outcome.patch) {
+        Disposition::Unchanged => Verdict::Unchanged,
+        Disposition::Write(patch) => {
+            let patch_json = serde_json::to_vec(patch).unwrap_or_default();
+            response.patch_type = Some(PATCH_TYPE_JSON_PATCH);
+            response.patch = Some(BASE64.encode(&patch_json));
+            Verdict::Patched
+        }
+        Disposition::Report(patch) => {
+            let compact = serde_json::to_string(patch).unwrap_or_default();
+            response
+                .audit_annotations
+                .insert(WOULD_PATCH_ANNOTATION, compact);
+            Verdict::Audited
         }
     };
     let summary = Summary {

@@ -288,7 +288,7 @@ fn mutate_manifest(
             let outcome = engine::mutate(&Input::create(object), &*catalog, rules);
             // An object in audit mode is reported, never written (as the webhook answers it).
             let mode = Mode::Enforce.for_object(Some(object));
-            let written = !outcome.is_unchanged() && mode == Mode::Enforce;
+            let written = mode.disposition(&outcome.patch).written().is_some();
             if written {
                 // What this document scheduled counts against the budgets of later ones.
                 catalog.upsert(&outcome.object, NO_NAMESPACE);
@@ -349,11 +349,7 @@ fn report(
         mode,
         changes: outcome.changes.clone(),
         findings: outcome.findings.clone(),
-        patch: match mode {
-            Mode::Enforce => outcome.patch.clone(),
-            Mode::Audit => json_patch::Patch(Vec::new()),
-        },
-        would_patch: (mode == Mode::Audit && !outcome.is_unchanged())
-            .then(|| outcome.patch.clone()),
+        patch: (mode.disposition(&outcome.patch).written().cloned()).unwrap_or_default(),
+        would_patch: mode.disposition(&outcome.patch).would_be().cloned(),
     }
 }

@@ -360,7 +360,7 @@ async fn explain_one(
         namespace,
         name,
     } = one;
-    let (catalog, tags) = scan::catalog::of(cluster, namespace).await?;
+    let (catalog, tags) = scan::catalog::of(cluster, namespace, rules).await?;
     let (scope, _) = scan_scope::load(cluster, Some(namespace), options).await?;
     for note in &scope.notes {
         writeln!(err, "autoredeploy: {note}")?;
@@ -382,7 +382,7 @@ async fn explain_one(
         anyhow::bail!("{} is not a kind the engine handles", resource.kind);
     };
     let verdict = match kind {
-        Kind::ImageStream => scan::classify::stream(&stored, &outcome),
+        Kind::ImageStream => scan::classify::stream(&stored, &outcome, &tags),
         _ => scan::classify::workload(kind, &stored, &outcome, &tags),
     };
     // The same object report the table shows: it marks an audited object's changes.
@@ -398,7 +398,6 @@ async fn explain_one(
         outcome: &outcome,
         verdict: &verdict,
         tags: &tags,
-        rules,
     };
     out.write_all(explain::render(&subject).as_bytes())?;
     Ok(match outcome.is_unchanged() || report.mode == Mode::Audit {

@@ -77,6 +77,19 @@ impl Triggers for AnnotationTriggers {
         Existing::Usable(coverage(&entries, self.prefix, containers, namespace))
     }
 
+    fn stored(&self, object: &Value, containers: &[Container], namespace: &str) -> Existing {
+        // Unrepaired: a string `paused` or a single-quoted selector fails the whole object.
+        match read(object) {
+            Err(Unusable::NotAString) => Existing::Unreadable,
+            Err(Unusable::NotAnArray) => Existing::Blocked,
+            Err(Unusable::RemovedAll) => Existing::Disabled,
+            Ok(entries) if !blocking_problems(&entries, self.prefix, containers).is_empty() => {
+                Existing::Blocked
+            }
+            Ok(entries) => Existing::Usable(coverage(&entries, self.prefix, containers, namespace)),
+        }
+    }
+
     fn ensure(
         &self,
         object: &mut Value,

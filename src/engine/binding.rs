@@ -14,8 +14,13 @@ use crate::engine::catalog::TagRef;
 /// What a container image binds to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Binding {
-    /// The tag to follow; `others` are further tags importing the same image.
-    Tag { tag: TagRef, others: Vec<TagRef> },
+    /// The tag to follow; `others` are further tags importing the same image; `via` how the
+    /// image named it.
+    Tag {
+        tag: TagRef,
+        others: Vec<TagRef>,
+        via: Via,
+    },
     /// Pinned to a digest: immutable, never bound (an internal `…@sha256:` is an
     /// ImageStreamImage, which triggers cannot follow).
     DigestPinned,
@@ -27,11 +32,23 @@ pub enum Binding {
     Nothing,
 }
 
+/// How an image names the tag it binds to, in the documented order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// A pull spec of the cluster's own registry, `<host>/<namespace>/<stream>:<tag>`.
+    InternalRegistry,
+    /// A short `stream[:tag]` name of a stream in the object's namespace.
+    ShortName,
+    /// An external reference a catalog tag imports.
+    ExternalReference,
+}
+
 impl Binding {
-    fn tag(tag: TagRef) -> Self {
+    fn tag(tag: TagRef, via: Via) -> Self {
         Binding::Tag {
             tag,
             others: Vec::new(),
+            via,
         }
     }
 
@@ -53,7 +70,7 @@ pub fn bind(image: &str, context: &Context<'_>) -> Binding {
     }
     let short = match short_name(image) {
         Some((stream, tag)) => match bind_short(image, stream, tag, context) {
-            Ok(tag) => return Binding::tag(tag),
+            Ok(tag) => return Binding::tag(tag, Via::ShortName),
             Err(why) => why,
         },
         None => None,
@@ -66,6 +83,7 @@ pub fn bind(image: &str, context: &Context<'_>) -> Binding {
         (Some(tag), _) => Binding::Tag {
             tag,
             others: candidates.collect(),
+            via: Via::ExternalReference,
         },
         (None, Some(why)) => Binding::refused(Code::AmbiguousImage, why),
         (None, None) => Binding::Untracked(parsed),
@@ -137,7 +155,7 @@ fn bind_internal(image: &str, parsed: &ImageRef, context: &Context<'_>) -> Bindi
             ),
         );
     }
-    Binding::tag(tag)
+    Binding::tag(tag, Via::InternalRegistry)
 }
 
 /// A one-segment `stream[:tag]` (no registry, no digest); a bare `stream` means

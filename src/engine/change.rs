@@ -2,6 +2,7 @@
 //! stable strings (metrics labels, `--output json`, tests match on them); messages are one
 //! human sentence without control characters.
 
+use crate::engine::catalog::TagRef;
 use serde::{Deserialize, Serialize};
 
 /// A stable machine code for a change or finding.
@@ -164,14 +165,78 @@ impl Change {
     }
 }
 
-/// Changes and findings collected while the rules run, in the order they were made.
+/// How the engine bound one container of a workload (docs/rules.md, "Binding a container to
+/// a tag"): what `scan KIND/NAME` explains, so it never guesses from the image string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerBinding {
+    /// JSON Pointer of the container (`/spec/template/spec/containers/0`).
+    pub pointer: String,
+    /// The container's name.
+    pub container: String,
+    /// The tag it follows (or will follow once the patch is applied); `None` when unbound.
+    pub tag: Option<TagRef>,
+    pub kind: BindingKind,
+}
+
+/// How a container came to follow its tag, or why it follows none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindingKind {
+    /// An existing trigger names it (`tag`: what it follows after the rules, a retarget
+    /// included).
+    ExistingTrigger,
+    /// The `autoredeploy.io/image-stream-tags` annotation names its tag.
+    Explicit,
+    /// Its image is a pull spec of the cluster's own registry.
+    InternalRegistry,
+    /// Its image is a short `stream[:tag]` name of a stream in the object's namespace.
+    ShortName,
+    /// Its image is an external reference a catalog tag imports.
+    ExternalReference,
+    /// Its image is what OpenShift's ImagePolicy admission made of a short name the manifest
+    /// wrote (the last-applied configuration, or `resolve-names`): the tag's digest or its
+    /// internal-registry pull spec.
+    ResolvedShortName,
+    /// Listed in `autoredeploy.io/skip-containers`.
+    OptedOut,
+    /// The object's existing triggers cannot be used (the controller fails them, they are
+    /// unreadable, or the user turned them off): nothing is bound; the findings say why.
+    TriggersUnusable,
+    /// Its image is pinned to a digest.
+    DigestPinned,
+    /// Its image is an external reference no ImageStream imports.
+    Untracked,
+    /// Deliberately not bound: the finding with this code says why.
+    Refused(Code),
+    /// No image, or nothing to bind (blank, unparsable).
+    NoImage,
+}
+
+/// Changes and findings collected while the rules run, in the order they were made, and how
+/// each container was bound.
 #[derive(Debug, Default)]
 pub struct Report {
     pub changes: Vec<Change>,
     pub findings: Vec<Change>,
+    pub bindings: Vec<ContainerBinding>,
 }
 
 impl Report {
+    /// Record how the container at `pointer` was bound.
+    pub fn bound(
+        &mut self,
+        pointer: String,
+        container: &str,
+        tag: Option<TagRef>,
+        kind: BindingKind,
+    ) {
+        self.bindings.push(ContainerBinding {
+            pointer,
+            container: container.to_string(),
+            tag,
+            kind,
+        });
+    }
+
     pub fn change(&mut self, code: Code, path: impl Into<String>, message: impl Into<String>) {
         self.changes
             .push(Change::new(code, path, clean(message.into())));

@@ -35,6 +35,11 @@ impl Triggers for DeploymentConfigTriggers {
         Existing::Usable(coverage(object, namespace, owned, report))
     }
 
+    fn stored(&self, object: &Value, _containers: &[Container], namespace: &str) -> Existing {
+        let mut unreported = Report::default();
+        Existing::Usable(coverage(object, namespace, &Owned::new(), &mut unreported))
+    }
+
     fn ensure(
         &self,
         object: &mut Value,

@@ -18,10 +18,10 @@ use super::annotations;
 use super::budget::{self, Ledger, REPOSITORY_IMPORT_TAGS};
 use super::catalog::Replaced;
 use super::change::{Change, Code, Report};
-use super::image_ref::ImageRef;
 use super::kind::Kind;
 use super::patch::Edits;
 use super::{Context, Operation, status};
+pub use importable::Importability;
 
 /// One TagReference-like entry to check.
 struct Site<'a> {
@@ -550,7 +550,7 @@ fn write_import_policy(
 }
 
 /// The `from.name` and registry of an entry the import controller would schedule, or `None`
-/// (with a finding where the user should know why).
+/// (with a finding where the user should know why). The decision is `importable::decide`.
 fn importable_source(
     site: &Site<'_>,
     scope: &Scope<'_>,
@@ -559,54 +559,17 @@ fn importable_source(
     let Site {
         path, label, entry, ..
     } = site;
-    let from = entry.get("from")?;
-    if from.get("kind").and_then(Value::as_str) != Some(budget::DOCKER_IMAGE) {
-        return None;
-    }
-    if entry.get("reference").and_then(Value::as_bool) == Some(true) {
-        return None;
-    }
-    let (name, image) = parse_source(from, path.as_str(), label, report)?;
-    if image.is_digest_pinned() {
-        // A digest never changes; the controller drops it after the first import
-        // (openshift/openshift-controller-manager#29).
-        report.finding(
-            Code::DigestPinned,
-            format!("{path}/from/name"),
-            format!("{label} is pinned to a digest; nothing to re-import"),
-        );
-        return None;
-    }
-    // The cluster's own registry (service or route) is fed by the cluster, not imported.
-    if scope.internal_hosts.contains(&image.registry) {
-        return None;
-    }
-    let allowed = scope
-        .context
-        .config
-        .repositories
-        .allows(&image.repository());
-    allowed.then(|| (name.to_string(), image.registry))
-}
-
-/// `from.name` and its parsed reference, or `None` with an `unreadable` finding.
-fn parse_source<'a>(
-    from: &'a Value,
-    path: &str,
-    label: &str,
-    report: &mut Report,
-) -> Option<(&'a str, ImageRef)> {
-    let Some(name) = from.get("name").and_then(Value::as_str) else {
-        report.finding(
-            Code::Unreadable,
-            format!("{path}/from/name"),
-            format!("{label} has no source name"),
-        );
-        return None;
-    };
-    match ImageRef::parse(name) {
-        Ok(image) => Some((name, image)),
-        Err(error) => {
+    match importable::decide(entry, &scope.internal_hosts, scope.context.config) {
+        Importability::Importable { source, registry } => Some((source, registry)),
+        Importability::NoSource => {
+            report.finding(
+                Code::Unreadable,
+                format!("{path}/from/name"),
+                format!("{label} has no source name"),
+            );
+            None
+        }
+        Importability::Unparsable(error) => {
             report.finding(
                 Code::Unreadable,
                 format!("{path}/from/name"),
@@ -614,10 +577,20 @@ fn parse_source<'a>(
             );
             None
         }
+        Importability::DigestPinned => {
+            report.finding(
+                Code::DigestPinned,
+                format!("{path}/from/name"),
+                format!("{label} is pinned to a digest; nothing to re-import"),
+            );
+            None
+        }
+        _ => None,
     }
 }
 
 mod doors;
+pub(super) mod importable;
 
 #[cfg(test)]
 mod tests;

@@ -25,6 +25,7 @@ mod pull_policy;
 mod rollout;
 pub mod status;
 mod triggers;
+pub mod view;
 mod workload;
 
 #[cfg(test)]
@@ -32,7 +33,7 @@ mod test_support;
 
 use crate::pointer::Pointer as _;
 use change::Report;
-pub use change::{Change, Code};
+pub use change::{BindingKind, Change, Code, ContainerBinding};
 use kind::Kind;
 
 use serde_json::Value;
@@ -141,6 +142,9 @@ pub struct Outcome {
     pub findings: Vec<Change>,
     /// `json_patch::diff(input, mutated)`: applies to the input and gives `object`.
     pub patch: json_patch::Patch,
+    /// How each container of a workload was bound, in pod-spec order (containers, then init
+    /// containers); empty for other kinds and for objects left alone whole.
+    pub bindings: Vec<ContainerBinding>,
 }
 
 impl Outcome {
@@ -228,6 +232,7 @@ fn run(
             changes: Vec::new(),
             findings: Vec::new(),
             patch: json_patch::Patch(Vec::new()),
+            bindings: Vec::new(),
         };
     };
     // A copy: the context outlives the rules' mutable borrows of the object.
@@ -268,6 +273,7 @@ fn run(
         changes: report.changes,
         findings: report.findings,
         patch,
+        bindings: report.bindings,
     }
 }
 

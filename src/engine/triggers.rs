@@ -71,6 +71,11 @@ pub trait Triggers {
         report: &mut Report,
     ) -> Existing;
 
+    /// The existing triggers of `object` as the controller sees them now, read by the same
+    /// code as [`Triggers::existing`] but with nothing repaired and nothing reported: what
+    /// `scan` explains about a stored object (`engine::view`).
+    fn stored(&self, object: &Value, containers: &[Container], namespace: &str) -> Existing;
+
     /// Add triggers for `wanted`; returns what now covers those containers.
     fn ensure(
         &self,

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::Context;
 use super::annotations;
 use super::binding::{self, Binding};
-use super::change::{Code, Report};
+use super::change::{BindingKind, Code, Report};
 use super::containers::{self, Container};
 use super::family;
 use super::image_ref::{self, ImageRef, same_image};
@@ -58,6 +58,15 @@ pub fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut
         ledger.owned(),
         report,
     ) else {
+        for container in &containers {
+            let pointer = container.pointer(pod_spec);
+            report.bound(
+                pointer,
+                &container.name,
+                None,
+                BindingKind::TriggersUnusable,
+            );
+        }
         return;
     };
     ledger.confirm(&existing);
@@ -70,7 +79,9 @@ pub fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut
         ledger,
     };
     for container in &containers {
+        let pointer = container.pointer(pod_spec);
         if skipped.contains(&container.name) {
+            report.bound(pointer, &container.name, None, BindingKind::OptedOut);
             report.finding(
                 Code::OptedOut,
                 annotations::pointer(annotations::SKIP_CONTAINERS),
@@ -88,12 +99,28 @@ pub fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut
                 explicit: explicit.get(&container.name),
             };
             plan.keep_true(object, &fit, context, report);
+            // What it follows after the rules: a retargeted trigger follows its new tag.
+            let followed =
+                (plan.managed.get(&container.name)).map_or(&covered.tag, |managed| &managed.tag);
+            let tag = Some(followed.clone()).filter(|t| !t.tag.is_empty());
+            report.bound(pointer, &container.name, tag, BindingKind::ExistingTrigger);
         } else {
-            let tag = match explicit.get(&container.name) {
-                Some(tag) => explicit_tag(tag, triggers, context, report),
+            let (tag, kind) = match explicit.get(&container.name) {
+                Some(tag) => match explicit_tag(tag, triggers, context, report) {
+                    Some(tag) => (Some(tag), BindingKind::Explicit),
+                    None => (None, BindingKind::Refused(Code::UnknownTag)),
+                },
                 None => bind(container, pod_spec, &intent, context, report),
             };
-            if let Some(tag) = tag.filter(|t| writable(t, container, pod_spec, report)) {
+            let written = tag
+                .clone()
+                .filter(|t| writable(t, container, pod_spec, report));
+            let kind = match (&tag, &written) {
+                (Some(_), None) => BindingKind::Refused(Code::InvalidName),
+                _ => kind,
+            };
+            report.bound(pointer, &container.name, written.clone(), kind);
+            if let Some(tag) = written {
                 plan.wanted.push(Wanted { container, tag });
             }
         }
@@ -507,26 +534,29 @@ fn manage(
     );
 }
 
-/// Catalog binding for one container, reporting why an image stays unbound. A short name
-/// the manifest gave it that ImagePolicy resolved binds as the short name would.
+/// Catalog binding for one container and how it was made, reporting why an image stays
+/// unbound. A short name the manifest gave it that ImagePolicy resolved binds as the short
+/// name would.
 fn bind(
     container: &Container,
     pod_spec: &str,
     intent: &Intent,
     context: &Context<'_>,
     report: &mut Report,
-) -> Option<TagRef> {
-    let image = container.image.as_deref()?;
+) -> (Option<TagRef>, BindingKind) {
+    let Some(image) = container.image.as_deref() else {
+        return (None, BindingKind::NoImage);
+    };
     if binding::may_be_resolved_by_image_policy(image, context)
         && let Some(tag) = intent
             .image(container)
             .and_then(|written| binding::resolved_by_image_policy(image, &written, context))
     {
-        return Some(tag);
+        return (Some(tag), BindingKind::ResolvedShortName);
     }
     let path = format!("{}/image", container.pointer(pod_spec));
     match binding::bind(image, context) {
-        Binding::Tag { tag, others } => {
+        Binding::Tag { tag, others, via } => {
             if !others.is_empty() {
                 let others: Vec<String> = others.iter().map(TagRef::stream_tag).collect();
                 report.finding(
@@ -540,7 +570,12 @@ fn bind(
                     ),
                 );
             }
-            Some(tag)
+            let kind = match via {
+                binding::Via::InternalRegistry => BindingKind::InternalRegistry,
+                binding::Via::ShortName => BindingKind::ShortName,
+                binding::Via::ExternalReference => BindingKind::ExternalReference,
+            };
+            (Some(tag), kind)
         }
         Binding::DigestPinned => {
             report.finding(
@@ -551,7 +586,7 @@ fn bind(
                     container.name
                 ),
             );
-            None
+            (None, BindingKind::DigestPinned)
         }
         Binding::Untracked(image) => {
             report.finding(
@@ -559,13 +594,13 @@ fn bind(
                 path,
                 binding::untracked_advice(&image, context),
             );
-            None
+            (None, BindingKind::Untracked)
         }
         Binding::Refused { code, message } => {
             report.finding(code, path, message);
-            None
+            (None, BindingKind::Refused(code))
         }
-        Binding::Nothing => None,
+        Binding::Nothing => (None, BindingKind::NoImage),
     }
 }
 

@@ -10,6 +10,7 @@ use super::api::{ApiError, Cluster};
 use super::resources::IMAGE_STREAMS;
 use super::streams::TagTable;
 use crate::catalog::CatalogIndex;
+use crate::config::RuleConfig;
 
 /// How the catalog's streams were listed.
 pub struct Listing {
@@ -47,7 +48,11 @@ pub async fn list(
 
 /// The catalog and tag table one object is explained with. Clusters without ImageStreams give
 /// empty ones.
-pub async fn of(cluster: &Cluster, namespace: &str) -> Result<(CatalogIndex, TagTable), ApiError> {
+pub async fn of(
+    cluster: &Cluster,
+    namespace: &str,
+    rules: &RuleConfig,
+) -> Result<(CatalogIndex, TagTable), ApiError> {
     let mut catalog = CatalogIndex::new();
     let mut streams = Vec::new();
     let listing = list(cluster, Some(namespace), |stream| {
@@ -57,7 +62,7 @@ pub async fn of(cluster: &Cluster, namespace: &str) -> Result<(CatalogIndex, Tag
     .await;
     let mut tags = TagTable::new(listing.scope);
     for stream in &streams {
-        tags.insert_stream(stream);
+        tags.insert_stream(stream, &catalog, rules);
     }
     match listing.result {
         Ok(_) => Ok((catalog, tags)),

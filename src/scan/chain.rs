@@ -1,21 +1,17 @@
 //! A read-only view of one workload for classifying and explaining it: each container with
-//! its image and pull policy, and the trigger that names it (DeploymentConfig `ImageChange`
-//! triggers, or entries of the `image.openshift.io/triggers` annotation). The engine decides
-//! what to change; this module only reads what is there, so the same view serves the stored
-//! object and the engine's output. It must not change anything.
+//! its image and pull policy, and the trigger that names it. The triggers are the engine's
+//! reading (`engine::view::triggers`: DeploymentConfig `ImageChange` triggers, or entries of
+//! the `image.openshift.io/triggers` annotation, as OpenShift's trigger controller uses
+//! them, so a broken annotation names no container); this module only renders them for
+//! `scan`. It must not change anything, nor parse triggers itself.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::engine::annotations;
 use crate::engine::catalog::TagRef;
 use crate::engine::kind::Kind;
-
-/// The annotation Kubernetes workloads carry their triggers in: a JSON array of OpenShift's
-/// `ObjectFieldTrigger` (openshift/api `image/v1` and the trigger controller in
-/// openshift/openshift-controller-manager `pkg/image/trigger/annotations`).
-const TRIGGERS_ANNOTATION: &str = "image.openshift.io/triggers";
+use crate::engine::view;
 
 /// One container of the pod template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,121 +88,30 @@ impl ContainerView {
     }
 }
 
-/// Container name -> the first trigger naming it.
+/// Container name -> the first trigger naming it, as the trigger controller uses them: none
+/// when it fails the object's triggers.
 pub fn triggers(kind: Kind, object: &Value, namespace: &str) -> BTreeMap<String, TriggerView> {
-    match kind {
-        Kind::DeploymentConfig => deployment_config_triggers(object, namespace),
-        _ => annotation_triggers(kind, object, namespace),
-    }
-}
-
-fn deployment_config_triggers(object: &Value, namespace: &str) -> BTreeMap<String, TriggerView> {
-    let mut found = BTreeMap::new();
-    let triggers = object.pointer("/spec/triggers").and_then(Value::as_array);
-    for trigger in triggers.into_iter().flatten() {
-        if trigger.get("type").and_then(Value::as_str) != Some("ImageChange") {
-            continue;
-        }
-        let Some(params) = trigger.get("imageChangeParams") else {
-            continue;
-        };
-        let view = TriggerView {
-            namespace: from_namespace(params.get("from"), namespace),
-            stream_tag: from_name(params.get("from")),
-            // `automatic` is omitempty: absent means false.
-            automatic: params.get("automatic").and_then(Value::as_bool) == Some(true),
-            via: Via::DeploymentConfig,
-        };
-        let names = params.get("containerNames").and_then(Value::as_array);
-        for name in names.into_iter().flatten().filter_map(Value::as_str) {
-            found
-                .entry(name.to_string())
-                .or_insert_with(|| view.clone());
-        }
-    }
-    found
-}
-
-fn annotation_triggers(
-    kind: Kind,
-    object: &Value,
-    namespace: &str,
-) -> BTreeMap<String, TriggerView> {
-    let mut found = BTreeMap::new();
-    let prefix = kind.field_path_prefix().unwrap_or_default();
-    let containers = containers(kind, object);
-    let entries: Vec<Value> = annotations::get(object, TRIGGERS_ANNOTATION)
-        .and_then(|text| serde_json::from_str(text).ok())
-        .unwrap_or_default();
-    for entry in &entries {
-        let Some(name) = entry
-            .get("fieldPath")
-            .and_then(Value::as_str)
-            .and_then(|path| selected_container(path, prefix, &containers))
-        else {
-            continue;
-        };
-        let paused = match entry.get("paused") {
-            Some(Value::Bool(paused)) => *paused,
-            Some(Value::String(text)) => text.eq_ignore_ascii_case("true"),
-            _ => false,
-        };
-        found.entry(name).or_insert_with(|| TriggerView {
-            namespace: from_namespace(entry.get("from"), namespace),
-            stream_tag: from_name(entry.get("from")),
-            automatic: !paused,
-            via: Via::Annotation,
-        });
-    }
-    found
-}
-
-/// The container a `fieldPath` selects, read the way the trigger controller reads it:
-/// `<prefix>.containers[?(@.name=="web")].image` (either quote) or `...containers[0].image`.
-/// Anything else selects nothing.
-fn selected_container(
-    field_path: &str,
-    prefix: &str,
-    containers: &[ContainerView],
-) -> Option<String> {
-    let rest = field_path.strip_prefix(prefix)?.strip_prefix('.')?;
-    let (list, rest) = ["containers", "initContainers"]
+    let via = match kind {
+        Kind::DeploymentConfig => Via::DeploymentConfig,
+        _ => Via::Annotation,
+    };
+    view::triggers(kind, object, namespace)
+        .usable()
         .into_iter()
-        .find_map(|list| Some((list, rest.strip_prefix(list)?.strip_prefix('[')?)))?;
-    let (selector, rest) = rest.split_once(']')?;
-    if rest != ".image" {
-        return None;
-    }
-    for quote in ['"', '\''] {
-        let name = selector
-            .strip_prefix("?(@.name==")
-            .and_then(|s| s.strip_prefix(quote))
-            .and_then(|s| s.strip_suffix(')'))
-            .and_then(|s| s.strip_suffix(quote));
-        if let Some(name) = name {
-            return Some(name.to_string());
-        }
-    }
-    let index: usize = selector.parse().ok()?;
-    containers
-        .iter()
-        .find(|c| c.list == list && c.index == index)
-        .map(|c| c.name.clone())
-}
-
-fn from_name(from: Option<&Value>) -> String {
-    from.and_then(|f| f.get("name"))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn from_namespace(from: Option<&Value>, default: &str) -> String {
-    from.and_then(|f| f.get("namespace"))
-        .and_then(Value::as_str)
-        .filter(|ns| !ns.is_empty())
-        .unwrap_or(default)
-        .to_string()
+        .map(|(name, trigger)| {
+            let stream_tag = match trigger.tag.tag.is_empty() {
+                true => trigger.tag.stream.clone(),
+                false => trigger.tag.stream_tag(),
+            };
+            let found = TriggerView {
+                namespace: trigger.tag.namespace,
+                stream_tag,
+                automatic: trigger.automatic,
+                via,
+            };
+            (name, found)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -215,11 +120,17 @@ mod tests {
 
     use super::*;
 
+    const TRIGGERS: &str = "image.openshift.io/triggers";
+
+    fn deployment(triggers_json: &str) -> Value {
+        json!({"metadata": {"annotations": {TRIGGERS: triggers_json}},
+            "spec": {"template": {"spec": {"containers": [{"name": "web"}], "initContainers": [{"name": "init"}]}}}})
+    }
+
     #[test]
     fn annotation_entries_name_their_container_and_pause() {
-        let triggers_json = r#"[{"from":{"kind":"ImageStreamTag","name":"web:1"},"fieldPath":"spec.template.spec.containers[?(@.name==\"web\")].image","paused":true},{"from":{"kind":"ImageStreamTag","name":"tools:2","namespace":"base"},"fieldPath":"spec.template.spec.initContainers[?(@.name=='init')].image"}]"#;
-        let object = json!({"metadata": {"annotations": {TRIGGERS_ANNOTATION: triggers_json}},
-            "spec": {"template": {"spec": {"containers": [{"name": "web"}], "initContainers": [{"name": "init"}]}}}});
+        let triggers_json = r#"[{"from":{"kind":"ImageStreamTag","name":"web:1"},"fieldPath":"spec.template.spec.containers[?(@.name==\"web\")].image","paused":true},{"from":{"kind":"ImageStreamTag","name":"tools:2","namespace":"base"},"fieldPath":"spec.template.spec.initContainers[?(@.name==\"init\")].image"}]"#;
+        let object = deployment(triggers_json);
         let found = triggers(Kind::Deployment, &object, "shop");
         assert!(!found["web"].automatic);
         assert_eq!(found["web"].tag().unwrap().stream_tag(), "web:1");
@@ -230,6 +141,37 @@ mod tests {
             cron.is_empty(),
             "a Deployment's fieldPath selects nothing in a CronJob"
         );
+    }
+
+    /// OpenShift's trigger controller fails every entry of an object whose annotation has a
+    /// single-quoted selector or a string `paused`: no container follows anything until the
+    /// webhook (or the user) repairs it.
+    #[test]
+    fn an_annotation_the_controller_cannot_use_names_no_container() {
+        let good = r#"{"from":{"kind":"ImageStreamTag","name":"web:1"},"fieldPath":"spec.template.spec.containers[?(@.name==\"web\")].image"}"#;
+        let single_quoted = r#"{"from":{"kind":"ImageStreamTag","name":"tools:2"},"fieldPath":"spec.template.spec.initContainers[?(@.name=='init')].image"}"#;
+        let string_paused = r#"{"from":{"kind":"ImageStreamTag","name":"tools:2"},"fieldPath":"spec.template.spec.initContainers[?(@.name==\"init\")].image","paused":"true"}"#;
+        for broken in [single_quoted, string_paused] {
+            let object = deployment(&format!("[{good},{broken}]"));
+            let found = triggers(Kind::Deployment, &object, "shop");
+            assert!(found.is_empty(), "{broken}: {found:?}");
+            assert_eq!(
+                view::triggers(Kind::Deployment, &object, "shop"),
+                view::StoredTriggers::Blocked
+            );
+        }
+        let object = deployment(&format!("[{good}]"));
+        assert_eq!(triggers(Kind::Deployment, &object, "shop").len(), 1);
+    }
+
+    #[test]
+    fn a_tagless_source_is_a_trigger_on_no_tag() {
+        let object = deployment(
+            r#"[{"from":{"kind":"ImageStreamTag","name":"web"},"fieldPath":"spec.template.spec.containers[?(@.name==\"web\")].image"}]"#,
+        );
+        let found = triggers(Kind::Deployment, &object, "shop");
+        assert_eq!(found["web"].stream_tag, "web");
+        assert_eq!(found["web"].tag(), None);
     }
 
     #[test]

@@ -9,9 +9,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::chain::{self, ContainerView, TriggerView, Via};
-use super::streams::{TagTable, read_tags};
+use super::streams::TagTable;
 use crate::engine::catalog::TagRef;
 use crate::engine::kind::Kind;
+use crate::engine::view::Importability;
 use crate::engine::{Code, Outcome, annotations};
 
 /// What a scanned object does today, worst first.
@@ -189,7 +190,7 @@ fn untriggered(
     for finding in outcome
         .findings
         .iter()
-        .filter(|f| f.path.starts_with(pointer))
+        .filter(|f| crate::pointer::is_within(&f.path, pointer))
     {
         let (status, detail) = match finding.code {
             Code::UntrackedImage => (
@@ -255,7 +256,16 @@ fn tag_problem(tag: &TagRef, tags: &TagTable) -> Option<(Status, String)> {
                 Status::NotScheduled,
                 "which is not re-imported on a schedule".into(),
             )),
-            None => None,
+            // The webhook never schedules it, so the workload redeploys only on a manual import.
+            None => match &facts.importability {
+                Some(Importability::Filtered(repository)) if !facts.scheduled => Some((
+                    Status::NotScheduled,
+                    format!(
+                        "which is not re-imported on a schedule: {repository} is left out by the repository filters, so the webhook never schedules it"
+                    ),
+                )),
+                _ => None,
+            },
         },
         None if !tags.listed() => Some((
             Status::NeedsAttention,
@@ -294,16 +304,17 @@ fn unexplained_findings(outcome: &Outcome, explained: &BTreeSet<String>, problem
     }
 }
 
-/// An ImageStream.
-pub fn stream(stored: &Value, outcome: &Outcome) -> Verdict {
+/// An ImageStream, its tags judged as `tags` records them (the engine's scheduling decision).
+pub fn stream(stored: &Value, outcome: &Outcome, tags: &TagTable) -> Verdict {
     if let Some(verdict) = would_change(outcome).or_else(|| left_alone(stored, outcome)) {
         return verdict;
     }
     let mut problems = Problems::default();
-    let mut scheduled = 0;
+    let (mut scheduled, mut filtered) = (0, 0);
     let polled = polled_tags(stored, outcome);
-    for (name, facts) in read_tags(stored) {
-        if polled.contains(&name) && facts.failing.is_none() {
+    let name = stored.pointer("/metadata/name").and_then(Value::as_str);
+    for (name, facts) in tags.of_stream(namespace_of(stored), name.unwrap_or_default()) {
+        if polled.contains(name.as_str()) && facts.failing.is_none() {
             // Watched by `autoredeploy poll`: imported when its digest changes.
             scheduled += 1;
         } else if let Some(message) = &facts.failing {
@@ -313,8 +324,10 @@ pub fn stream(stored: &Value, outcome: &Outcome) -> Verdict {
                 Status::NotScheduled,
                 format!("tag {name:?} is not re-imported on a schedule"),
             );
-        } else if facts.importable() {
+        } else if facts.re_imported() {
             scheduled += 1;
+        } else if matches!(facts.importability, Some(Importability::Filtered(_))) {
+            filtered += 1;
         }
     }
     for finding in &outcome.findings {
@@ -326,10 +339,16 @@ pub fn stream(stored: &Value, outcome: &Outcome) -> Verdict {
             ),
         }
     }
-    let otherwise = match scheduled {
-        0 => Verdict {
+    let otherwise = match (scheduled, filtered) {
+        (0, 0) => Verdict {
             status: Status::NothingToImport,
             detail: "no tag imports from an external registry".into(),
+        },
+        (0, filtered) => Verdict {
+            status: Status::NothingToImport,
+            detail: format!(
+                "no tag the webhook schedules: {filtered} left out by the repository filters"
+            ),
         },
         _ => Verdict {
             status: Status::AutoRedeploys,

@@ -23,12 +23,21 @@ fn unchanged(object: &Value, findings: Vec<Change>) -> Outcome {
         changes: Vec::new(),
         findings,
         patch: json_patch::Patch(Vec::new()),
+        bindings: Vec::new(),
     }
 }
 
 fn tags_of(streams: &[Value]) -> TagTable {
+    tags_with(streams, &RuleConfig::default())
+}
+
+fn tags_with(streams: &[Value], rules: &RuleConfig) -> TagTable {
+    let mut catalog = CatalogIndex::new();
+    streams.iter().for_each(|s| catalog.upsert(s, ""));
     let mut tags = TagTable::new(None);
-    streams.iter().for_each(|s| tags.insert_stream(s));
+    streams
+        .iter()
+        .for_each(|s| tags.insert_stream(s, &catalog, rules));
     tags
 }
 
@@ -76,6 +85,33 @@ fn a_trigger_on_an_unscheduled_external_tag_is_not_scheduled() {
         &tags_of(&[scheduled]),
     );
     assert_eq!(verdict.status, Status::AutoRedeploys);
+    // A filtered tag is never scheduled by the webhook: the workload does not redeploy by
+    // itself, and the detail says why.
+    let rules = RuleConfig {
+        repositories: crate::config::RepositoryFilter::new(&[], &["quay.io/**".to_string()])
+            .unwrap(),
+        ..RuleConfig::default()
+    };
+    let filtered = tags_with(
+        &[image_stream(
+            json!({"name": "1", "from": {"kind": "DockerImage", "name": "quay.io/o/a:1"}}),
+        )],
+        &rules,
+    );
+    let verdict = workload(
+        Kind::Deployment,
+        &object,
+        &unchanged(&object, vec![]),
+        &filtered,
+    );
+    assert_eq!(verdict.status, Status::NotScheduled);
+    assert!(
+        verdict.detail.ends_with(
+            "quay.io/o/a is left out by the repository filters, so the webhook never schedules it"
+        ),
+        "{}",
+        verdict.detail
+    );
 }
 
 #[test]
@@ -106,8 +142,11 @@ fn streams_without_external_tags_have_nothing_to_import() {
     );
 }
 
+/// The webhook never schedules a tag the repository filters leave out, so it is not "not
+/// scheduled" (which `--fix` or the next apply would change): the engine's decision, not a
+/// second one.
 #[test]
-fn an_excluded_repository_leaves_its_tag_not_scheduled() {
+fn an_excluded_repository_is_nothing_the_webhook_schedules() {
     let tag = image_stream(
         json!({"name": "1", "from": {"kind": "DockerImage", "name": "quay.io/o/a:1"}}),
     );
@@ -117,12 +156,42 @@ fn an_excluded_repository_leaves_its_tag_not_scheduled() {
         ..RuleConfig::default()
     };
     let outcome = run_engine(&tag, &CatalogIndex::new(), &rules);
-    assert_eq!(stream(&tag, &outcome).status, Status::NotScheduled);
+    assert!(outcome.is_unchanged(), "{outcome:?}");
+    let verdict = stream(
+        &tag,
+        &outcome,
+        &tags_with(std::slice::from_ref(&tag), &rules),
+    );
+    assert_eq!(
+        verdict,
+        Verdict {
+            status: Status::NothingToImport,
+            detail: "no tag the webhook schedules: 1 left out by the repository filters".into()
+        }
+    );
+    // Without the filter, the same tag is scheduled by the engine.
+    let outcome = run_engine(&tag, &CatalogIndex::new(), &RuleConfig::default());
+    assert_eq!(stream_verdict(&tag).status, Status::WouldChange);
+    assert!(!outcome.is_unchanged());
+}
+
+/// A tag imported from the cluster's own registry is fed by pushes and builds: the webhook
+/// never schedules it, and scan does not call it "not scheduled".
+#[test]
+fn a_tag_from_the_clusters_own_registry_is_nothing_to_import() {
+    let mut tag = image_stream(json!({"name": "1", "from": {"kind": "DockerImage",
+        "name": "default-route-openshift-image-registry.apps.example.com/base/app:1"}}));
+    tag["status"] = json!({"publicDockerImageRepository":
+        "default-route-openshift-image-registry.apps.example.com/shop/app"});
+    let outcome = run_engine(&tag, &CatalogIndex::new(), &RuleConfig::default());
+    assert!(outcome.is_unchanged(), "{outcome:?}");
+    let verdict = stream(&tag, &outcome, &tags_of(std::slice::from_ref(&tag)));
+    assert_eq!(verdict.status, Status::NothingToImport, "{verdict:?}");
 }
 
 fn stream_verdict(object: &Value) -> Verdict {
     let outcome = run_engine(object, &CatalogIndex::new(), &RuleConfig::default());
-    stream(object, &outcome)
+    stream(object, &outcome, &tags_of(std::slice::from_ref(object)))
 }
 
 #[test]
@@ -153,7 +222,11 @@ fn a_tag_on_a_polled_registry_is_reported_as_polled_not_unscheduled() {
         ..RuleConfig::default()
     };
     let outcome = run_engine(&tag, &CatalogIndex::new(), &rules);
-    let verdict = stream(&tag, &outcome);
+    let verdict = stream(
+        &tag,
+        &outcome,
+        &tags_with(std::slice::from_ref(&tag), &rules),
+    );
     assert_eq!(verdict.status, Status::AutoRedeploys, "{}", verdict.detail);
     assert!(
         verdict.detail.contains("polled by autoredeploy poll"),
@@ -161,7 +234,11 @@ fn a_tag_on_a_polled_registry_is_reported_as_polled_not_unscheduled() {
         verdict.detail
     );
     let scheduled = run_engine(&tag, &CatalogIndex::new(), &RuleConfig::default());
-    assert_ne!(stream(&tag, &scheduled).status, Status::AutoRedeploys);
+    let table = tags_of(std::slice::from_ref(&tag));
+    assert_ne!(
+        stream(&tag, &scheduled, &table).status,
+        Status::AutoRedeploys
+    );
 }
 
 #[test]
@@ -183,10 +260,43 @@ fn owned_and_label_opted_out_objects_say_so() {
     labelled["metadata"]["labels"] = json!({"autoredeploy.io/skip": "true"});
     let outcome = run_engine(&labelled, &CatalogIndex::new(), &RuleConfig::default());
     assert_eq!(
-        stream(&labelled, &outcome),
+        stream(
+            &labelled,
+            &outcome,
+            &tags_of(std::slice::from_ref(&labelled))
+        ),
         Verdict {
             status: Status::OptedOut,
             detail: "label autoredeploy.io/skip=true".into()
         }
+    );
+}
+
+/// From 11 containers on, `/containers/1` is a string prefix of `/containers/10`: container
+/// 1 must not claim container 10's findings.
+#[test]
+fn container_one_does_not_claim_container_tens_findings() {
+    let containers: Vec<Value> = (0..11)
+        .map(|i| json!({"name": format!("c{i}"), "image": format!("quay.io/o/c{i}:1")}))
+        .collect();
+    let mut object = deployment(json!({}), "unused");
+    object["spec"]["template"]["spec"]["containers"] = Value::Array(containers);
+    let outcome = run_engine(&object, &CatalogIndex::new(), &RuleConfig::default());
+    assert_eq!(outcome.findings.len(), 11, "{:?}", outcome.findings);
+    let verdict = workload(Kind::Deployment, &object, &outcome, &tags_of(&[]));
+    assert_eq!(verdict.status, Status::NotTracked);
+    for i in 0..11 {
+        let said = verdict
+            .detail
+            .matches(&format!("container \"c{i}\": "))
+            .count();
+        assert_eq!(said, 1, "c{i}: {}", verdict.detail);
+    }
+    assert!(
+        !verdict
+            .detail
+            .contains("container \"c1\": no ImageStream tracks quay.io/o/c10:1"),
+        "{}",
+        verdict.detail
     );
 }

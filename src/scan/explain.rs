@@ -1,8 +1,10 @@
 //! `scan KIND/NAME`: one object explained for a person, container by container along the
 //! chain the webhook relies on: image -> stream tag (and how it was bound) ->
 //! `importPolicy.scheduled` -> last import -> trigger -> pull policy; then what is missing
-//! and the exact patch. Pure text from the stored object, the engine's outcome and the tag
-//! table; it must not call the API server or the engine.
+//! and the exact patch. Pure text from the stored object, the engine's outcome (how it bound
+//! each container, `Outcome::bindings`), the engine's reading of the triggers (`chain`) and
+//! the tag table (the engine's scheduling decision); it must not call the API server or the
+//! engine, nor guess a decision the engine made.
 
 use std::fmt::Write as _;
 
@@ -11,10 +13,9 @@ use serde_json::Value;
 use super::chain::{self, ContainerView, TriggerView, Via};
 use super::classify::Verdict;
 use super::streams::{TagFacts, TagTable, read_tags};
-use crate::config::RuleConfig;
 use crate::engine::kind::Kind;
-use crate::engine::{Outcome, annotations};
-use crate::image_ref::ImageRef;
+use crate::engine::view::Importability;
+use crate::engine::{BindingKind, ContainerBinding, Outcome, annotations};
 
 /// What explaining one object needs.
 pub struct Subject<'a> {
@@ -24,7 +25,6 @@ pub struct Subject<'a> {
     pub outcome: &'a Outcome,
     pub verdict: &'a Verdict,
     pub tags: &'a TagTable,
-    pub rules: &'a RuleConfig,
 }
 
 /// The whole explanation, ending with a newline.
@@ -79,7 +79,8 @@ fn containers(subject: &Subject<'_>, namespace: &str, out: &mut String) {
             line(out, "stream tag", &unbound(subject, &container));
             continue;
         };
-        let how = binding(subject, &container, before.contains_key(&container.name));
+        let bound = engine_binding(subject, &container);
+        let how = binding(bound, before.contains_key(&container.name));
         line(
             out,
             "stream tag",
@@ -91,7 +92,12 @@ fn containers(subject: &Subject<'_>, namespace: &str, out: &mut String) {
         let facts = trigger.tag().and_then(|tag| subject.tags.get(&tag));
         line(out, "scheduled", &scheduled(facts));
         line(out, "last import", &last_import(facts));
-        line(out, "trigger", &trigger_line(trigger, &before, &container));
+        let repaired = bound.is_some_and(|b| b.kind == BindingKind::ExistingTrigger);
+        line(
+            out,
+            "trigger",
+            &trigger_line(trigger, &before, &container, repaired),
+        );
         let now = mutated.iter().find(|c| c.name == container.name);
         line(out, "pull policy", &pull_policy(&container, now));
     }
@@ -101,31 +107,33 @@ fn line(out: &mut String, label: &str, text: &str) {
     let _ = writeln!(out, "  {label:<12} {text}");
 }
 
-/// How a container came to follow its tag.
-fn binding(subject: &Subject<'_>, container: &ContainerView, existing: bool) -> String {
-    if existing {
-        return "an existing trigger".into();
-    }
-    let explicit =
-        annotations::get(subject.stored, annotations::IMAGE_STREAM_TAGS).is_some_and(|v| {
-            v.split(',')
-                .any(|e| e.trim().starts_with(&format!("{}=", container.name)))
-        });
-    if explicit {
-        return format!("the {} annotation", annotations::IMAGE_STREAM_TAGS);
-    }
-    let image = container.image.as_deref().unwrap_or_default();
-    match ImageRef::parse(image) {
-        Ok(parsed)
-            if subject
-                .rules
-                .internal_registry_hosts
-                .contains(&parsed.registry) =>
-        {
-            "its internal-registry pull spec".into()
+/// The engine's record of how it bound `container` (matched by its whole pointer).
+fn engine_binding<'o>(
+    subject: &Subject<'o>,
+    container: &ContainerView,
+) -> Option<&'o ContainerBinding> {
+    let pointer = container.pointer(subject.kind);
+    (subject.outcome.bindings.iter()).find(|b| b.pointer == pointer)
+}
+
+/// How a container came to follow its tag, as the engine bound it.
+fn binding(binding: Option<&ContainerBinding>, existing: bool) -> String {
+    match binding.map(|b| b.kind) {
+        Some(BindingKind::Explicit) => format!("the {} annotation", annotations::IMAGE_STREAM_TAGS),
+        Some(BindingKind::InternalRegistry) => "its internal-registry pull spec".into(),
+        Some(BindingKind::ShortName) => "its short name (a stream of this namespace)".into(),
+        Some(BindingKind::ResolvedShortName) => {
+            "the short name its manifest wrote, which OpenShift's ImagePolicy admission resolved"
+                .into()
         }
-        _ if !image.contains(['/', '@']) => "its short name (a stream of this namespace)".into(),
-        _ => "its external reference, which the tag imports".into(),
+        Some(BindingKind::ExternalReference) => {
+            "its external reference, which the tag imports".into()
+        }
+        Some(BindingKind::ExistingTrigger) if !existing => {
+            "an existing trigger, which OpenShift's trigger controller cannot use until the webhook repairs it".into()
+        }
+        // An existing trigger, also on an object the engine leaves alone whole.
+        _ => "an existing trigger".into(),
     }
 }
 
@@ -136,26 +144,53 @@ fn unbound(subject: &Subject<'_>, container: &ContainerView) -> String {
         .outcome
         .findings
         .iter()
-        .filter(|f| f.path.starts_with(&pointer))
+        .filter(|f| crate::pointer::is_within(&f.path, &pointer))
         .map(|f| format!("{} ({})", f.message, f.code))
         .collect();
-    match reasons.is_empty() {
-        true => "none: no ImageStream tag matches this image".into(),
-        false => format!("none: {}", reasons.join("; ")),
+    if !reasons.is_empty() {
+        return format!("none: {}", reasons.join("; "));
+    }
+    match engine_binding(subject, container).map(|b| b.kind) {
+        Some(BindingKind::TriggersUnusable) => {
+            "none: this object's image triggers cannot be used as they are (see the findings), so nothing is bound".into()
+        }
+        Some(BindingKind::NoImage) => "none: the container names no image to bind".into(),
+        _ => "none: no ImageStream tag matches this image".into(),
     }
 }
 
+/// The schedule of a tag, and when it has none why, from the engine's scheduling decision.
 fn scheduled(facts: Option<&TagFacts>) -> String {
     let Some(facts) = facts else {
         return "unknown: no listed ImageStream has this tag".into();
     };
-    match (facts.importable(), facts.scheduled) {
-        (true, true) => "yes (importPolicy.scheduled: true, re-imported every 15 minutes)".into(),
-        (true, false) => "no: importPolicy.scheduled is not set on the ImageStream tag".into(),
-        (false, _) => match (&facts.source, &facts.other_source) {
-            (_, Some(other)) => format!("not needed: the tag follows {other}"),
-            (Some(source), _) => format!("not possible: {source} is a reference or digest-pinned"),
-            _ => "not needed: images are pushed or built into this tag".into(),
+    if facts.re_imported() {
+        return "yes (importPolicy.scheduled: true, re-imported every 15 minutes)".into();
+    }
+    let source = facts.source.as_deref().unwrap_or_default();
+    match &facts.importability {
+        Some(Importability::Importable { .. }) => {
+            "no: importPolicy.scheduled is not set on the ImageStream tag".into()
+        }
+        Some(Importability::OwnRegistry(host)) => format!(
+            "not needed: {source} is in the cluster's own registry ({host}), which pushes and builds feed"
+        ),
+        Some(Importability::Filtered(repository)) => format!(
+            "no: {repository} is left out by --include-repository/--exclude-repository, so the webhook never schedules it"
+        ),
+        Some(Importability::OptedOut) => format!(
+            "no: the tag opted out with {}, so the webhook never schedules it",
+            annotations::SKIP
+        ),
+        Some(Importability::Reference | Importability::DigestPinned) => {
+            format!("not possible: {source} is a reference or digest-pinned")
+        }
+        Some(Importability::NoSource | Importability::Unparsable(_)) => {
+            format!("not possible: the source {source:?} is not an image reference")
+        }
+        Some(Importability::NotExternal) | None => match &facts.other_source {
+            Some(other) => format!("not needed: the tag follows {other}"),
+            None => "not needed: images are pushed or built into this tag".into(),
         },
     }
 }
@@ -181,6 +216,7 @@ fn trigger_line(
     trigger: &TriggerView,
     before: &std::collections::BTreeMap<String, TriggerView>,
     container: &ContainerView,
+    repaired: bool,
 ) -> String {
     let (via, state) = match trigger.via {
         Via::DeploymentConfig => (
@@ -197,9 +233,12 @@ fn trigger_line(
         .filter(|(_, t)| t.stream_tag == trigger.stream_tag && t.namespace == trigger.namespace)
         .map(|(name, _)| name.as_str())
         .collect();
-    match before.contains_key(&container.name) {
-        true => format!("{via}, {state}, containers {}", containers.join(", ")),
-        false => format!("missing; the webhook would add {via} ({state})"),
+    match (before.contains_key(&container.name), repaired) {
+        (true, _) => format!("{via}, {state}, containers {}", containers.join(", ")),
+        (false, true) => format!(
+            "unusable as stored (OpenShift's trigger controller fails it); the webhook would repair {via} ({state})"
+        ),
+        (false, false) => format!("missing; the webhook would add {via} ({state})"),
     }
 }
 
@@ -215,7 +254,11 @@ fn pull_policy(stored: &ContainerView, mutated: Option<&ContainerView>) -> Strin
 
 fn stream_tags(subject: &Subject<'_>, out: &mut String) {
     let after = read_tags(&subject.outcome.object);
-    for (name, facts) in read_tags(subject.stored) {
+    let namespace = super::classify::namespace_of(subject.stored);
+    let stream = (subject.stored.pointer("/metadata/name"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    for (name, facts) in subject.tags.of_stream(namespace, stream) {
         let _ = writeln!(out, "\ntag {name:?}");
         let source = match (&facts.source, &facts.other_source) {
             (Some(source), _) => format!("DockerImage {source}"),
@@ -223,12 +266,12 @@ fn stream_tags(subject: &Subject<'_>, out: &mut String) {
             _ => "(pushed or built here)".into(),
         };
         line(out, "source", &source);
-        let mut schedule = scheduled(Some(&facts));
+        let mut schedule = scheduled(Some(facts));
         if !facts.scheduled && after.get(&name).is_some_and(|a| a.scheduled) {
             schedule.push_str("; the webhook would set it");
         }
         line(out, "scheduled", &schedule);
-        line(out, "last import", &last_import(Some(&facts)));
+        line(out, "last import", &last_import(Some(facts)));
     }
 }
 

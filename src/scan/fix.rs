@@ -18,7 +18,7 @@ use super::resources::Resource;
 use super::scope::{Decision, Scope};
 use super::{Scan, ScannedObject, run_engine};
 use crate::catalog::CatalogIndex;
-use crate::config::{Mode, RuleConfig};
+use crate::config::{Disposition, RuleConfig};
 use crate::engine::Outcome;
 
 /// The field every patch tests first: the version the patch was computed from.
@@ -197,13 +197,13 @@ impl Fixer<'_> {
                 return Next::LeftAlone(format!("now out of the webhook's scope: {why}"));
             }
         };
-        if served.for_object(Some(&fresh)) == Mode::Audit {
-            return Next::LeftAlone("now in audit mode: the webhook would only report it".into());
-        }
         let outcome = run_engine(&fresh, catalog, self.rules);
-        match outcome.is_unchanged() {
-            true => Next::UpToDate,
-            false => Next::Retry(outcome, version),
+        match served.for_object(Some(&fresh)).disposition(&outcome.patch) {
+            Disposition::Unchanged => Next::UpToDate,
+            Disposition::Report(_) => {
+                Next::LeftAlone("now in audit mode: the webhook would only report it".into())
+            }
+            Disposition::Write(_) => Next::Retry(outcome, version),
         }
     }
 

@@ -26,7 +26,7 @@ use serde_json::Value;
 
 use crate::catalog::CatalogIndex;
 use crate::catalog::budget::registry_totals;
-use crate::config::{Mode, RuleConfig};
+use crate::config::{Disposition, Mode, RuleConfig};
 use crate::engine::{self, Change, Input, Operation, Outcome};
 use api::{ApiError, Cluster};
 use classify::{Status, Verdict};
@@ -91,7 +91,7 @@ pub struct Quiet;
 impl ScannedObject {
     /// Whether `--fix` would patch it: a change the webhook would write, not only report.
     pub fn fixable(&self) -> bool {
-        self.mode == Mode::Enforce && self.status != Status::OutOfScope && !self.patch.0.is_empty()
+        self.status != Status::OutOfScope && self.mode.disposition(&self.patch).written().is_some()
     }
 }
 
@@ -109,7 +109,7 @@ pub async fn scan(
     progress: &mut dyn Progress,
 ) -> Result<Scan, ApiError> {
     let mut scan = Scan::default();
-    let streams = list_streams(cluster, namespace, &mut scan, progress).await?;
+    let streams = list_streams(cluster, namespace, rules, &mut scan, progress).await?;
     let (scope, requests) = scope::load(cluster, namespace, options).await?;
     scan.requests += requests;
     scan.notes.extend(scope.notes.iter().cloned());
@@ -128,6 +128,7 @@ pub async fn scan(
 async fn list_streams(
     cluster: &Cluster,
     namespace: Option<&str>,
+    rules: &RuleConfig,
     scan: &mut Scan,
     progress: &mut dyn Progress,
 ) -> Result<Vec<Value>, ApiError> {
@@ -146,7 +147,10 @@ async fn list_streams(
     record(listing.result, resource, scan)?;
     for stream in &streams {
         scan.catalog.upsert(stream, "");
-        scan.tags.insert_stream(stream);
+    }
+    // Judged against the whole catalog: a stream's own registry hosts come from it.
+    for stream in &streams {
+        scan.tags.insert_stream(stream, &scan.catalog, rules);
     }
     Ok(streams)
 }
@@ -172,9 +176,10 @@ fn scan_streams(
             Decision::OutOfScope(why) => out_of_scope(resource, &stored, why),
             Decision::Served(served) => {
                 let outcome = run_engine(&stored, &scan.catalog, rules);
-                let verdict = classify::stream(&stored, &outcome);
+                let verdict = classify::stream(&stored, &outcome, &scan.tags);
                 // An audited stream keeps its stored schedule: the webhook would not write it.
-                if served.for_object(Some(&stored)) == Mode::Enforce {
+                let mode = served.for_object(Some(&stored));
+                if mode.disposition(&outcome.patch).written().is_some() {
                     scan.catalog.upsert(&outcome.object, "");
                 }
                 scanned(resource, &stored, outcome, verdict, served)
@@ -260,8 +265,8 @@ pub fn scanned(
     served: Mode,
 ) -> ScannedObject {
     let mode = served.for_object(Some(stored));
-    let detail = match (mode, verdict.status) {
-        (Mode::Audit, Status::WouldChange) => format!("(audit) {}", verdict.detail),
+    let detail = match (mode.disposition(&outcome.patch), verdict.status) {
+        (Disposition::Report(_), Status::WouldChange) => format!("(audit) {}", verdict.detail),
         _ => verdict.detail,
     };
     ScannedObject {

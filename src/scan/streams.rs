@@ -1,5 +1,7 @@
-//! What `scan` knows about each ImageStream tag beyond the engine's catalog: whether it is
-//! importable and scheduled, its last import (time, digest, or the registry's error from the
+//! What `scan` knows about each ImageStream tag beyond the engine's catalog: whether the
+//! webhook would schedule it (the engine's own decision, `engine::view::tag_importability`:
+//! the cluster's own registry hosts and the repository filters included), whether it is
+//! scheduled, its last import (time, digest, or the registry's error from the
 //! `ImportSuccess` condition); and each registry's load before and after the scan's patches,
 //! paired from the catalog's own registry totals (it must not count pulls itself: the budget
 //! rule's arithmetic lives in `catalog::budget`). Built from the listed streams, one small
@@ -12,8 +14,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::catalog::budget::RegistryTotal;
-use crate::engine::catalog::TagRef;
-use crate::image_ref::ImageRef;
+use crate::config::RuleConfig;
+use crate::engine::catalog::{Catalog, TagRef};
+use crate::engine::view::{self, Importability};
 
 /// The condition type an import failure is reported under (`status.tags[].conditions`).
 const IMPORT_SUCCESS: &str = "ImportSuccess";
@@ -35,6 +38,9 @@ pub struct TagFacts {
     pub last_import: Option<LastImport>,
     /// The message of an `ImportSuccess` condition with status `False`.
     pub failing: Option<String>,
+    /// What the engine's scheduling rule makes of the tag; `None` for a status-only tag, or
+    /// facts read without the engine ([`read_tags`]).
+    pub importability: Option<Importability>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,21 +50,28 @@ pub struct LastImport {
 }
 
 impl TagFacts {
-    /// A tag the import controller would re-import on a schedule if asked: an external
-    /// `DockerImage` source, not `reference`, not digest-pinned.
+    /// A tag the webhook would schedule, by the engine's decision: an external `DockerImage`
+    /// source, not `reference`, not digest-pinned, not the cluster's own registry, allowed by
+    /// the repository filters, not opted out.
     pub fn importable(&self) -> bool {
-        !self.reference
-            && self
-                .source
-                .as_deref()
-                .and_then(|s| ImageRef::parse(s).ok())
-                .is_some_and(|r| !r.is_digest_pinned())
+        self.importability
+            .as_ref()
+            .is_some_and(Importability::is_importable)
     }
 
-    /// The normalised registry host of the source (`docker.io` for Docker Hub).
-    pub fn registry(&self) -> Option<String> {
-        let source = self.source.as_deref()?;
-        Some(ImageRef::parse(source).ok()?.registry)
+    /// Whether the import controller re-imports it on a schedule: `scheduled: true` on a
+    /// source it can import (whether or not the webhook would have scheduled it).
+    pub fn re_imported(&self) -> bool {
+        self.scheduled
+            && matches!(
+                self.importability,
+                Some(
+                    Importability::Importable { .. }
+                        | Importability::OwnRegistry(_)
+                        | Importability::Filtered(_)
+                        | Importability::OptedOut
+                )
+            )
     }
 }
 
@@ -99,8 +112,9 @@ impl TagTable {
         !self.unlisted && self.scope.as_deref().is_none_or(|scope| scope == namespace)
     }
 
-    /// Record (or replace) the tags of one ImageStream.
-    pub fn insert_stream(&mut self, stream: &Value) {
+    /// Record (or replace) the tags of one ImageStream, with what the engine's scheduling
+    /// rule makes of each against `catalog` and `rules`.
+    pub fn insert_stream(&mut self, stream: &Value, catalog: &dyn Catalog, rules: &RuleConfig) {
         let meta = |field: &str| {
             stream
                 .pointer(&format!("/metadata/{field}"))
@@ -109,7 +123,12 @@ impl TagTable {
                 .to_string()
         };
         let (namespace, name) = (meta("namespace"), meta("name"));
-        for (tag, facts) in read_tags(stream) {
+        let mut decided: BTreeMap<String, Importability> =
+            view::tag_importability(stream, catalog, rules)
+                .into_iter()
+                .collect();
+        for (tag, mut facts) in read_tags(stream) {
+            facts.importability = decided.remove(&tag);
             let key = TagRef {
                 namespace: namespace.clone(),
                 stream: name.clone(),
@@ -122,9 +141,19 @@ impl TagTable {
     pub fn get(&self, tag: &TagRef) -> Option<&TagFacts> {
         self.tags.get(tag)
     }
+
+    /// Tag name -> facts of the recorded stream `namespace/stream`.
+    pub fn of_stream(&self, namespace: &str, stream: &str) -> BTreeMap<String, &TagFacts> {
+        self.tags
+            .iter()
+            .filter(|(key, _)| key.namespace == namespace && key.stream == stream)
+            .map(|(key, facts)| (key.tag.clone(), facts))
+            .collect()
+    }
 }
 
-/// Tag name -> facts, from `spec.tags` and `status.tags` of one stream.
+/// Tag name -> facts, from `spec.tags` and `status.tags` of one stream, without the engine's
+/// decision ([`TagTable::insert_stream`] adds it).
 pub fn read_tags(stream: &Value) -> BTreeMap<String, TagFacts> {
     let mut tags: BTreeMap<String, TagFacts> = BTreeMap::new();
     for spec in items(stream, "/spec/tags") {
@@ -232,22 +261,82 @@ mod tests {
                     "message": "toomanyrequests: rate limit"}]}]}})
     }
 
+    fn table(streams: &[Value], rules: &RuleConfig) -> TagTable {
+        let mut catalog = crate::catalog::CatalogIndex::new();
+        streams.iter().for_each(|s| catalog.upsert(s, ""));
+        let mut tags = TagTable::new(None);
+        streams
+            .iter()
+            .for_each(|s| tags.insert_stream(s, &catalog, rules));
+        tags
+    }
+
+    fn facts<'t>(tags: &'t TagTable, tag: &str) -> &'t TagFacts {
+        tags.of_stream("shop", "web")[tag]
+    }
+
     #[test]
     fn tags_carry_schedule_last_import_and_failure() {
-        let tags = read_tags(&stream(false));
-        let one = &tags["1"];
+        let tags = table(&[stream(false)], &RuleConfig::default());
+        let one = facts(&tags, "1");
         assert!(one.importable() && !one.scheduled);
-        assert_eq!(one.registry().as_deref(), Some("docker.io"));
+        assert_eq!(
+            one.importability,
+            Some(Importability::Importable {
+                source: "nginx:1".into(),
+                registry: "docker.io".into()
+            })
+        );
         assert_eq!(one.failing.as_deref(), Some("toomanyrequests: rate limit"));
         assert_eq!(
             one.last_import.as_ref().and_then(|l| l.image.as_deref()),
             Some("sha256:aa")
         );
-        assert!(!tags["pinned"].importable());
+        let pinned = facts(&tags, "pinned");
+        assert!(!pinned.importable());
+        assert_eq!(pinned.importability, Some(Importability::DigestPinned));
+        let copy = facts(&tags, "copy");
+        assert_eq!(copy.other_source.as_deref(), Some("ImageStreamTag web:1"));
+        assert_eq!(copy.importability, Some(Importability::NotExternal));
+    }
+
+    /// The webhook never schedules a tag whose source is the cluster's own registry, nor one
+    /// the repository filters leave out: neither is importable, and both are still re-imported
+    /// when they already are scheduled.
+    #[test]
+    fn own_registry_and_filtered_tags_are_not_importable() {
+        let mut web = stream(true);
+        web["spec"]["tags"] = json!([
+            {"name": "own", "from": {"kind": "DockerImage", "name": "registry.apps.example.com/shop/web:1"}},
+            {"name": "status-host", "from": {"kind": "DockerImage", "name": "image-registry.openshift-image-registry.svc:5000/shop/web:1"}},
+            {"name": "hub", "from": {"kind": "DockerImage", "name": "nginx:1"}, "importPolicy": {"scheduled": true}},
+            {"name": "quay", "from": {"kind": "DockerImage", "name": "quay.io/org/app:1"}}]);
+        web["status"] = json!({"dockerImageRepository": "image-registry.openshift-image-registry.svc:5000/shop/web"});
+        let rules = RuleConfig {
+            internal_registry_hosts: vec!["registry.apps.example.com".into()],
+            repositories: crate::config::RepositoryFilter::new(&[], &["docker.io/*".to_string()])
+                .unwrap(),
+            ..RuleConfig::default()
+        };
+        let tags = table(&[web], &rules);
         assert_eq!(
-            tags["copy"].other_source.as_deref(),
-            Some("ImageStreamTag web:1")
+            facts(&tags, "own").importability,
+            Some(Importability::OwnRegistry(
+                "registry.apps.example.com".into()
+            ))
         );
+        assert!(matches!(
+            facts(&tags, "status-host").importability,
+            Some(Importability::OwnRegistry(_))
+        ));
+        let hub = facts(&tags, "hub");
+        assert_eq!(
+            hub.importability,
+            Some(Importability::Filtered("docker.io/library/nginx".into()))
+        );
+        assert!(!hub.importable() && hub.re_imported());
+        assert!(facts(&tags, "quay").importable());
+        assert!(!facts(&tags, "quay").re_imported());
     }
 
     fn total(registry: &str, tags: u64) -> RegistryTotal {
