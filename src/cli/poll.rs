@@ -133,6 +133,12 @@ async fn run_async(args: PollArgs) -> anyhow::Result<()> {
         concurrency: usize::from(args.registry_concurrency),
         rate: args.registry_rate,
         ratelimit_reserve: u64::from(args.ratelimit_reserve),
+        // The chart excludes its own namespace too.
+        scope_defaults: {
+            let mut defaults = crate::scan::scope::ChartDefaults::default();
+            defaults.exclude_namespaces.push(args.namespace.clone());
+            defaults
+        },
     };
     let heads = Arc::new(RegistryClient::new(Duration::from_secs(20))?);
     let cluster = || {
@@ -194,6 +200,7 @@ async fn run_async(args: PollArgs) -> anyhow::Result<()> {
                             imported = report.imported.len(),
                             waiting = report.waiting.len(),
                             errors = report.head_errors.len(),
+                            out_of_scope = report.out_of_scope.len(),
                             "poll cycle done"
                         ),
                         Err(e) => warn!(error = %format!("{e:#}"), "poll cycle failed"),

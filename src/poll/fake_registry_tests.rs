@@ -227,3 +227,75 @@ async fn a_change_imports_as_soon_as_its_head_answers_not_at_the_end_of_the_cycl
     assert_eq!(report.imported, ["shop/a:latest"], "{report:?}");
     assert_eq!(report.recorded, 1, "{report:?}");
 }
+
+#[tokio::test]
+async fn streams_the_webhook_would_not_mutate_are_never_headed_nor_imported() {
+    let fake = start().await;
+    let host = fake.host.lock().unwrap().clone();
+    let cluster = FakeCluster::default();
+    let in_namespace = |namespace: &str, repo: &str| {
+        let mut s = stream("app", &format!("{host}/team/{repo}:1"), "sha256:old");
+        s["metadata"]["namespace"] = json!(namespace);
+        s
+    };
+    *cluster.streams.lock().unwrap() = vec![
+        in_namespace("shop", "shop"),
+        in_namespace("quiet", "quiet"),
+        in_namespace("watched", "watched"),
+        in_namespace("openshift", "samples"),
+        in_namespace("openshift-config", "config"),
+    ];
+    let namespace = |name: &str, mode: Option<&str>| {
+        let mut labels = json!({"kubernetes.io/metadata.name": name});
+        if let Some(mode) = mode {
+            labels["autoredeploy.io/mode"] = json!(mode);
+        }
+        json!({"metadata": {"name": name, "labels": labels}})
+    };
+    *cluster.namespaces.lock().unwrap() = Some(vec![
+        namespace("shop", None),
+        namespace("quiet", Some("disabled")),
+        namespace("watched", Some("audit")),
+        namespace("openshift", None),
+        namespace("openshift-config", None),
+    ]);
+    *cluster.configurations.lock().unwrap() =
+        vec![crate::scan::scope::ChartDefaults::default().configuration()];
+    let heads =
+        Arc::new(RegistryClient::with_proxies(Duration::from_secs(5), Proxies::none()).unwrap());
+    let mut poller = Poller::new(cluster.clone(), heads, options(&host))
+        .await
+        .unwrap();
+    let report = poller.poll_once(0).await.unwrap();
+    assert_eq!(report.imported, ["shop/app:latest"], "{report:?}");
+    let left: Vec<&str> = report
+        .out_of_scope
+        .iter()
+        .map(|(s, _)| s.as_str())
+        .collect();
+    assert_eq!(
+        left,
+        [
+            "quiet/app",
+            "watched/app",
+            "openshift/app",
+            "openshift-config/app"
+        ],
+        "{report:?}"
+    );
+    let asked = fake.manifest_requests.lock().unwrap().clone();
+    assert!(
+        asked.iter().all(|r| r.ends_with("team/shop")),
+        "only shop's tag is HEADed: {asked:?}"
+    );
+
+    // Labelled audit since: the next cycle leaves it alone too, though its image changed.
+    (cluster.namespaces.lock().unwrap().as_mut().unwrap())[0] = namespace("shop", Some("audit"));
+    *fake.digest.lock().unwrap() = "sha256:2222".into();
+    let before = fake.manifest_requests.lock().unwrap().len();
+    let report = poller.poll_once(100).await.unwrap();
+    assert!(report.imported.is_empty(), "{report:?}");
+    assert_eq!(report.out_of_scope.len(), 5, "{report:?}");
+    assert_eq!(fake.manifest_requests.lock().unwrap().len(), before);
+    assert_eq!(cluster.imports.lock().unwrap().len(), 1);
+}

@@ -5,7 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{ConfigMap, ObjectReference};
+use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ObjectReference};
 use kube::api::{Api, ListParams, PostParams};
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
@@ -13,6 +14,7 @@ use serde_json::Value;
 use tracing::warn;
 
 use super::Cluster;
+use super::scope::ScopeInputs;
 use super::state::{PollState, STATE_KEY};
 use super::tags::PolledTag;
 
@@ -80,6 +82,20 @@ impl Cluster for KubeCluster {
             }
         }
         Ok(out)
+    }
+
+    async fn scope_inputs(&self) -> ScopeInputs {
+        let configurations = Api::<MutatingWebhookConfiguration>::all(self.client.clone());
+        let configurations = list_values(&configurations).await.map(|all| {
+            (all.into_iter())
+                .filter(crate::scan::scope::holds_autoredeploy)
+                .collect()
+        });
+        let namespaces = list_values(&Api::<Namespace>::all(self.client.clone())).await;
+        ScopeInputs {
+            configurations,
+            namespaces,
+        }
     }
 
     async fn create_import(&self, namespace: &str, body: Value) -> anyhow::Result<Value> {
@@ -150,6 +166,26 @@ impl Cluster for KubeCluster {
         };
         if let Err(e) = self.recorder.publish(&event, &reference).await {
             warn!(error = %e, reason, "event not published");
+        }
+    }
+}
+
+/// Every object of `api`, page by page, as JSON; or the error, in words.
+async fn list_values<K>(api: &Api<K>) -> Result<Vec<Value>, String>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
+{
+    let mut out = Vec::new();
+    let mut params = ListParams::default().limit(500);
+    loop {
+        let page = api.list(&params).await.map_err(|e| e.to_string())?;
+        let next = page.metadata.continue_.clone().filter(|c| !c.is_empty());
+        for item in page.items {
+            out.push(serde_json::to_value(item).map_err(|e| e.to_string())?);
+        }
+        match next {
+            Some(token) => params = params.continue_token(&token),
+            None => return Ok(out),
         }
     }
 }

@@ -28,6 +28,9 @@ pub struct PollMetrics {
     /// Seconds the last cycle took beyond the poll interval (0 when on time).
     pub lag_seconds: Gauge,
     pub cycle_seconds: Gauge,
+    /// ImageStreams with tags to poll that the last cycle left alone: the webhook would not
+    /// mutate them (out of its scope, or audit only).
+    pub out_of_scope: Gauge,
 }
 
 impl PollMetrics {
@@ -65,6 +68,11 @@ impl PollMetrics {
             "cycle_seconds",
             "How long the last cycle took",
             m.cycle_seconds.clone(),
+        );
+        r.register(
+            "streams_out_of_scope",
+            "ImageStreams with polled-registry tags the last cycle left alone: outside the webhook's scope or audit only",
+            m.out_of_scope.clone(),
         );
         m
     }

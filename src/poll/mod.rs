@@ -11,6 +11,7 @@ pub mod kube;
 pub mod lease;
 pub mod proxy;
 pub mod registry;
+pub mod scope;
 pub mod state;
 pub mod tags;
 
@@ -21,7 +22,7 @@ use std::time::Duration;
 
 use futures::StreamExt as _;
 use serde_json::Value;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::config::RuleConfig;
 use decide::{Decision, admit};
@@ -33,6 +34,9 @@ use tags::{PolledTag, polled_tags};
 pub trait Cluster: Send + Sync {
     /// Every ImageStream the poller manages, as the API returns them.
     fn image_streams(&self) -> impl Future<Output = anyhow::Result<Vec<Value>>> + Send;
+    /// What the webhook's scope is read from: the MutatingWebhookConfigurations holding
+    /// autoredeploy's webhooks and every namespace (each, or why it could not be read).
+    fn scope_inputs(&self) -> impl Future<Output = scope::ScopeInputs> + Send;
     /// Create an `ImageStreamImport`; returns the API server's answer (with `status`).
     fn create_import(
         &self,
@@ -63,6 +67,8 @@ pub struct PollOptions {
     pub rate: f64,
     /// `ratelimit-remaining` kept for the nodes' own pulls.
     pub ratelimit_reserve: u64,
+    /// The webhook's scope when no MutatingWebhookConfiguration of autoredeploy can be read.
+    pub scope_defaults: crate::scan::scope::ChartDefaults,
 }
 
 /// What one cycle did, for logs and tests.
@@ -76,6 +82,9 @@ pub struct CycleReport {
     /// Imports that wait on a budget or rate limit, with the reason.
     pub waiting: Vec<(String, String)>,
     pub head_errors: Vec<(String, String)>,
+    /// ImageStreams (`namespace/name`) not polled because the webhook would not mutate them
+    /// (out of its scope, or audit only), with why.
+    pub out_of_scope: Vec<(String, String)>,
 }
 
 /// The poller: its cluster, its registry client and the state it remembers.
@@ -120,12 +129,35 @@ impl<C: Cluster> Poller<C> {
     /// One pass over every polled tag. `now` is unix seconds.
     pub async fn poll_once(&mut self, now: u64) -> anyhow::Result<CycleReport> {
         let streams = self.cluster.image_streams().await?;
-        let tags: Vec<PolledTag> = streams
-            .iter()
-            .flat_map(|s| polled_tags(s, &self.options.rules))
-            .collect();
+        // The scope is read again every cycle: a namespace labelled since is left at once.
+        let inputs = self.cluster.scope_inputs().await;
+        let (scope, notes) = scope::scope(&inputs, &self.options.scope_defaults);
+        for note in notes {
+            debug!(note, "webhook scope");
+        }
+        let mut out_of_scope = Vec::new();
+        let mut tags: Vec<PolledTag> = Vec::new();
+        for stream in &streams {
+            let found = polled_tags(stream, &self.options.rules);
+            if found.is_empty() {
+                continue;
+            }
+            match scope::polls(&scope, stream) {
+                Ok(()) => tags.extend(found),
+                Err(why) => {
+                    let name = format!("{}/{}", found[0].namespace, found[0].stream);
+                    debug!(stream = %name, why, "not polled: outside the webhook's scope");
+                    out_of_scope.push((name, why));
+                }
+            }
+        }
+        if let Some(m) = &self.metrics {
+            m.out_of_scope
+                .set(i64::try_from(out_of_scope.len()).unwrap_or(i64::MAX));
+        }
         let mut report = CycleReport {
             polled: tags.len(),
+            out_of_scope,
             ..CycleReport::default()
         };
         let mut by_registry: BTreeMap<String, Vec<PolledTag>> = BTreeMap::new();

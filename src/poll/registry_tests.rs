@@ -269,11 +269,27 @@ pub(super) struct FakeCluster {
     pub imports: Arc<Mutex<Vec<Value>>>,
     pub state: Arc<Mutex<Option<String>>>,
     pub events: Arc<Mutex<Vec<String>>>,
+    /// The namespaces the cluster holds; `None`: each stream's, unlabelled.
+    pub namespaces: Arc<Mutex<Option<Vec<Value>>>>,
+    /// The webhook's configurations; none: the chart's defaults apply.
+    pub configurations: Arc<Mutex<Vec<Value>>>,
 }
 
 impl Cluster for FakeCluster {
     async fn image_streams(&self) -> anyhow::Result<Vec<Value>> {
         Ok(self.streams.lock().unwrap().clone())
+    }
+    async fn scope_inputs(&self) -> super::scope::ScopeInputs {
+        let namespaces = self.namespaces.lock().unwrap().clone().unwrap_or_else(|| {
+            (self.streams.lock().unwrap().iter())
+                .filter_map(|s| s.pointer("/metadata/namespace")?.as_str())
+                .map(|ns| json!({"metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}}}))
+                .collect()
+        });
+        super::scope::ScopeInputs {
+            configurations: Ok(self.configurations.lock().unwrap().clone()),
+            namespaces: Ok(namespaces),
+        }
     }
     async fn create_import(&self, _namespace: &str, body: Value) -> anyhow::Result<Value> {
         self.imports.lock().unwrap().push(body.clone());
@@ -334,6 +350,7 @@ pub(super) fn options(host: &str) -> PollOptions {
         concurrency: 8,
         rate: 1000.0,
         ratelimit_reserve: 20,
+        scope_defaults: crate::scan::scope::ChartDefaults::default(),
     }
 }
 

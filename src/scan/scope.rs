@@ -711,7 +711,7 @@ async fn load_configurations(
 }
 
 /// Whether a configuration holds one of the chart's webhooks.
-fn holds_autoredeploy(configuration: &Value) -> bool {
+pub fn holds_autoredeploy(configuration: &Value) -> bool {
     configuration
         .get("webhooks")
         .and_then(Value::as_array)

@@ -46,6 +46,16 @@ def test_the_poller_may_create_imports_and_events_and_keep_state_but_reads_no_se
     assert not any("secrets" in rule["resources"] for rule in everything)
 
 
+def test_the_poller_may_read_the_webhooks_scope(render):
+    # Namespaces' labels and the MutatingWebhookConfigurations: the poller imports only what
+    # the webhook would mutate in enforce mode (src/poll/scope.rs).
+    cluster_rules = render().one("ClusterRole", POLLER)["rules"]
+    assert {"apiGroups": [""], "resources": ["namespaces"],
+            "verbs": ["get", "list", "watch"]} in cluster_rules
+    assert {"apiGroups": ["admissionregistration.k8s.io"],
+            "resources": ["mutatingwebhookconfigurations"], "verbs": ["get", "list"]} in cluster_rules
+
+
 def test_the_off_switch_restores_scheduled_imports(render):
     out = render({"poller": {"enabled": False}})
     assert [d["metadata"]["name"] for d in out.all("Deployment")] == [f"{RELEASE}-autoredeploy"]
