@@ -17,6 +17,22 @@ pub const SKIP: &str = "autoredeploy.io/skip";
 pub const SKIP_CONTAINERS: &str = "autoredeploy.io/skip-containers";
 /// Explicit bindings: `container=stream:tag` or `container=namespace/stream:tag`, comma-separated.
 pub const IMAGE_STREAM_TAGS: &str = "autoredeploy.io/image-stream-tags";
+/// On an ImageStream, written by `autoredeploy poll`: comma-separated names of tags of a
+/// polled registry whose manifest HEAD is refused (`401`/`403`, a private repository). The
+/// webhook schedules those within the registry's budget, as if it were not polled.
+pub const UNPOLLABLE_TAGS: &str = "autoredeploy.io/unpollable-tags";
+
+/// The tag names listed in an object's [`UNPOLLABLE_TAGS`] annotation.
+pub fn unpollable_tags(object: &Value) -> BTreeSet<String> {
+    get(object, UNPOLLABLE_TAGS)
+        .into_iter()
+        .flat_map(|list| list.split(','))
+        .map(str::trim)
+        .filter(|tag| !tag.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// `"true"` on an object with a controller `ownerReference`: its controller keeps what
 /// autoredeploy writes, so manage the object anyway.
 pub const MANAGE_OWNED: &str = "autoredeploy.io/manage-owned";

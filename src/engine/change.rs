@@ -85,6 +85,9 @@ pub enum Code {
     PullBudget,
     /// A tag left unscheduled because its registry is polled by `autoredeploy poll`.
     Polled,
+    /// A tag of a polled registry that `autoredeploy poll` cannot HEAD (a private
+    /// repository, listed in `autoredeploy.io/unpollable-tags`): scheduled within budget.
+    Unpollable,
     /// A controller (`ownerReferences` with `controller: true`) owns the object: left alone,
     /// unless it opts in with `autoredeploy.io/manage-owned`.
     Owned,
@@ -132,6 +135,7 @@ impl Code {
             Code::OnDeleteStrategy => "on-delete-strategy",
             Code::PullBudget => "pull-budget",
             Code::Polled => "polled",
+            Code::Unpollable => "unpollable",
             Code::Owned => "owned",
             Code::EarlierDigest => "earlier-digest",
             Code::PullPolicyKept => "pull-policy-kept",

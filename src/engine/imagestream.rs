@@ -9,7 +9,7 @@
 
 use crate::pointer::Pointer as _;
 use crate::pointer::items;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use json_patch::jsonptr::{Pointer, PointerBuf};
 use serde_json::{Map, Value};
@@ -46,6 +46,8 @@ struct Scope<'a> {
     platforms: BTreeMap<String, u32>,
     /// Where the stored version of the object's tags is read.
     stored: Stored,
+    /// Tags the poller cannot HEAD (`autoredeploy.io/unpollable-tags` on an ImageStream).
+    unpollable: BTreeSet<String>,
 }
 
 /// The stored version of the tags an object writes, as far as the budget needs it: the
@@ -118,12 +120,19 @@ impl<'a> Scope<'a> {
                 Some((tag, status::status_tag_platforms(t)?))
             })
             .collect();
+        // Only an ImageStream carries the poller's annotation; a side door's object names
+        // another resource's metadata.
+        let unpollable = match object.at("/kind").and_then(Value::as_str) {
+            Some("ImageStream") => annotations::unpollable_tags(object),
+            _ => BTreeSet::new(),
+        };
         Scope {
             context,
             stream,
             internal_hosts,
             platforms,
             stored,
+            unpollable,
         }
     }
 
@@ -422,7 +431,7 @@ fn ensure_scheduled(
                 ),
             }
         }
-    } else if moved_from.is_none() && polled(scope, &registry, path, label, &source, report) {
+    } else if moved_from.is_none() && polled(scope, &site, &registry, &source, report) {
         // Not scheduled, and never will be: the poller imports it when its digest changes, at
         // no cost to the budget. Its import mode still applies to the poller's imports.
         if add_mode {
@@ -481,16 +490,31 @@ fn ensure_scheduled(
 }
 
 /// Whether `registry` is polled (`--polled-registry`): then the tag is not scheduled, costs
-/// no budget, and gets the finding `polled` instead of `pull-budget`.
+/// no budget, and gets the finding `polled` instead of `pull-budget`. A tag the poller
+/// listed as unpollable (its HEAD is refused) is not: it is scheduled within budget as on any
+/// other registry, with the finding `unpollable`.
 fn polled(
     scope: &Scope<'_>,
+    site: &Site<'_>,
     registry: &str,
-    path: &Pointer,
-    label: &str,
     source: &str,
     report: &mut Report,
 ) -> bool {
+    let (path, label) = (&site.path, &site.label);
     if !scope.context.config.is_polled(registry) {
+        return false;
+    }
+    if (site.tag.as_ref()).is_some_and(|tag| scope.unpollable.contains(tag)) {
+        report.finding(
+            Code::Unpollable,
+            path.as_str(),
+            format!(
+                "{label} ({source}) is on polled {registry}, but autoredeploy poll cannot read \
+                 it (its manifest HEAD is refused: a private repository; listed in {}): \
+                 scheduled as if {registry} were not polled, within its pull budget",
+                annotations::UNPOLLABLE_TAGS
+            ),
+        );
         return false;
     }
     report.finding(

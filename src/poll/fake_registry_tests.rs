@@ -117,6 +117,31 @@ async fn token_flow_ratelimit_headers_backoff_and_private_repositories() {
             .all(|r| r.starts_with("HEAD ")),
         "only HEADs"
     );
+    // The private tag is listed in its stream's annotation, by a merge patch of that one
+    // annotation guarded by the resourceVersion; the webhook, seeing that UPDATE, schedules it.
+    assert_eq!(report.unpollable, ["shop/private:latest"], "{report:?}");
+    assert_eq!(
+        *cluster.patches.lock().unwrap(),
+        [
+            json!({"namespace": "shop", "name": "private", "patch": {"metadata": {
+            "resourceVersion": "1",
+            "annotations": {"autoredeploy.io/unpollable-tags": "latest"}}}})
+        ]
+    );
+    assert!(
+        cluster
+            .events
+            .lock()
+            .unwrap()
+            .contains(&"Unpollable shop/private:latest".to_string())
+    );
+    let private_heads = || {
+        (fake.manifest_requests.lock().unwrap().iter())
+            .filter(|r| r.ends_with("team/private"))
+            .count()
+    };
+    let headed = private_heads();
+    assert!(headed > 0);
 
     // ratelimit-remaining at the reserve (20): the change is detected, the import waits.
     fake.remaining.store(20, Ordering::SeqCst);
@@ -153,7 +178,7 @@ async fn token_flow_ratelimit_headers_backoff_and_private_repositories() {
     let after_throttle = fake.manifest_requests.lock().unwrap().len();
     assert!(after_throttle > before);
     let report = poller.poll_once(410).await.unwrap();
-    assert_eq!(report.polled, 2);
+    assert_eq!(report.polled, 1, "the private tag is no longer polled");
     assert_eq!(
         fake.manifest_requests.lock().unwrap().len(),
         after_throttle,
@@ -163,6 +188,13 @@ async fn token_flow_ratelimit_headers_backoff_and_private_repositories() {
     let report = poller.poll_once(431).await.unwrap();
     assert_eq!(report.unchanged, 1, "{report:?}");
     assert!(fake.manifest_requests.lock().unwrap().len() > after_throttle);
+    assert_eq!(
+        private_heads(),
+        headed,
+        "no HEAD of the private tag after it was listed"
+    );
+    assert!(report.head_errors.is_empty(), "{report:?}");
+    assert_eq!(cluster.patches.lock().unwrap().len(), 1, "patched once");
 }
 
 #[tokio::test]

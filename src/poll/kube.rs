@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ObjectReference};
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use serde_json::Value;
@@ -105,6 +105,23 @@ impl Cluster for KubeCluster {
         let object: DynamicObject = serde_json::from_value(body)?;
         let answer = api.create(&PostParams::default(), &object).await?;
         Ok(serde_json::to_value(answer)?)
+    }
+
+    async fn patch_image_stream(
+        &self,
+        namespace: &str,
+        name: &str,
+        patch: Value,
+    ) -> anyhow::Result<()> {
+        let resource = Self::resource("ImageStream");
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(self.client.clone(), namespace, &resource);
+        let params = PatchParams {
+            field_manager: Some("autoredeploy-poller".into()),
+            ..PatchParams::default()
+        };
+        api.patch(name, &params, &Patch::Merge(&patch)).await?;
+        Ok(())
     }
 
     async fn load_state(&self) -> anyhow::Result<PollState> {

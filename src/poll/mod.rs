@@ -43,6 +43,13 @@ pub trait Cluster: Send + Sync {
         namespace: &str,
         body: Value,
     ) -> impl Future<Output = anyhow::Result<Value>> + Send;
+    /// Apply a JSON merge patch to an ImageStream (the poller's field manager).
+    fn patch_image_stream(
+        &self,
+        namespace: &str,
+        name: &str,
+        patch: Value,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
     fn load_state(&self) -> impl Future<Output = anyhow::Result<PollState>> + Send;
     fn save_state(&self, state: &PollState) -> impl Future<Output = anyhow::Result<()>> + Send;
     /// A Kubernetes Event on the tag's ImageStream; failures are only logged.
@@ -85,6 +92,9 @@ pub struct CycleReport {
     /// ImageStreams (`namespace/name`) not polled because the webhook would not mutate them
     /// (out of its scope, or audit only), with why.
     pub out_of_scope: Vec<(String, String)>,
+    /// Tags whose HEAD was refused (`401`/`403`) and that were listed in the stream's
+    /// `autoredeploy.io/unpollable-tags` this cycle: the webhook schedules them instead.
+    pub unpollable: Vec<String>,
 }
 
 /// The poller: its cluster, its registry client and the state it remembers.
@@ -186,6 +196,7 @@ impl<C: Cluster> Poller<C> {
             }
         });
         let mut dirty = false;
+        let mut refused: BTreeMap<(String, String), Vec<PolledTag>> = BTreeMap::new();
         while let Some((tag, head)) = heads.recv().await {
             let key = tag.key();
             if let Some(m) = &self.metrics {
@@ -208,6 +219,11 @@ impl<C: Cluster> Poller<C> {
                     continue;
                 }
                 other => {
+                    if other == Head::Unauthorized {
+                        (refused.entry((tag.namespace.clone(), tag.stream.clone())))
+                            .or_default()
+                            .push(tag.clone());
+                    }
                     report.head_errors.push((key, format!("{other:?}")));
                     continue;
                 }
@@ -267,7 +283,56 @@ impl<C: Cluster> Poller<C> {
         if dirty {
             self.cluster.save_state(&self.state).await?;
         }
+        for ((namespace, name), tags) in refused {
+            self.mark_unpollable(&streams, &namespace, &name, &tags, &mut report)
+                .await;
+        }
         Ok(report)
+    }
+
+    /// List tags whose HEAD was refused even with an anonymous token in their stream's
+    /// `autoredeploy.io/unpollable-tags`, with a merge patch of that one annotation guarded
+    /// by the stream's `resourceVersion` (a conflict waits for the next cycle). The webhook
+    /// sees the UPDATE and schedules them within their registry's budget; the poller no longer
+    /// HEADs them. Failures are only logged: the tag is tried again next cycle.
+    async fn mark_unpollable(
+        &self,
+        streams: &[Value],
+        namespace: &str,
+        name: &str,
+        tags: &[PolledTag],
+        report: &mut CycleReport,
+    ) {
+        let stream = streams.iter().find(|s| {
+            s.pointer("/metadata/namespace").and_then(Value::as_str) == Some(namespace)
+                && s.pointer("/metadata/name").and_then(Value::as_str) == Some(name)
+        });
+        let Some(patch) =
+            stream.and_then(|s| tags::unpollable_patch(s, tags.iter().map(|t| t.tag.as_str())))
+        else {
+            return;
+        };
+        match self
+            .cluster
+            .patch_image_stream(namespace, name, patch)
+            .await
+        {
+            Ok(()) => {
+                for tag in tags {
+                    let message = format!(
+                        "{} refuses a manifest HEAD (401/403: a private repository); tag {} is listed in {} and left to scheduled imports within the registry's budget",
+                        tag.from,
+                        tag.tag,
+                        crate::engine::annotations::UNPOLLABLE_TAGS
+                    );
+                    self.cluster.event(tag, "Unpollable", &message, true).await;
+                    report.unpollable.push(tag.key());
+                }
+            }
+            Err(e) => {
+                warn!(stream = %format!("{namespace}/{name}"), error = %format!("{e:#}"), "unpollable tags not recorded");
+            }
+        }
     }
 
     /// Create the tag's `ImageStreamImport`; an error when the API or the import failed.

@@ -273,6 +273,8 @@ pub(super) struct FakeCluster {
     pub namespaces: Arc<Mutex<Option<Vec<Value>>>>,
     /// The webhook's configurations; none: the chart's defaults apply.
     pub configurations: Arc<Mutex<Vec<Value>>>,
+    /// The merge patches sent to ImageStreams (applied to `streams`).
+    pub patches: Arc<Mutex<Vec<Value>>>,
 }
 
 impl Cluster for FakeCluster {
@@ -294,6 +296,23 @@ impl Cluster for FakeCluster {
     async fn create_import(&self, _namespace: &str, body: Value) -> anyhow::Result<Value> {
         self.imports.lock().unwrap().push(body.clone());
         Ok(body)
+    }
+    async fn patch_image_stream(
+        &self,
+        namespace: &str,
+        name: &str,
+        patch: Value,
+    ) -> anyhow::Result<()> {
+        self.patches
+            .lock()
+            .unwrap()
+            .push(json!({"namespace": namespace, "name": name, "patch": patch}));
+        let mut streams = self.streams.lock().unwrap();
+        let stream = (streams.iter_mut())
+            .find(|s| s["metadata"]["namespace"] == namespace && s["metadata"]["name"] == name)
+            .ok_or_else(|| anyhow::anyhow!("imagestream {namespace}/{name} not found"))?;
+        json_patch::merge(stream, &patch);
+        Ok(())
     }
     async fn load_state(&self) -> anyhow::Result<PollState> {
         match self.state.lock().unwrap().as_deref() {
@@ -333,7 +352,7 @@ impl FakeCluster {
 /// A stream `name` in `shop` with one insecure tag `latest` from `from`, whose status holds
 /// `digest` (what OpenShift imported).
 pub(super) fn stream(name: &str, from: &str, digest: &str) -> Value {
-    json!({"metadata": {"namespace": "shop", "name": name},
+    json!({"metadata": {"namespace": "shop", "name": name, "resourceVersion": "1"},
         "spec": {"tags": [{"name": "latest", "from": {"kind": "DockerImage", "name": from},
             "importPolicy": {"insecure": true, "importMode": "Legacy"},
             "referencePolicy": {"type": "Source"}}]},

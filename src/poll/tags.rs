@@ -81,6 +81,8 @@ pub fn polled_tags(stream: &Value, config: &RuleConfig) -> Vec<PolledTag> {
     }
     let mut internal = config.internal_registry_hosts.clone();
     internal.extend(status::own_registry_hosts(stream));
+    // Tags whose HEAD was refused: the webhook schedules them (within budget) instead.
+    let unpollable = annotations::unpollable_tags(stream);
     items(stream, "/spec/tags")
         .filter_map(|entry| {
             let tag = entry.get("name")?.as_str()?;
@@ -89,6 +91,7 @@ pub fn polled_tags(stream: &Value, config: &RuleConfig) -> Vec<PolledTag> {
                 || entry.get("reference").and_then(Value::as_bool) == Some(true)
                 || annotations::skips(entry.get("annotations"))
                 || budget::is_scheduled(entry)
+                || unpollable.contains(tag)
             {
                 return None;
             }
@@ -122,6 +125,34 @@ pub fn polled_tags(stream: &Value, config: &RuleConfig) -> Vec<PolledTag> {
             })
         })
         .collect()
+}
+
+/// The JSON merge patch that adds `tags` to the stream's `autoredeploy.io/unpollable-tags`
+/// (sorted, without duplicates), or `None` when they are all listed already. It carries the
+/// stream's `resourceVersion` when known, so the API server refuses it (`409`) if the stream
+/// changed since it was read: it never writes over a value the user just wrote, and touches
+/// no other field.
+pub fn unpollable_patch<'a>(
+    stream: &Value,
+    tags: impl IntoIterator<Item = &'a str>,
+) -> Option<Value> {
+    let mut listed = annotations::unpollable_tags(stream);
+    let before = listed.len();
+    listed.extend(tags.into_iter().map(str::to_string));
+    if listed.len() == before {
+        return None;
+    }
+    let value: Vec<String> = listed.into_iter().collect();
+    let mut metadata = serde_json::json!({
+        "annotations": {annotations::UNPOLLABLE_TAGS: value.join(",")},
+    });
+    if let Some(version) = stream
+        .at("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+    {
+        metadata["resourceVersion"] = Value::String(version.to_string());
+    }
+    Some(serde_json::json!({"metadata": metadata}))
 }
 
 /// The image of the newest status item of `tag`.
@@ -213,6 +244,30 @@ mod tests {
         opted_in["metadata"]["ownerReferences"] = owner;
         opted_in["metadata"]["annotations"] = json!({"autoredeploy.io/manage-owned": "true"});
         assert_eq!(polled_tags(&opted_in, &config()).len(), 1);
+    }
+
+    #[test]
+    fn unpollable_tags_are_not_polled_and_the_patch_adds_only_new_ones() {
+        let mut s = stream(
+            json!([
+                {"name": "a", "from": {"kind": "DockerImage", "name": "team/a:1"}},
+                {"name": "b", "from": {"kind": "DockerImage", "name": "team/b:1"}},
+                {"name": "c", "from": {"kind": "DockerImage", "name": "team/c:1"}}
+            ]),
+            json!([]),
+        );
+        s["metadata"]["resourceVersion"] = json!("42");
+        s["metadata"]["annotations"] = json!({"autoredeploy.io/unpollable-tags": "c, a"});
+        let names: Vec<String> = (polled_tags(&s, &config()).into_iter())
+            .map(|t| t.tag)
+            .collect();
+        assert_eq!(names, ["b"]);
+        assert_eq!(unpollable_patch(&s, ["a", "c"]), None);
+        assert_eq!(
+            unpollable_patch(&s, ["b"]),
+            Some(json!({"metadata": {"resourceVersion": "42",
+                "annotations": {"autoredeploy.io/unpollable-tags": "a,b,c"}}}))
+        );
     }
 
     #[test]

@@ -332,7 +332,8 @@ pub fn stream(stored: &Value, outcome: &Outcome, tags: &TagTable) -> Verdict {
     }
     for finding in &outcome.findings {
         match finding.code {
-            Code::OptedOut | Code::DigestPinned | Code::Polled => {}
+            // An unpollable tag is scheduled within budget; over it, `pull-budget` says so.
+            Code::OptedOut | Code::DigestPinned | Code::Polled | Code::Unpollable => {}
             _ => problems.add(
                 Status::NeedsAttention,
                 format!("{}: {}", finding.code, finding.message),

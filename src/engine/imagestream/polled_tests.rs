@@ -73,3 +73,67 @@ fn the_pollers_own_image_stream_import_is_not_scheduled() {
     assert!(outcome.is_unchanged(), "{:?}", outcome.changes);
     assert_eq!(finding_codes(&outcome), [Code::Polled]);
 }
+
+/// The UPDATE the poller's merge patch makes: the annotation added, nothing else changed.
+fn annotated_by_the_poller(tags: Vec<Value>, unpollable: &str) -> (Value, Value) {
+    let old = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+        "metadata": {"name": "app", "namespace": "shop", "resourceVersion": "7"},
+        "spec": {"tags": tags}});
+    let mut new = old.clone();
+    new["metadata"]["annotations"] = json!({"autoredeploy.io/unpollable-tags": unpollable});
+    (old, new)
+}
+
+fn update<'a>(object: &'a Value, old: &'a Value) -> Input<'a> {
+    Input {
+        old_object: Some(old),
+        operation: crate::engine::Operation::Update,
+        ..Input::create(object)
+    }
+}
+
+#[test]
+fn a_tag_the_poller_cannot_read_is_scheduled_within_budget_with_a_finding() {
+    let (old, new) = annotated_by_the_poller(
+        vec![tag("private", "team/private:1"), tag("public", "nginx:1")],
+        "private, gone",
+    );
+    let outcome = run_input(&update(&new, &old), &EmptyCatalog, &polled_docker_hub());
+    assert_eq!(
+        outcome.object["spec"]["tags"][0]["importPolicy"],
+        json!({"scheduled": true})
+    );
+    assert_eq!(outcome.object["spec"]["tags"][1].get("importPolicy"), None);
+    assert_eq!(change_codes(&outcome), [Code::ScheduledImport]);
+    assert_eq!(finding_codes(&outcome), [Code::Unpollable, Code::Polled]);
+    let finding = &outcome.findings[0];
+    assert_eq!(finding.path, "/spec/tags/0");
+    assert!(
+        finding.message.contains("autoredeploy.io/unpollable-tags")
+            && finding.message.contains("pull budget"),
+        "{}",
+        finding.message
+    );
+    // Not annotated: the same update schedules nothing.
+    let plain = run_input(&update(&old, &old), &EmptyCatalog, &polled_docker_hub());
+    assert!(plain.is_unchanged(), "{:?}", plain.changes);
+    assert_eq!(finding_codes(&plain), [Code::Polled, Code::Polled]);
+}
+
+#[test]
+fn an_unpollable_tag_over_its_budget_stays_unscheduled_with_pull_budget() {
+    let (old, new) = annotated_by_the_poller(vec![tag("private", "team/private:1")], "private");
+    let config = RuleConfig {
+        budgets: crate::config::RegistryBudgets::new(
+            &["docker.io=10/6h".parse().unwrap()],
+            "15m".parse().unwrap(),
+        ),
+        ..polled_docker_hub()
+    };
+    let outcome = run_input(&update(&new, &old), &EmptyCatalog, &config);
+    assert!(outcome.is_unchanged(), "{:?}", outcome.changes);
+    assert_eq!(
+        finding_codes(&outcome),
+        [Code::Unpollable, Code::PullBudget]
+    );
+}
