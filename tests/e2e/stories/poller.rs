@@ -30,6 +30,16 @@ pub const STORIES: &[Story] = &[
         exclusive: false,
         run: a_killed_leader_is_replaced_and_nothing_is_imported_twice,
     },
+    Story {
+        name: "poller::a_tag_listed_unpollable_is_scheduled_by_the_webhook",
+        exclusive: false,
+        run: a_tag_listed_unpollable_is_scheduled_by_the_webhook,
+    },
+    Story {
+        name: "poller::audit_and_disabled_namespaces_are_never_imported",
+        exclusive: false,
+        run: audit_and_disabled_namespaces_are_never_imported,
+    },
 ];
 
 const LEASE: &str = "autoredeploy-poller";
@@ -45,6 +55,12 @@ struct PollerProcess {
 
 impl PollerProcess {
     fn start(ns: &str, identity: &str) -> PollerProcess {
+        PollerProcess::start_over(ns, ns, identity)
+    }
+
+    /// A poller keeping its Lease and state in `ns`, polling the namespaces of `catalog`
+    /// (comma-separated).
+    fn start_over(ns: &str, catalog: &str, identity: &str) -> PollerProcess {
         let env = env();
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-poller");
         std::fs::create_dir_all(&dir).expect("poller folder");
@@ -57,7 +73,7 @@ impl PollerProcess {
             .arg(env.kube.kubeconfig())
             .args(["--polled-registry", &polled])
             .args(["--poll-interval", "2s", "--lease-duration", "4s"])
-            .args(["--catalog-namespaces", ns, "--namespace", ns])
+            .args(["--catalog-namespaces", catalog, "--namespace", ns])
             .args(["--identity", identity, "--admin-listen", "127.0.0.1:0"])
             .env("NO_COLOR", "1")
             .env("RUST_LOG", "info")
@@ -322,4 +338,137 @@ fn a_killed_leader_is_replaced_and_nothing_is_imported_twice(ns: &Ns) {
     assert_eq!(pollers[lead].imports(), [digest(&second)]);
     assert_eq!(replicasets(ns, "web").len(), 3);
     println!("e2e: poller: leader killed, next push rolled out {took_over:?} later (Lease 4 s)");
+}
+
+/// The poller stays inside the webhook's scope: beside a served namespace, a namespace
+/// labelled `autoredeploy.io/mode=audit` (the webhook only reports there) and one labelled
+/// `autoredeploy.io/mode=disabled` (never sent to it) each hold a polled-registry tag; a push
+/// to all three is imported by the poller only in the served one.
+fn audit_and_disabled_namespaces_are_never_imported(ns: &Ns) {
+    let served = ns.name.as_str();
+    if RealTag::polled(served).is_none() {
+        println!("e2e: poller story skipped: no loopback registry on this cluster");
+        return;
+    }
+    let kube = &env().kube;
+    let suffix = &kube::random_hex64()[..6];
+    let audit = Ns::create(
+        &format!("e2e-poll-audit-{suffix}"),
+        &[("autoredeploy.io/mode", "audit")],
+    );
+    let disabled = Ns::create(
+        &format!("e2e-poll-disabled-{suffix}"),
+        &[("autoredeploy.io/mode", "disabled")],
+    );
+    let mut firsts = Vec::new();
+    let mut tags = Vec::new();
+    for namespace in [served, audit.name.as_str(), disabled.name.as_str()] {
+        let tag = RealTag::polled(namespace).expect("a polled registry");
+        let first = tag.push();
+        kube.apply(&tag.stream(namespace, "app"));
+        // A new tag is imported once on creation, wherever it is.
+        eventually("the first import", REACT, || {
+            (tag_image(namespace, "app", "latest").as_deref() == Some(first.as_str())).then_some(())
+        });
+        firsts.push(first);
+        tags.push(tag);
+    }
+    let catalog = format!("{served},{},{}", audit.name, disabled.name);
+    let mut poller = PollerProcess::start_over(served, &catalog, "scoped");
+    poller.wait_cycles(1);
+    let out = poller.output();
+    assert!(
+        out.contains("polled=1") && out.contains("out_of_scope=2"),
+        "one stream polled, two outside the webhook's scope: {out}"
+    );
+    let pushed: Vec<String> = tags.iter().map(RealTag::push).collect();
+    eventually(
+        "the served tag's new image, through the poller",
+        REACT,
+        || {
+            (tag_image(served, "app", "latest").as_deref() == Some(pushed[0].as_str()))
+                .then_some(())
+        },
+    );
+    poller.wait_cycles(3);
+    for (i, namespace) in [&audit.name, &disabled.name].into_iter().enumerate() {
+        assert_eq!(
+            tag_image(namespace, "app", "latest").as_deref(),
+            Some(firsts[i + 1].as_str()),
+            "never imported by the poller in {namespace}: {}",
+            poller.output()
+        );
+    }
+    let digest = pushed[0].rsplit('@').next().unwrap_or_default().to_string();
+    assert_eq!(poller.imports(), [digest], "{}", poller.output());
+    // Over two more cycles without a push: HEADs for the served tag only.
+    let heads = || {
+        tags.iter()
+            .map(|t| manifest_requests(t).0)
+            .collect::<Vec<_>>()
+    };
+    let before = heads();
+    poller.wait_cycles(2);
+    let after = heads();
+    assert!(after[0] >= before[0] + 2, "{before:?} -> {after:?}");
+    assert_eq!(
+        after[1..],
+        before[1..],
+        "no HEAD for tags outside the webhook's scope"
+    );
+}
+
+/// The poller's answer to a refused HEAD (a private repository, which the loopback registry
+/// cannot play) is a merge patch of `autoredeploy.io/unpollable-tags`; `oc annotate` sends the
+/// same kind of patch. The webhook, seeing that UPDATE, schedules the listed tag of the polled
+/// registry, and leaves the other unscheduled.
+fn a_tag_listed_unpollable_is_scheduled_by_the_webhook(ns: &Ns) {
+    let ns = ns.name.as_str();
+    let Some(real) = RealTag::polled(ns) else {
+        println!("e2e: poller story skipped: no loopback registry on this cluster");
+        return;
+    };
+    let kube = &env().kube;
+    real.push();
+    let mut stream = real.stream(ns, "app");
+    let mut other = stream["spec"]["tags"][0].clone();
+    other["name"] = "other".into();
+    stream["spec"]["tags"]
+        .as_array_mut()
+        .expect("tags")
+        .push(other);
+    kube.apply(&stream);
+    let scheduled = |s: &Value, i: usize| {
+        s["spec"]["tags"][i]["importPolicy"]
+            .get("scheduled")
+            .cloned()
+    };
+    let stored = kube.must_get(ns, "imagestream", "app");
+    assert_eq!(
+        (scheduled(&stored, 0), scheduled(&stored, 1)),
+        (None, None),
+        "{stored}"
+    );
+    let out = kube.run(
+        &[
+            "annotate",
+            "-n",
+            ns,
+            "imagestream",
+            "app",
+            "autoredeploy.io/unpollable-tags=latest",
+        ],
+        None,
+    );
+    assert!(
+        out.warnings().iter().any(|w| w.contains("unpollable")),
+        "the webhook says why: {:?}",
+        out.warnings()
+    );
+    let stored = kube.must_get(ns, "imagestream", "app");
+    assert_eq!(
+        (scheduled(&stored, 0), scheduled(&stored, 1)),
+        (Some(Value::Bool(true)), None),
+        "{stored}"
+    );
 }
