@@ -28,9 +28,13 @@ const PAUSED: &str = "paused";
 pub struct Ledger {
     /// The incoming object's annotation, as written (`None` when it has none).
     incoming: Option<String>,
-    /// Read from the stored object, because the incoming one has no record.
+    /// Read from the stored object, because the incoming one has no record (or only stale
+    /// entries, see [`Ledger::confirm`]).
     from_stored: bool,
     entries: Owned,
+    /// The stored object's record on UPDATE when the incoming object has one too: what the
+    /// next review would read if this one wrote no record.
+    stored: Option<Owned>,
 }
 
 impl Ledger {
@@ -39,18 +43,26 @@ impl Ledger {
     /// nothing it cannot name.
     pub fn read(object: &Value, context: &Context<'_>, report: &mut Report) -> Ledger {
         let incoming = annotations::get(object, MANAGED_TRIGGERS).map(str::to_string);
-        let stored = match (&incoming, context.operation, context.old_object) {
-            (None, Operation::Update, Some(old)) => annotations::get(old, MANAGED_TRIGGERS),
+        let stored = match (context.operation, context.old_object) {
+            (Operation::Update, Some(old)) => annotations::get(old, MANAGED_TRIGGERS),
             _ => None,
         };
-        let entries = match (incoming.as_deref(), stored) {
-            (Some(text), _) | (None, Some(text)) => parse(text, context.namespace, report),
-            (None, None) => Owned::new(),
+        let (entries, stored) = match (incoming.as_deref(), stored) {
+            // The stored record's own unreadable entries were reported when it was written.
+            (Some(text), Some(old)) => (
+                parse(text, context.namespace, report),
+                Some(parse(old, context.namespace, &mut Report::default())),
+            ),
+            (Some(text), None) | (None, Some(text)) => {
+                (parse(text, context.namespace, report), None)
+            }
+            (None, None) => (Owned::new(), None),
         };
         Ledger {
-            from_stored: incoming.is_none() && stored.is_some(),
+            from_stored: incoming.is_none() && !entries.is_empty(),
             incoming,
             entries,
+            stored,
         }
     }
 
@@ -62,16 +74,26 @@ impl Ledger {
     /// Keep only the entries whose container's trigger still follows the recorded tag: a
     /// trigger the user changed, or a container that has no trigger any more, is no longer
     /// autoredeploy's. A recorded pause holds only while the trigger is paused.
+    ///
+    ///
+    /// When no entry of a non-blank incoming record holds (all stale or unreadable), the
+    /// record would be dropped, and the next review (an object without a record) would read
+    /// the stored one instead; so the stored record, confirmed the same way, is taken now,
+    /// and a second review of the result changes nothing. A blank record is the user's word
+    /// that autoredeploy owns nothing, and stays.
     pub fn confirm(&mut self, coverage: &Coverage) {
-        self.entries.retain(|name, entry| {
-            let Some(covered) = coverage.get(name) else {
-                return false;
-            };
-            if covered.automatic {
-                entry.paused = false;
+        retain_confirmed(&mut self.entries, coverage);
+        let written = (self.incoming.as_deref()).is_some_and(|text| !text.trim().is_empty());
+        if written
+            && self.entries.is_empty()
+            && let Some(mut stored) = self.stored.take()
+        {
+            retain_confirmed(&mut stored, coverage);
+            if !stored.is_empty() {
+                self.entries = stored;
+                self.from_stored = true;
             }
-            covered.tag == entry.tag
-        });
+        }
     }
 
     /// The trigger autoredeploy wrote for `container`, if it did.
@@ -123,6 +145,20 @@ impl Ledger {
             );
         }
     }
+}
+
+/// Keep the entries whose container's trigger still follows the recorded tag, clearing a
+/// pause the trigger no longer has.
+fn retain_confirmed(entries: &mut Owned, coverage: &Coverage) {
+    entries.retain(|name, entry| {
+        let Some(covered) = coverage.get(name) else {
+            return false;
+        };
+        if covered.automatic {
+            entry.paused = false;
+        }
+        covered.tag == entry.tag
+    });
 }
 
 /// `web=nginx:1.25,init=tools/builder:1 paused`: one entry per container, the tag with its
