@@ -8,6 +8,7 @@ mod scan_objects;
 
 mod scan_engine;
 mod scan_fix;
+mod scan_image;
 mod scan_policyreport;
 mod scan_scope;
 mod scan_table;
