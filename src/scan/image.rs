@@ -375,8 +375,10 @@ pub struct ImageAnswer<'r> {
     polled: BTreeSet<TagRef>,
     /// Matching tags the scan ran (or left out of scope) with their stream.
     seen: BTreeMap<TagRef, StreamSeen>,
-    /// Matching tags, decided once the streams are done.
+    /// Matching tags, decided once the streams are done, with their facts.
     tags: Option<BTreeMap<TagRef, (Imported, TagFacts)>>,
+    /// The same, without the facts: what a workload's containers are judged against.
+    imported: BTreeMap<TagRef, Imported>,
     pub workloads: Vec<WorkloadAnswer>,
 }
 
@@ -389,6 +391,7 @@ impl<'r> ImageAnswer<'r> {
             polled: BTreeSet::new(),
             seen: BTreeMap::new(),
             tags: None,
+            imported: BTreeMap::new(),
             workloads: Vec::new(),
         }
     }
@@ -397,8 +400,8 @@ impl<'r> ImageAnswer<'r> {
         &self.query
     }
 
-    /// The tags importing the image, decided from `table` (every listed stream's tags).
-    fn decide_tags(&mut self, table: &TagTable) -> &BTreeMap<TagRef, (Imported, TagFacts)> {
+    /// The tags importing the image, decided from `table` (every listed stream's tags), once.
+    fn decide_tags(&mut self, table: &TagTable) {
         if self.tags.is_none() {
             let mut decided = BTreeMap::new();
             for (key, facts) in table.iter() {
@@ -410,11 +413,11 @@ impl<'r> ImageAnswer<'r> {
                 }
                 let seen = (self.seen.get(key).cloned()).unwrap_or(StreamSeen::NotScanned);
                 let imported = imported(facts, self.polled.contains(key), &seen);
+                self.imported.insert(key.clone(), imported.clone());
                 decided.insert(key.clone(), (imported, facts.clone()));
             }
             self.tags = Some(decided);
         }
-        self.tags.get_or_insert_default()
     }
 
     /// The finished answer: the tags (those of the scanned namespaces, and those a listed
@@ -500,9 +503,8 @@ impl<'r> ImageAnswer<'r> {
         judged: &Judged<'_>,
         table: &TagTable,
     ) {
-        let imported: BTreeMap<TagRef, Imported> = (self.decide_tags(table).iter())
-            .map(|(key, (imported, _))| (key.clone(), imported.clone()))
-            .collect();
+        self.decide_tags(table);
+        let imported = &self.imported;
         let namespace = classify::namespace_of(stored);
         let now = view::triggers(kind, stored, namespace);
         let (outcome, mode, verdict) = match judged {
@@ -535,15 +537,15 @@ impl<'r> ImageAnswer<'r> {
         for container in super::chain::containers(kind, stored) {
             let pointer = container.pointer(kind);
             let following = Following {
-                now: matching(now.get(&container.name), &imported),
-                after: matching(after.get(&container.name), &imported),
+                now: matching(now.get(&container.name), imported),
+                after: matching(after.get(&container.name), imported),
                 binding: outcome.and_then(|o| o.bindings.iter().find(|b| b.pointer == pointer)),
                 runs_it: container
                     .image
                     .as_deref()
                     .is_some_and(|image| self.query.matches(image)),
             };
-            let Some((tag, redeploys, when, reason)) = decide(&following, kind, &object, &imported)
+            let Some((tag, redeploys, when, reason)) = decide(&following, kind, &object, imported)
             else {
                 continue;
             };

@@ -3,10 +3,11 @@
 //! runs every object the webhook would be called for ([`scope`]) through `engine::mutate` as
 //! the webhook would see a re-apply of it (an UPDATE whose old object is the stored one); the
 //! others are reported out of scope. Each object gets a status ([`classify`]), the
-//! whole scan a per-registry load ([`streams`]); [`fix`] applies the patches. Rendering lives
-//! in [`render`], [`explain`] and [`policyreport`]. Workloads are dropped page by page, so
-//! memory follows the number of objects, not their size; streams are held until the catalog
-//! is built. This module must not print.
+//! whole scan a per-registry load ([`streams`]); [`fix`] applies the patches; [`image`]
+//! answers what redeploys if an image moves, from the same flow (an [`Observer`] of each
+//! judged object). Rendering lives in [`render`], [`explain`] and [`policyreport`].
+//! Workloads are dropped page by page, so memory follows the number of objects, not their
+//! size; streams are held until the catalog is built. This module must not print.
 
 pub mod api;
 pub mod catalog;
