@@ -343,6 +343,81 @@ async fn polled_filtered_and_over_budget_tags_say_how_or_why_not() {
     );
 }
 
+/// A scheduled tag whose last import failed: the follower redeploys once an import succeeds,
+/// and says so.
+#[tokio::test]
+async fn a_failing_import_is_said_beside_yes() {
+    let mut objects = cluster();
+    let web = (objects.iter_mut())
+        .find(|o| o["kind"] == "ImageStream" && o["metadata"]["name"] == "web")
+        .unwrap();
+    web["status"]["tags"][0]["conditions"] = json!([{"type": "ImportSuccess", "status": "False",
+        "message": "toomanyrequests: rate limit"}]);
+    let api = FakeApi::start(objects).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = api.kubeconfig(dir.path());
+    let report = answer(&kubeconfig, &[]).await;
+    assert_eq!(
+        tag(&report, "shop", "web:1.27")["import_failing"],
+        "toomanyrequests: rate limit"
+    );
+    let auto = container(&report, "shop", "auto");
+    assert_eq!(auto["redeploys"], "yes", "{auto}");
+    assert_eq!(
+        auto["reason"],
+        "but the tag's last import failed: toomanyrequests: rate limit"
+    );
+    let paused = container(&report, "shop", "paused");
+    assert_eq!(paused["reason"], "its trigger for web:1.27 is paused");
+}
+
+/// One namespace: its tags and workloads, and a tag elsewhere only when one of them follows it.
+#[tokio::test]
+async fn one_namespace_lists_its_own_tags_and_those_its_workloads_follow() {
+    let (_api, _dir, kubeconfig) = start().await;
+    let run = scan(
+        &kubeconfig,
+        &["-n", "prod", "--image", "nginx:1.27", "-o", "json"],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.err);
+    let prod: Value = serde_json::from_str(&run.out).unwrap();
+    assert_eq!(prod["namespace"], "prod");
+    let tags: Vec<&Value> = prod["tags"].as_array().unwrap().iter().collect();
+    assert_eq!(tags.len(), 1, "{prod}");
+    assert_eq!(tags[0]["namespace"], "prod");
+    let names: Vec<&str> = (prod["workloads"].as_array().unwrap().iter())
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["api"]);
+    let run = scan(
+        &kubeconfig,
+        &[
+            "-n",
+            "openshift-tools",
+            "--image",
+            "nginx:1.27",
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    let tools: Value = serde_json::from_str(&run.out).unwrap();
+    let tags: Vec<String> = (tools["tags"].as_array().unwrap().iter())
+        .map(|t| {
+            format!(
+                "{}/{}:{}",
+                t["namespace"].as_str().unwrap(),
+                t["stream"].as_str().unwrap(),
+                t["tag"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(tags, ["shop/web:1.27"], "{tools}");
+    // Its stream was not scanned, but it is scheduled: that is known from the catalog.
+    assert_eq!(tools["tags"][0]["imported"]["by"], "scheduled");
+}
+
 #[tokio::test]
 async fn an_image_no_tag_imports_is_said_so() {
     let (_api, _dir, kubeconfig) = start().await;

@@ -182,7 +182,8 @@ pub struct WorkloadAnswer {
     pub redeploys: Redeploys,
     /// `every 15 minutes` or `polled` when it redeploys (now or after the next apply).
     pub when: Option<&'static str>,
-    /// Why not, or what the next apply must do first.
+    /// Why not, or what the next apply must do first; with `yes`, that the tag's last
+    /// import failed (it redeploys once an import succeeds).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub reason: String,
 }
@@ -192,7 +193,8 @@ impl WorkloadAnswer {
     pub fn label(&self) -> String {
         let when = self.when.unwrap_or_default();
         match self.redeploys {
-            Redeploys::Yes => format!("yes ({when})"),
+            Redeploys::Yes if self.reason.is_empty() => format!("yes ({when})"),
+            Redeploys::Yes => format!("yes ({when}), {}", self.reason),
             Redeploys::AfterTheNextApply => {
                 format!("after the next apply ({when}): {}", self.reason)
             }
@@ -545,10 +547,20 @@ impl<'r> ImageAnswer<'r> {
                     .as_deref()
                     .is_some_and(|image| self.query.matches(image)),
             };
-            let Some((tag, redeploys, when, reason)) = decide(&following, kind, &object, imported)
+            let Some((tag, redeploys, when, mut reason)) =
+                decide(&following, kind, &object, imported)
             else {
                 continue;
             };
+            let failing =
+                (tag.as_ref()).and_then(|t| self.tags.as_ref()?.get(t)?.1.failing.as_ref());
+            if let (Some(message), false) = (failing, redeploys == Redeploys::No) {
+                let failed = format!("but the tag's last import failed: {message}");
+                reason = match reason.is_empty() {
+                    true => failed,
+                    false => format!("{reason}; {failed}"),
+                };
+            }
             self.workloads.push(WorkloadAnswer {
                 namespace: namespace.to_string(),
                 kind: resource.kind,
