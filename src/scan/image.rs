@@ -109,8 +109,12 @@ pub fn imported(facts: &TagFacts, polled: bool, seen: &StreamSeen) -> Imported {
                 annotations::SKIP
             ));
         }
-        Some(other) => return never(format!("not importable ({other:?})")),
-        None => return never("not a spec tag".into()),
+        Some(Importability::Unparsable(error)) => {
+            return never(format!("its source does not parse: {error}"));
+        }
+        Some(Importability::NotExternal | Importability::NoSource) | None => {
+            return never("it has no DockerImage source to import".into());
+        }
     }
     if polled {
         return Imported::Polled;
@@ -464,8 +468,9 @@ impl<'r> ImageAnswer<'r> {
         let namespace = classify::namespace_of(stored).to_string();
         let stream = meta_name(stored);
         for (index, spec) in items(stored, "/spec/tags").enumerate() {
-            let (Some(tag), Some(source)) = (
+            let (Some(tag), Some("DockerImage"), Some(source)) = (
                 spec.get("name").and_then(Value::as_str),
+                spec.pointer("/from/kind").and_then(Value::as_str),
                 spec.pointer("/from/name").and_then(Value::as_str),
             ) else {
                 continue;
