@@ -2,12 +2,14 @@
 //! with the cluster's objects and the scan runner in `scan_objects`): the table, the
 //! JSON report and one object explained (`scan_table`), `--fix` (`scan_fix`), and PolicyReports
 //! checked against their CRD (`scan_policyreport`), the webhook's scope applied to both
-//! (`scan_scope`), and what scan reports held to what the engine does (`scan_engine`). One test binary.
+//! (`scan_scope`), what scan reports held to what the engine does (`scan_engine`), and what
+//! redeploys if an image moves (`scan_image`). One test binary.
 
 mod scan_objects;
 
 mod scan_engine;
 mod scan_fix;
+mod scan_image;
 mod scan_policyreport;
 mod scan_scope;
 mod scan_table;

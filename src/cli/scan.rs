@@ -14,7 +14,7 @@ use crate::config::{Mode, RuleConfig};
 use crate::engine::kind::Kind;
 use crate::scan::api::Cluster;
 use crate::scan::scope::{self as scan_scope, ChartDefaults, Decision, ScopeOptions};
-use crate::scan::{self, Progress, Quiet, explain, fix, policyreport, render, resources};
+use crate::scan::{self, Progress, Quiet, explain, fix, image, policyreport, render, resources};
 
 /// Nothing would change (scan), or every patch was applied or none was needed (`--fix`).
 pub const EXIT_OK: u8 = 0;
@@ -37,7 +37,10 @@ Statuses: auto-redeploys, would change (with the change codes), not tracked, opt
 out of scope, trigger paused, automatic: false, import failing, not scheduled, nothing to \
 import, needs attention (with the engine's finding code).
 
-KIND/NAME explains one object container by container. --fix applies the webhook's patches as \
+KIND/NAME explains one object container by container. --image REF answers what redeploys \
+if that image moves: the tags importing it (every 15 minutes, polled, or not at all and why) \
+and each workload container following them (yes, after the next apply, or no and why); it \
+exits 0 once answered. --fix applies the webhook's patches as \
 JSON Patches guarded by a test of metadata.resourceVersion (field manager autoredeploy); \
 --dry-run sends them with dryRun=All.
 
@@ -84,6 +87,11 @@ pub struct ScanArgs {
         env = "AUTOREDEPLOY_SCAN_OUTPUT"
     )]
     pub output: ScanOutput,
+    /// What redeploys if this image moves: the ImageStream tags importing REF (normalised:
+    /// nginx:1.27 is docker.io/library/nginx:1.27), how each is re-imported, and every
+    /// workload container following them, with whether it would redeploy by itself.
+    #[arg(long, value_name = "REF", env = "AUTOREDEPLOY_SCAN_IMAGE")]
+    pub image: Option<String>,
     /// Apply the webhook's patch to every object that would change.
     #[arg(long, env = "AUTOREDEPLOY_SCAN_FIX")]
     pub fix: bool,
@@ -236,6 +244,7 @@ async fn scan_and_print(
 ) -> anyhow::Result<u8> {
     let rules = RuleConfig::try_from(&args.rules)?;
     let target = checked_target(args)?;
+    let image = checked_image(args)?;
     let client = client_from_env(args.kubeconfig.as_deref()).await?;
     let cluster = Cluster::new(client, args.page_size);
     let namespace = match (&args.namespace, args.all_namespaces) {
@@ -244,6 +253,15 @@ async fn scan_and_print(
         (None, false) => Some(cluster.default_namespace().to_string()),
     };
     let scope = args.scope.options();
+    if let Some(query) = image {
+        let asked = ImageQuestion {
+            query,
+            namespace: namespace.as_deref(),
+            output: args.output,
+            progress,
+        };
+        return answer_image(&cluster, asked, &rules, &scope, out, err).await;
+    }
     if let Some((resource, name)) = target {
         let ns = namespace.unwrap_or_default();
         let one = One {
@@ -299,6 +317,73 @@ fn checked_target(
         anyhow::bail!("--fix prints what it changed as a table or JSON, not as PolicyReports");
     }
     Ok(target)
+}
+
+/// The `--image` asked about, after refusing flag mixes that mean nothing.
+fn checked_image(args: &ScanArgs) -> anyhow::Result<Option<image::Query>> {
+    let Some(given) = args.image.as_deref() else {
+        return Ok(None);
+    };
+    if args.target.is_some() || args.fix {
+        anyhow::bail!(
+            "--image answers what redeploys if an image moves across the scanned namespaces: it takes neither KIND/NAME nor --fix"
+        );
+    }
+    if args.output == ScanOutput::Policyreport {
+        anyhow::bail!("--image prints a table or JSON, not PolicyReports");
+    }
+    image::Query::parse(given)
+        .map(Some)
+        .map_err(anyhow::Error::msg)
+}
+
+/// What `--image` asks, and how the answer is printed.
+struct ImageQuestion<'a> {
+    query: image::Query,
+    namespace: Option<&'a str>,
+    output: ScanOutput,
+    progress: bool,
+}
+
+/// `--image`: the scan's own flow, observed. Exit 0 once answered (whatever the answer:
+/// it is a question, not a check), 2 when a list failed.
+async fn answer_image(
+    cluster: &Cluster,
+    asked: ImageQuestion<'_>,
+    rules: &RuleConfig,
+    scope: &ScopeOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<u8> {
+    let namespace = asked.namespace;
+    let mut observer = image::ImageAnswer::new(asked.query, rules, namespace);
+    let mut reporter: Box<dyn Progress> = match asked.progress {
+        true => Box::new(Terminal { err: &mut *err }),
+        false => Box::new(Quiet),
+    };
+    let mut flow = scan::Flow {
+        progress: reporter.as_mut(),
+        observer: &mut observer,
+    };
+    let scan = scan::scan_observed(cluster, namespace, rules, scope, &mut flow).await;
+    drop(reporter);
+    let scan = scan?;
+    for line in scan.notes.iter().chain(&scan.errors) {
+        writeln!(err, "autoredeploy: {line}")?;
+    }
+    let answer = observer.finish(&scan.tags);
+    match asked.output {
+        ScanOutput::Json => {
+            let report = render::ImageJsonReport::new(&answer, &scan, namespace);
+            serde_json::to_writer_pretty(&mut *out, &report)?;
+            writeln!(out)?;
+        }
+        _ => out.write_all(render::image_table(&answer).as_bytes())?,
+    }
+    Ok(match scan.errors.is_empty() {
+        true => EXIT_OK,
+        false => EXIT_ERROR,
+    })
 }
 
 fn print(

@@ -3,10 +3,11 @@
 //! runs every object the webhook would be called for ([`scope`]) through `engine::mutate` as
 //! the webhook would see a re-apply of it (an UPDATE whose old object is the stored one); the
 //! others are reported out of scope. Each object gets a status ([`classify`]), the
-//! whole scan a per-registry load ([`streams`]); [`fix`] applies the patches. Rendering lives
-//! in [`render`], [`explain`] and [`policyreport`]. Workloads are dropped page by page, so
-//! memory follows the number of objects, not their size; streams are held until the catalog
-//! is built. This module must not print.
+//! whole scan a per-registry load ([`streams`]); [`fix`] applies the patches; [`image`]
+//! answers what redeploys if an image moves, from the same flow (an [`Observer`] of each
+//! judged object). Rendering lives in [`render`], [`explain`] and [`policyreport`].
+//! Workloads are dropped page by page, so memory follows the number of objects, not their
+//! size; streams are held until the catalog is built. This module must not print.
 
 pub mod api;
 pub mod catalog;
@@ -14,6 +15,7 @@ pub mod chain;
 pub mod classify;
 pub mod explain;
 pub mod fix;
+pub mod image;
 pub mod policyreport;
 pub mod render;
 pub mod resources;
@@ -88,6 +90,39 @@ pub trait Progress {
 /// No progress output.
 pub struct Quiet;
 
+/// Told about every object as the scan judges it, with what the engine said: what
+/// `scan --image` answers from, so it runs the very same flow.
+pub trait Observer {
+    /// An ImageStream of the catalog's listing (every namespace the catalog covers).
+    fn listed_stream(&mut self, _stored: &Value) {}
+    /// An object of the scanned namespaces, judged; `tags` is the scan's tag table.
+    fn judged(
+        &mut self,
+        _resource: &'static Resource,
+        _stored: &Value,
+        _judged: Judged<'_>,
+        _tags: &TagTable,
+    ) {
+    }
+}
+
+/// What the scan made of one object.
+pub enum Judged<'a> {
+    /// No webhook is called for it: why.
+    OutOfScope(&'a str),
+    /// Run through the engine, in the mode the webhook serves it.
+    Ran {
+        outcome: &'a Outcome,
+        mode: Mode,
+        verdict: &'a Verdict,
+    },
+}
+
+/// Observes nothing.
+pub struct Unobserved;
+
+impl Observer for Unobserved {}
+
 impl ScannedObject {
     /// Whether `--fix` would patch it: a change the webhook would write, not only report.
     pub fn fixable(&self) -> bool {
@@ -108,17 +143,38 @@ pub async fn scan(
     options: &ScopeOptions,
     progress: &mut dyn Progress,
 ) -> Result<Scan, ApiError> {
+    let mut flow = Flow {
+        progress,
+        observer: &mut Unobserved,
+    };
+    scan_observed(cluster, namespace, rules, options, &mut flow).await
+}
+
+/// Where a scan reports as it goes: progress, and an observer of each judged object.
+pub struct Flow<'a> {
+    pub progress: &'a mut dyn Progress,
+    pub observer: &'a mut dyn Observer,
+}
+
+/// [`scan`], telling `flow.observer` about every object it judges.
+pub async fn scan_observed(
+    cluster: &Cluster,
+    namespace: Option<&str>,
+    rules: &RuleConfig,
+    options: &ScopeOptions,
+    flow: &mut Flow<'_>,
+) -> Result<Scan, ApiError> {
     let mut scan = Scan::default();
-    let streams = list_streams(cluster, namespace, rules, &mut scan, progress).await?;
+    let streams = list_streams(cluster, namespace, rules, &mut scan, flow.progress).await?;
+    for stream in &streams {
+        flow.observer.listed_stream(stream);
+    }
     let (scope, requests) = scope::load(cluster, namespace, options).await?;
     scan.requests += requests;
     scan.notes.extend(scope.notes.iter().cloned());
-    scan_streams(streams, namespace, rules, &scope, &mut scan);
+    scan_streams(streams, namespace, rules, &scope, &mut scan, flow.observer);
     for resource in &resources::WORKLOADS {
-        scan_workloads(
-            cluster, resource, namespace, rules, &scope, &mut scan, progress,
-        )
-        .await?;
+        scan_workloads(cluster, resource, namespace, rules, &scope, &mut scan, flow).await?;
     }
     scan.scope = Some(scope);
     Ok(scan)
@@ -165,6 +221,7 @@ fn scan_streams(
     rules: &RuleConfig,
     scope: &Scope,
     scan: &mut Scan,
+    observer: &mut dyn Observer,
 ) {
     let now = registry_totals(scan.catalog.usage(), &rules.budgets);
     let resource = &resources::IMAGE_STREAMS;
@@ -173,12 +230,22 @@ fn scan_streams(
             continue;
         }
         let object = match scope.decide(resource, &stored) {
-            Decision::OutOfScope(why) => out_of_scope(resource, &stored, why),
+            Decision::OutOfScope(why) => {
+                let judged = Judged::OutOfScope(&why);
+                observer.judged(resource, &stored, judged, &scan.tags);
+                out_of_scope(resource, &stored, why)
+            }
             Decision::Served(served) => {
                 let outcome = run_engine(&stored, &scan.catalog, rules);
                 let verdict = classify::stream(&stored, &outcome, &scan.tags);
                 // An audited stream keeps its stored schedule: the webhook would not write it.
                 let mode = served.for_object(Some(&stored));
+                let judged = Judged::Ran {
+                    outcome: &outcome,
+                    mode,
+                    verdict: &verdict,
+                };
+                observer.judged(resource, &stored, judged, &scan.tags);
                 if mode.disposition(&outcome.patch).written().is_some() {
                     scan.catalog.upsert(&outcome.object, "");
                 }
@@ -198,7 +265,7 @@ async fn scan_workloads(
     rules: &RuleConfig,
     scope: &Scope,
     scan: &mut Scan,
-    progress: &mut dyn Progress,
+    flow: &mut Flow<'_>,
 ) -> Result<(), ApiError> {
     let Some(kind) = resource.engine else {
         return Ok(());
@@ -208,16 +275,26 @@ async fn scan_workloads(
     let listed = cluster
         .list(resource, namespace, |stored| {
             let object = match scope.decide(resource, &stored) {
-                Decision::OutOfScope(why) => out_of_scope(resource, &stored, why),
+                Decision::OutOfScope(why) => {
+                    let judged = Judged::OutOfScope(&why);
+                    flow.observer.judged(resource, &stored, judged, &scan.tags);
+                    out_of_scope(resource, &stored, why)
+                }
                 Decision::Served(served) => {
                     let outcome = run_engine(&stored, &scan.catalog, rules);
                     let verdict = classify::workload(kind, &stored, &outcome, &scan.tags);
+                    let judged = Judged::Ran {
+                        outcome: &outcome,
+                        mode: served.for_object(Some(&stored)),
+                        verdict: &verdict,
+                    };
+                    flow.observer.judged(resource, &stored, judged, &scan.tags);
                     scanned(resource, &stored, outcome, verdict, served)
                 }
             };
             found.push(object);
             seen += 1;
-            progress.listed(&resource.qualified(), seen);
+            flow.progress.listed(&resource.qualified(), seen);
         })
         .await;
     scan.objects.extend(found);

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::classify::Status;
 use super::fix::FixResult;
+use super::image::{Answer, Redeploys, TagAnswer, WorkloadAnswer};
 use super::streams::RegistryLoad;
 use super::{Scan, ScannedObject};
 
@@ -172,6 +173,167 @@ impl<'a> JsonReport<'a> {
             notes: &scan.notes,
             errors: &scan.errors,
             fixes,
+        }
+    }
+}
+
+/// The version of `scan --image --output json`'s schema.
+pub const IMAGE_JSON_SCHEMA: &str = "autoredeploy.io/scan-image/v1";
+
+/// `scan --image`: the tags importing the image, the workload containers following them,
+/// and a summary line.
+pub fn image_table(answer: &Answer) -> String {
+    let mut out = String::new();
+    let Some(none) = answer.none_imports() else {
+        let _ = writeln!(
+            out,
+            "ImageStream tags importing {}:",
+            answer.image.canonical
+        );
+        let mut rows = vec![vec![
+            "NAMESPACE".to_string(),
+            "TAG".into(),
+            "SOURCE".into(),
+            "RE-IMPORTED".into(),
+        ]];
+        rows.extend(answer.tags.iter().map(|t| {
+            let mut imported = t.imported.label();
+            if let Some(failing) = &t.import_failing {
+                let _ = write!(imported, " (last import failed: {failing})");
+            }
+            vec![
+                t.namespace.clone(),
+                format!("{}:{}", t.stream, t.tag),
+                t.source.clone(),
+                imported,
+            ]
+        }));
+        out.push_str(&columns(&rows));
+        out.push('\n');
+        workload_rows(answer, &mut out);
+        return out;
+    };
+    let _ = writeln!(out, "{none}");
+    if !answer.workloads.is_empty() {
+        out.push('\n');
+        workload_rows(answer, &mut out);
+    }
+    out
+}
+
+fn workload_rows(answer: &Answer, out: &mut String) {
+    if answer.workloads.is_empty() {
+        let _ = writeln!(out, "No workload follows them or runs the image.");
+    } else {
+        let _ = writeln!(out, "Workloads it reaches:");
+        let mut rows = vec![vec![
+            "NAMESPACE".to_string(),
+            "KIND".into(),
+            "NAME".into(),
+            "CONTAINER".into(),
+            "TAG".into(),
+            "REDEPLOYS".into(),
+        ]];
+        rows.extend(answer.workloads.iter().map(|w| {
+            vec![
+                w.namespace.clone(),
+                w.kind.to_string(),
+                w.name.clone(),
+                w.container.clone(),
+                w.tag.clone().unwrap_or_else(|| "(none)".into()),
+                w.label(),
+            ]
+        }));
+        out.push_str(&columns(&rows));
+    }
+    let summary = ImageSummary::of(answer);
+    let _ = writeln!(
+        out,
+        "\n{} tag(s), {} container(s): {} yes, {} after the next apply, {} no",
+        summary.tags, summary.containers, summary.yes, summary.after_the_next_apply, summary.no
+    );
+}
+
+/// Rows with every column but the last padded to its widest cell.
+fn columns(rows: &[Vec<String>]) -> String {
+    let count = rows.first().map_or(0, Vec::len);
+    let mut widths = vec![0usize; count.saturating_sub(1)];
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (cell, width) in row.iter().zip(&widths) {
+            let _ = write!(line, "{cell:<width$}  ");
+        }
+        if let Some(last) = row.last() {
+            line.push_str(last);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// `scan --image --output json`.
+#[derive(Debug, Serialize)]
+pub struct ImageJsonReport<'a> {
+    pub schema: &'static str,
+    /// The image asked about, normalised (`docker.io/library/nginx:1.27`).
+    pub image: &'a str,
+    /// The namespace scanned, `null` for all namespaces.
+    pub namespace: Option<&'a str>,
+    /// Where the webhook's scope came from.
+    pub scope: Option<String>,
+    pub tags: &'a [TagAnswer],
+    pub workloads: &'a [WorkloadAnswer],
+    pub summary: ImageSummary,
+    pub notes: &'a [String],
+    pub errors: &'a [String],
+}
+
+/// Counts of `scan --image`'s answer.
+#[derive(Debug, Serialize)]
+pub struct ImageSummary {
+    pub tags: usize,
+    pub containers: usize,
+    pub yes: usize,
+    pub after_the_next_apply: usize,
+    pub no: usize,
+}
+
+impl ImageSummary {
+    fn of(answer: &Answer) -> Self {
+        let count = |which: Redeploys| {
+            (answer.workloads.iter())
+                .filter(|w| w.redeploys == which)
+                .count()
+        };
+        ImageSummary {
+            tags: answer.tags.len(),
+            containers: answer.workloads.len(),
+            yes: count(Redeploys::Yes),
+            after_the_next_apply: count(Redeploys::AfterTheNextApply),
+            no: count(Redeploys::No),
+        }
+    }
+}
+
+impl<'a> ImageJsonReport<'a> {
+    pub fn new(answer: &'a Answer, scan: &'a Scan, namespace: Option<&'a str>) -> Self {
+        ImageJsonReport {
+            schema: IMAGE_JSON_SCHEMA,
+            image: &answer.image.canonical,
+            namespace,
+            scope: scan.scope.as_ref().map(|s| s.source.to_string()),
+            tags: &answer.tags,
+            workloads: &answer.workloads,
+            summary: ImageSummary::of(answer),
+            notes: &scan.notes,
+            errors: &scan.errors,
         }
     }
 }

@@ -138,6 +138,11 @@ impl TagTable {
         }
     }
 
+    /// Every recorded tag, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&TagRef, &TagFacts)> {
+        self.tags.iter()
+    }
+
     pub fn get(&self, tag: &TagRef) -> Option<&TagFacts> {
         self.tags.get(tag)
     }
