@@ -35,6 +35,8 @@ pub struct Ledger {
     /// The stored object's record on UPDATE when the incoming object has one too: what the
     /// next review would read if this one wrote no record.
     stored: Option<Owned>,
+    /// The stored object has a non-blank record (UPDATE).
+    stored_record: bool,
 }
 
 impl Ledger {
@@ -47,6 +49,7 @@ impl Ledger {
             (Operation::Update, Some(old)) => annotations::get(old, MANAGED_TRIGGERS),
             _ => None,
         };
+        let stored_record = stored.is_some_and(|text| !text.trim().is_empty());
         let (entries, stored) = match (incoming.as_deref(), stored) {
             // The stored record's own unreadable entries were reported when it was written.
             (Some(text), Some(old)) => (
@@ -63,6 +66,7 @@ impl Ledger {
             incoming,
             entries,
             stored,
+            stored_record,
         }
     }
 
@@ -130,7 +134,12 @@ impl Ledger {
         let Some(map) = annotations_mut(object) else {
             return;
         };
-        if desired.is_empty() {
+        if desired.is_empty() && self.stored_record {
+            // Removed, the record would be read from the stored object by the next review,
+            // which the rules' changes here may then confirm: a blank record says autoredeploy
+            // owns nothing, and stays.
+            map.insert(MANAGED_TRIGGERS.into(), Value::String(String::new()));
+        } else if desired.is_empty() {
             map.remove(MANAGED_TRIGGERS);
         } else {
             map.insert(MANAGED_TRIGGERS.into(), Value::String(desired));
