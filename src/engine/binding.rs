@@ -253,8 +253,9 @@ pub fn may_be_resolved_by_image_policy(image: &str, context: &Context<'_>) -> bo
         .is_ok_and(|parsed| parsed.is_digest_pinned() || is_internal(&parsed, context))
 }
 
-/// The cluster registry's hosts: the configured ones and those in the stream's status.
-fn registry_hosts<'a>(
+/// The cluster registry's hosts, normalised: the configured ones and those in the stream's
+/// status.
+pub(super) fn registry_hosts<'a>(
     tag: &'a TagRef,
     context: &'a Context<'_>,
 ) -> impl Iterator<Item = String> + 'a {

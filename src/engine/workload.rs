@@ -15,7 +15,7 @@ use super::binding::{self, Binding};
 use super::change::{BindingKind, Code, Report};
 use super::containers::{self, Container};
 use super::family;
-use super::image_ref::{self, ImageRef, same_image};
+use super::image_ref::{ImageRef, same_image};
 use super::intent::{self, Intent};
 use super::kind::Kind;
 use super::names;
@@ -420,24 +420,8 @@ fn internal_repositories<'a>(
     tag: &'a TagRef,
     context: &'a Context<'_>,
 ) -> impl Iterator<Item = String> + 'a {
-    context
-        .config
-        .internal_registry_hosts
-        .iter()
-        .cloned()
-        .chain(
-            context
-                .catalog
-                .own_registry_hosts(&tag.namespace, &tag.stream),
-        )
-        .map(move |host| {
-            format!(
-                "{}/{}/{}",
-                image_ref::normalise_registry(&host),
-                tag.namespace,
-                tag.stream
-            )
-        })
+    binding::registry_hosts(tag, context)
+        .map(move |host| format!("{host}/{}/{}", tag.namespace, tag.stream))
 }
 
 /// Whether the catalog knows the tag's current image.
