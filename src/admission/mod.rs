@@ -127,8 +127,7 @@ pub fn respond(request: &mut AdmissionRequest, ctx: &Context<'_>) -> (ReviewResp
     }
     let object = request.object.take().unwrap_or_default();
     let request = &*request;
-    let input = engine::OwnedInput {
-        object,
+    let engine_request = engine::Request {
         old_object: request.old_object.as_ref().filter(|o| o.is_object()),
         operation,
         namespace: Some(request.namespace.as_str()).filter(|ns| !ns.is_empty()),
@@ -137,7 +136,7 @@ pub fn respond(request: &mut AdmissionRequest, ctx: &Context<'_>) -> (ReviewResp
     // The engine is pure and must not panic; if it ever does, fail open with a warning
     // rather than dropping the connection.
     match catch_unwind(AssertUnwindSafe(|| {
-        engine::mutate_owned(input, ctx.catalog, ctx.config)
+        engine::mutate(object, &engine_request, ctx.catalog, ctx.config)
     })) {
         Ok(outcome) => respond_with_outcome(request, mode, &outcome),
         Err(_) => {

@@ -20,7 +20,7 @@ use super::in_place;
 
 mod print;
 use crate::config::{Mode, RuleConfig};
-use crate::engine::{self, Change, Input};
+use crate::engine::{self, Change, Request};
 use crate::manifests::{self, DocumentChange, Manifest, Rewrite, Skipped};
 
 /// Nothing would change (or `--check` was not asked).
@@ -285,7 +285,7 @@ fn mutate_manifest(
     let mut changes = Vec::with_capacity(manifest.documents.len());
     for doc in &manifest.documents {
         let mut at = |item, object: &Value| {
-            let outcome = engine::mutate(&Input::create(object), &*catalog, rules);
+            let outcome = engine::mutate(object, &Request::default(), &*catalog, rules);
             // An object in audit mode is reported, never written (as the webhook answers it).
             let mode = Mode::Enforce.for_object(Some(object));
             let written = mode.disposition(&outcome.patch).written().is_some();

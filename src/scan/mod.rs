@@ -29,7 +29,7 @@ use serde_json::Value;
 use crate::catalog::CatalogIndex;
 use crate::catalog::budget::registry_totals;
 use crate::config::{Disposition, Mode, RuleConfig};
-use crate::engine::{self, Change, Input, Operation, Outcome};
+use crate::engine::{self, Change, Outcome, Request};
 use api::{ApiError, Cluster};
 use classify::{Status, Verdict};
 use resources::Resource;
@@ -321,16 +321,7 @@ fn record(
 
 /// The engine's view of a re-apply of `stored`: an UPDATE whose old object is itself.
 pub fn run_engine(stored: &Value, catalog: &CatalogIndex, rules: &RuleConfig) -> Outcome {
-    let input = Input {
-        object: stored,
-        old_object: Some(stored),
-        operation: Operation::Update,
-        namespace: stored
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str),
-        username: None,
-    };
-    engine::mutate(&input, catalog, rules)
+    engine::mutate(stored, &Request::reapply(stored), catalog, rules)
 }
 
 /// A report line for one object the webhook is called for in mode `served`.

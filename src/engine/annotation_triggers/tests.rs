@@ -2,7 +2,7 @@ use serde_json::{Value, json};
 
 use crate::config::RuleConfig;
 use crate::engine::test_support::{change_codes, finding_codes, run, run_input, run_with_streams};
-use crate::engine::{Code, Input, Operation};
+use crate::engine::{Code, Operation, Request};
 use crate::testing;
 
 const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -271,12 +271,12 @@ fn update_with_the_source_reference_keeps_the_running_digest() {
         json!([{"name": "web", "image": "org/app:1", "imagePullPolicy": "IfNotPresent"}]),
         Some(json!({"image.openshift.io/triggers": annotation})),
     );
-    let input = Input {
+    let request = Request {
         old_object: Some(&old),
         operation: Operation::Update,
-        ..Input::create(&new)
+        ..Request::default()
     };
-    let outcome = run_input(&input, &catalog, &RuleConfig::default());
+    let outcome = run_input(&new, &request, &catalog, &RuleConfig::default());
     assert_eq!(
         outcome.object["spec"]["template"]["spec"]["containers"][0]["image"],
         json!(running)
@@ -288,11 +288,7 @@ fn update_with_the_source_reference_keeps_the_running_digest() {
         json!([{"name": "web", "image": "org/app:2", "imagePullPolicy": "IfNotPresent"}]),
         Some(json!({"image.openshift.io/triggers": annotation})),
     );
-    let input = Input {
-        object: &other,
-        ..input
-    };
-    let outcome = run_input(&input, &catalog, &RuleConfig::default());
+    let outcome = run_input(&other, &request, &catalog, &RuleConfig::default());
     assert!(outcome.is_unchanged());
     assert_eq!(finding_codes(&outcome), [Code::StaleTrigger]);
 }
