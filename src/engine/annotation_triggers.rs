@@ -132,7 +132,8 @@ impl Triggers for AnnotationTriggers {
         if !write(object, &entries, report) {
             return false;
         }
-        report.change(
+        report.change_for(
+            &container.name,
             Code::TriggerRetargeted,
             pointer(),
             format!(
@@ -251,7 +252,8 @@ fn ensure(
         return coverage;
     }
     for w in wanted {
-        report.change(
+        report.change_for(
+            &w.container.name,
             Code::AnnotationTrigger,
             pointer(),
             format!(

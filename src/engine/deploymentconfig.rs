@@ -195,7 +195,7 @@ fn retarget(
             to.stream_tag()
         ));
     }
-    report.change(Code::TriggerRetargeted, path, message);
+    report.change_for(&container.name, Code::TriggerRetargeted, path, message);
     true
 }
 
@@ -260,11 +260,11 @@ fn ensure_triggers(
                     quoted(&names),
                     tag.stream_tag()
                 );
-                report.change(
-                    Code::ImageChangeTrigger,
-                    format!("{TRIGGERS}/{}", triggers.len()),
-                    message,
-                );
+                let path = format!("{TRIGGERS}/{}", triggers.len());
+                match names.as_slice() {
+                    [name] => report.change_for(name, Code::ImageChangeTrigger, path, message),
+                    _ => report.change(Code::ImageChangeTrigger, path, message),
+                }
                 triggers.push(new_trigger(&tag, &names, namespace));
                 (true, true)
             }
@@ -354,7 +354,8 @@ fn add_names(
     for name in names {
         if !list.iter().any(|n| n.as_str() == Some(name)) {
             list.push(Value::String(name.clone()));
-            report.change(
+            report.change_for(
+                name,
                 Code::TriggerContainerAdded,
                 format!("{TRIGGERS}/{i}/imageChangeParams/containerNames"),
                 format!(

@@ -237,6 +237,7 @@ fn run(
         }
         patch::derive(original, &object, !report.changes.is_empty())
     };
+    report.finish();
     Outcome {
         object,
         changes: report.changes,

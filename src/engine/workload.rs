@@ -268,7 +268,8 @@ impl Plan<'_> {
             .flatten();
         match paused {
             Some(path) => {
-                report.change(
+                report.change_for(
+                    fit.name(),
                     Code::TriggerPaused,
                     path,
                     format!(
@@ -326,7 +327,8 @@ impl Plan<'_> {
         let Some(path) = fit.triggers.set_paused(object, fit.container, false) else {
             return;
         };
-        report.change(
+        report.change_for(
+            fit.name(),
             Code::TriggerResumed,
             path,
             format!(

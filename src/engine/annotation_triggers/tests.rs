@@ -317,3 +317,49 @@ fn a_digest_follows_the_trigger_only_in_the_tags_own_repositories() {
         assert!(outcome.findings.is_empty(), "{own}: {:?}", outcome.findings);
     }
 }
+
+/// Every change and finding names its container by pointer: with eleven containers, the
+/// eleventh's are its own, never the second's (`/containers/1` is a string prefix of
+/// `/containers/10`), and a trigger added for a container names it though its path is the
+/// annotation.
+#[test]
+fn changes_and_findings_carry_the_container_they_concern() {
+    let mut containers: Vec<Value> = (0..10)
+        .map(|i| json!({"name": format!("c{i}"), "image": format!("quay.io/other/c{i}:1")}))
+        .collect();
+    containers.push(json!({"name": "c10", "image": "app:1"}));
+    let object = workload("Deployment", Value::Array(containers), None);
+    let outcome = run_with_streams(&object, &[stream(None)]);
+    let pointer = |i: usize| format!("/spec/template/spec/containers/{i}");
+    let added: Vec<_> = outcome
+        .changes
+        .iter()
+        .map(|c| (c.code, c.container.clone()))
+        .collect();
+    assert_eq!(
+        added,
+        [
+            (Code::AnnotationTrigger, Some(pointer(10))),
+            (Code::PullPolicy, Some(pointer(10)))
+        ]
+    );
+    assert_eq!(
+        outcome.changes[0].path,
+        "/metadata/annotations/image.openshift.io~1triggers"
+    );
+    for (i, finding) in outcome.findings.iter().enumerate() {
+        assert_eq!(finding.code, Code::UntrackedImage);
+        assert_eq!(finding.container, Some(pointer(i)), "{finding:?}");
+        assert!(finding.concerns(&pointer(i)) && !finding.concerns(&pointer(10)));
+    }
+    assert_eq!(outcome.findings.len(), 10);
+    // What concerns the whole object names no container.
+    let skipped = workload(
+        "Deployment",
+        json!([{"name": "web", "image": "app:1"}]),
+        Some(json!({"autoredeploy.io/skip": "true"})),
+    );
+    let outcome = run_with_streams(&skipped, &[stream(None)]);
+    assert_eq!(finding_codes(&outcome), [Code::OptedOut]);
+    assert_eq!(outcome.findings[0].container, None);
+}
