@@ -565,7 +565,8 @@ fn deeply_nested_json_is_an_error_not_a_stack_overflow() {
 }
 
 /// `imagetags` is the third door into a stream that bypasses an `imagestreams` webhook
-/// (openshift-apiserver updates the stream internally, without admission for `imagestreams`): an ImageTag review gets the scheduled import.
+/// (openshift-apiserver updates the stream internally, without admission for `imagestreams`): an
+/// ImageTag review gets the scheduled import.
 #[test]
 fn an_image_tag_review_gets_a_scheduled_import() {
     let mut request = fixture("imagestream-create.json");

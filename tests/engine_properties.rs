@@ -547,8 +547,8 @@ fn trigger_tags(object: &Value, namespace: &str) -> Vec<(String, String)> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
-    /// The binding contract (docs/rules.md): a trigger the engine writes names a tag the catalog has
-    /// (never a missing one, which would freeze a DeploymentConfig), and names OpenShift's
+    /// The binding contract (docs/rules.md): a trigger the engine writes names a tag the catalog
+    /// has (never a missing one, which would freeze a DeploymentConfig), and names OpenShift's
     /// validation accepts (never one that fails the user's request).
     #[test]
     fn written_triggers_name_known_tags_with_valid_names(

@@ -1,6 +1,6 @@
 //! The ImageStream rules edit an owned object in place and record their own JSON Patch
-//! (`engine::mutate` given a `Value`: no copy of the input, no diff walk). These tests hold that record
-//! to `json_patch::diff` of input and output and to the patch of the clone-and-diff path
+//! (`engine::mutate` given a `Value`: no copy of the input, no diff walk). These tests hold that
+//! record to `json_patch::diff` of input and output and to the patch of the clone-and-diff path
 //! (`engine::mutate_diffed`), on generated ImageStreams, ImageStreamTags, ImageTags and
 //! ImageStreamImports, on every recorded review and through the admission adapter.
 

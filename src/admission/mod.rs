@@ -1,8 +1,9 @@
-//! The pure admission adapter: AdmissionReview bytes in, AdmissionReview out. The only reader
-//! of [`crate::config::Mode`]. It decodes the review once (the object stays a raw
-//! `serde_json::Value`, never a typed `ObjectMeta`, so the patch is derived from what the API
-//! server sent), decides the mode, calls the engine and builds a response the API server
-//! accepts (kube-apiserver `VerifyAdmissionResponse` and the mutating dispatcher). It never denies, never does I/O and never blocks.
+//! The pure admission adapter: AdmissionReview bytes in, AdmissionReview out. The only reader of
+//! [`crate::config::Mode`]. It decodes the review once (the object stays a raw `serde_json::Value`,
+//! never a typed `ObjectMeta`, so the patch is derived from what the API server sent), decides the
+//! mode, calls the engine and builds a response the API server accepts (kube-apiserver
+//! `VerifyAdmissionResponse` and the mutating dispatcher). It never denies, never does I/O and
+//! never blocks.
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -116,7 +116,8 @@ fn coverage(object: &Value, namespace: &str, owned: &Owned, report: &mut Report)
             continue;
         };
         let tag = trigger_tag(params, namespace);
-        // `automatic` is omitempty: absent means false (openshift/api `apps/v1` `DeploymentTriggerImageChangeParams`).
+        // `automatic` is omitempty: absent means false (openshift/api `apps/v1`
+        // `DeploymentTriggerImageChangeParams`).
         let automatic = params.get("automatic").and_then(Value::as_bool) == Some(true);
         let paused_by_autoredeploy = container_names(params).next().is_some()
             && container_names(params)

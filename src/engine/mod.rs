@@ -319,8 +319,9 @@ fn opted_out(object: &Value, report: &mut Report) -> bool {
     }
 }
 
-/// The trigger controller writes resolved images with full updates; rewriting them would
-/// fight it (its writes arrive as UPDATEs by `system:serviceaccount:openshift-infra:image-trigger-controller`).
+/// The trigger controller writes resolved images with full updates; rewriting them would fight it
+/// (its writes arrive as UPDATEs by
+/// `system:serviceaccount:openshift-infra:image-trigger-controller`).
 fn from_trigger_controller(username: Option<&str>, config: &RuleConfig) -> bool {
     let prefix = config.controller_user_prefix.as_str();
     !prefix.is_empty() && username.is_some_and(|u| u.starts_with(prefix))
