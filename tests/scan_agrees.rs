@@ -1,0 +1,245 @@
+//! What `scan` reports is what the webhook does on the next apply: generated cluster states
+//! (workloads with up to a dozen containers, short names, external and internal-registry
+//! images, digests, broken trigger annotations, opted-out containers, repository filters)
+//! are scanned through the fake API server, and every object is then sent to the admission
+//! adapter as the re-apply `scan` models (an UPDATE whose old object is the stored one),
+//! streams first, each stream's patch in the catalog before the next object, as a re-apply of
+//! everything in list order would leave it. Patch, change codes and finding codes must be
+//! the same, object by object; each finding at a container's field names that container.
+
+use base64::Engine as _;
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+use autoredeploy::admission::{self, Context};
+use autoredeploy::catalog::CatalogIndex;
+use autoredeploy::cli::{Cli, Command};
+use autoredeploy::config::{Mode, RuleConfig};
+use autoredeploy::testing::fake_api::FakeApi;
+use clap::Parser;
+
+use super::scan_objects::{DIGEST_APP, DIGEST_NGINX, scan, stream};
+
+const INTERNAL: &str = "image-registry.openshift-image-registry.svc:5000";
+
+/// Images a container may run: each way of binding, and each way of not binding.
+fn image() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("app:1".to_string()),
+        Just("quay.io/org/app:1".to_string()),
+        Just("nginx:1.25".to_string()),
+        Just("docker.io/library/nginx:1.25".to_string()),
+        Just(format!("quay.io/org/app@{DIGEST_APP}")),
+        Just(format!("{INTERNAL}/shop/app:1")),
+        Just(format!("{INTERNAL}/shop/mirror:1")),
+        Just(format!("{INTERNAL}/shop/app@{DIGEST_APP}")),
+        Just("quay.io/org/tools:1".to_string()),
+        Just("tools:1".to_string()),
+        Just("quay.io/other/untracked:2".to_string()),
+        Just(String::new()),
+    ]
+}
+
+/// The triggers annotation: none, a working entry, or one OpenShift's controller fails.
+fn annotations(containers: usize) -> impl Strategy<Value = Value> {
+    // One entry for container `name`, its selector quoted with `quote`, and `paused`.
+    let entry = |name: &str, quote: char, paused: Value| {
+        let selector = format!("@.name=={quote}{name}{quote}");
+        let mut entry = json!({"from": {"kind": "ImageStreamTag", "name": "app:1"},
+            "fieldPath": format!("spec.template.spec.containers[?({selector})].image")});
+        if !paused.is_null() {
+            entry["paused"] = paused;
+        }
+        json!({"image.openshift.io/triggers": json!([entry]).to_string()})
+    };
+    let last = format!("c{}", containers - 1);
+    prop_oneof![
+        3 => Just(json!({})),
+        2 => Just(entry("c0", '"', Value::Null)),
+        2 => Just(entry(&last, '"', json!(false))),
+        1 => Just(entry("c0", '"', json!(true))),
+        1 => Just(entry("c0", '\'', Value::Null)),
+        1 => Just(entry("c0", '"', json!("true"))),
+        1 => Just(entry("nobody", '"', Value::Null)),
+        1 => Just(json!({"image.openshift.io/triggers": "not json"})),
+        1 => Just(json!({"autoredeploy.io/skip-containers": last})),
+        1 => Just(json!({"autoredeploy.io/image-stream-tags": "c0=app:1"})),
+    ]
+}
+
+fn deployment(name: String, images: Vec<String>, annotations: Value) -> Value {
+    let containers: Vec<Value> = (images.into_iter().enumerate())
+        .map(|(i, image)| json!({"name": format!("c{i}"), "image": image, "imagePullPolicy": "Always"}))
+        .collect();
+    json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "shop", "annotations": annotations},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "x"}},
+            "template": {"metadata": {"labels": {"app": "x"}}, "spec": {"containers": containers}}}})
+}
+
+fn workloads() -> impl Strategy<Value = Vec<Value>> {
+    let one = (1usize..=12).prop_flat_map(|n| (prop::collection::vec(image(), n), annotations(n)));
+    prop::collection::vec(one, 1..=3).prop_map(|all| {
+        (all.into_iter().enumerate())
+            .map(|(i, (images, annotations))| deployment(format!("w{i}"), images, annotations))
+            .collect()
+    })
+}
+
+/// The streams: `app` resolves short names (`lookupPolicy.local`), `web` and `tools` are not
+/// scheduled yet (the webhook schedules them, unless a repository filter leaves them out),
+/// `mirror` imports from the cluster's own registry.
+fn streams() -> Vec<Value> {
+    let mut app = stream("shop", "app", "1", "quay.io/org/app:1", DIGEST_APP, true);
+    app["spec"]["lookupPolicy"]["local"] = json!(true);
+    let web = stream(
+        "shop",
+        "web",
+        "1.25",
+        "docker.io/library/nginx:1.25",
+        DIGEST_NGINX,
+        false,
+    );
+    let mirror = stream(
+        "shop",
+        "mirror",
+        "1",
+        &format!("{INTERNAL}/base/tools:1"),
+        DIGEST_APP,
+        false,
+    );
+    let tools = stream(
+        "shop",
+        "tools",
+        "1",
+        "quay.io/org/tools:1",
+        DIGEST_NGINX,
+        false,
+    );
+    vec![app, web, mirror, tools]
+}
+
+fn filters() -> impl Strategy<Value = Vec<&'static str>> {
+    prop_oneof![
+        Just(vec![]),
+        Just(vec!["--exclude-repository", "quay.io/org/*"]),
+        Just(vec!["--include-repository", "docker.io/*"]),
+    ]
+}
+
+/// The rule configuration `flags` give `scan` (and so the webhook, which has the same flags).
+fn rules(flags: &[&str]) -> RuleConfig {
+    let argv = ["autoredeploy", "scan"]
+        .into_iter()
+        .chain(flags.iter().copied());
+    let Command::Scan(args) = Cli::try_parse_from(argv).expect("valid flags").command else {
+        panic!("not a scan command");
+    };
+    RuleConfig::try_from(&args.rules).expect("valid rules")
+}
+
+/// The re-apply of `stored` the webhook would be sent.
+fn review(stored: &Value, group: &str, resource: &str) -> Vec<u8> {
+    let kind = stored["kind"].clone();
+    let version = "v1";
+    serde_json::to_vec(
+        &json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": "7f0d2c4e-0000-4000-8000-000000000001",
+            "kind": {"group": group, "version": version, "kind": kind},
+            "resource": {"group": group, "version": version, "resource": resource},
+            "namespace": "shop", "operation": "UPDATE", "name": stored["metadata"]["name"],
+            "userInfo": {"username": "alice"}, "object": stored, "oldObject": stored,
+            "dryRun": false}}),
+    )
+    .unwrap()
+}
+
+/// What the webhook answers: the patch, the change codes and the finding codes.
+fn webhook(body: &[u8], catalog: &CatalogIndex, config: &RuleConfig) -> (Value, Value, Value) {
+    let ctx = Context {
+        mode: Mode::Enforce,
+        catalog,
+        config,
+    };
+    let (response, summary) = admission::review(body, &ctx).expect("a valid review");
+    let patch = match &response.response.patch {
+        Some(b64) => serde_json::from_slice(
+            &base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap(),
+        )
+        .unwrap(),
+        None => json!([]),
+    };
+    let codes = |codes: &[autoredeploy::engine::Code]| {
+        Value::Array(codes.iter().map(|c| json!(c.as_str())).collect())
+    };
+    (patch, codes(&summary.changes), codes(&summary.findings))
+}
+
+fn reported_codes(entry: &Value, list: &str) -> Value {
+    let all = entry[list].as_array().cloned().unwrap_or_default();
+    Value::Array(all.iter().map(|c| c["code"].clone()).collect())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn scan_reports_what_the_webhook_does_on_the_next_apply(
+        workloads in workloads(),
+        flags in filters(),
+    ) {
+        let streams = streams();
+        let cluster: Vec<Value> = streams.iter().chain(&workloads).cloned().collect();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let report: Value = runtime.block_on(async {
+            let api = FakeApi::start(cluster.clone()).await;
+            let dir = tempfile::tempdir().expect("temp dir");
+            let kubeconfig = api.kubeconfig(dir.path());
+            let mut args = vec!["-n", "shop", "--output", "json"];
+            args.extend(flags.iter().copied());
+            let run = scan(&kubeconfig, &args).await;
+            serde_json::from_str(&run.out)
+                .unwrap_or_else(|e| panic!("{e}: {} {}", run.out, run.err))
+        });
+        let objects = report["objects"].as_array().expect("objects");
+        let config = rules(&flags);
+        let mut catalog = CatalogIndex::from_objects(streams.iter(), "");
+        let judged = streams
+            .iter()
+            .map(|s| (s, "image.openshift.io", "imagestreams"))
+            .chain(workloads.iter().map(|w| (w, "apps", "deployments")));
+        for (stored, group, resource) in judged {
+            let name = stored["metadata"]["name"].as_str().unwrap();
+            let kind = stored["kind"].as_str().unwrap();
+            let entry = objects
+                .iter()
+                .find(|o| o["kind"] == kind && o["name"] == name)
+                .unwrap_or_else(|| panic!("{kind} {name} not reported: {report}"));
+            let (patch, changes, findings) = webhook(&review(stored, group, resource), &catalog, &config);
+            prop_assert_eq!(&entry["patch"], &patch, "{} {}: patch", kind, name);
+            prop_assert_eq!(reported_codes(entry, "changes"), changes, "{} {}: changes", kind, name);
+            prop_assert_eq!(reported_codes(entry, "findings"), findings, "{} {}: findings", kind, name);
+            for finding in entry["findings"].as_array().unwrap() {
+                let path = finding["path"].as_str().unwrap();
+                if let Some(rest) = path.strip_prefix("/spec/template/spec/containers/") {
+                    let index = rest.split('/').next().unwrap();
+                    prop_assert_eq!(
+                        &finding["container"],
+                        &json!(format!("/spec/template/spec/containers/{index}")),
+                        "{}", finding
+                    );
+                }
+            }
+            // The next object sees this one as the webhook left it.
+            let mut applied = stored.clone();
+            let patch: json_patch::Patch = serde_json::from_value(patch).unwrap();
+            json_patch::patch(&mut applied, &patch).unwrap();
+            catalog.upsert(&applied, "");
+        }
+    }
+}
