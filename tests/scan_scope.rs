@@ -373,6 +373,13 @@ async fn explaining_an_out_of_scope_object_says_why_and_exits_0() {
         "{}",
         audited.out
     );
+    for said in [
+        "missing (audit: the webhook only reports this; enforce would change it):",
+        "patch: none in audit; the would-be patch (JSON Patch enforce would apply):",
+    ] {
+        assert!(audited.out.contains(said), "{said}: {}", audited.out);
+    }
+    assert!(!audited.out.contains("JSON Patch the webhook would apply"));
 }
 
 /// One generated namespace: its name and its `autoredeploy.io/mode` label.

@@ -483,6 +483,7 @@ async fn explain_one(
         kind_name: resource.kind,
         stored: &stored,
         outcome,
+        mode: judgement.mode,
         verdict: &verdict,
         tags: &tags,
     };
