@@ -69,8 +69,9 @@ pub enum OutputFormat {
     /// The mutated manifests.
     #[default]
     Yaml,
-    /// A JSON report: per object its file, document, kind, name, changes, findings and patch;
-    /// and the documents re-rendered whole, with why.
+    /// A JSON report: per object its file, document, kind, namespace, name, mode, changes,
+    /// findings and patch (in audit, the would-be patch); and the documents re-rendered whole,
+    /// with why.
     Json,
 }
 
