@@ -9,7 +9,7 @@ use std::hint::black_box;
 use autoredeploy::admission;
 use autoredeploy::catalog::CatalogIndex;
 use autoredeploy::config::{Mode, RuleConfig};
-use autoredeploy::engine::{Input, mutate};
+use autoredeploy::engine::{Request, mutate};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
 
@@ -40,24 +40,24 @@ fn benches(c: &mut Criterion) {
     let catalog = CatalogIndex::from_objects([&stream(100)], "");
     let dc = deployment_config();
     c.bench_function("deploymentconfig_typical", |b| {
-        b.iter(|| mutate(black_box(&Input::create(&dc)), &catalog, &config))
+        b.iter(|| mutate(black_box(&dc), &Request::default(), &catalog, &config))
     });
     let mut group = c.benchmark_group("imagestream_tags");
     for tags in [1usize, 100, 10_000] {
         let object = stream(tags);
         group.throughput(Throughput::Elements(tags as u64));
         group.bench_with_input(BenchmarkId::from_parameter(tags), &object, |b, object| {
-            b.iter(|| mutate(black_box(&Input::create(object)), &catalog, &config))
+            b.iter(|| mutate(black_box(object), &Request::default(), &catalog, &config))
         });
     }
     group.finish();
     // Where the 10,000-tag time goes: the engine's own work versus the clone and the diff
     // every outcome needs.
     let big = stream(10_000);
-    let mutated = mutate(&Input::create(&big), &catalog, &config).object;
+    let mutated = mutate(&big, &Request::default(), &catalog, &config).object;
     let mut parts = c.benchmark_group("imagestream_10000_parts");
     parts.bench_function("reapply_unchanged", |b| {
-        b.iter(|| mutate(black_box(&Input::create(&mutated)), &catalog, &config))
+        b.iter(|| mutate(black_box(&mutated), &Request::default(), &catalog, &config))
     });
     parts.sample_size(20);
     parts.bench_function("clone", |b| b.iter(|| black_box(&big).clone()));

@@ -15,7 +15,7 @@
 use autoredeploy::admission::{self, AdmissionRequest, ReviewResponse, Summary};
 use autoredeploy::catalog::{CatalogIndex, EmptyCatalog};
 use autoredeploy::config::{Mode, RuleConfig};
-use autoredeploy::engine::{Input, mutate};
+use autoredeploy::engine::{Request, mutate};
 use autoredeploy::testing::imported_stream as stream;
 use serde_json::json;
 
@@ -27,7 +27,8 @@ fn main() {
     }
     let object = stream(tags);
     let outcome = mutate(
-        &Input::create(&object),
+        &object,
+        &Request::default(),
         &EmptyCatalog,
         &RuleConfig::default(),
     );

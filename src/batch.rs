@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::catalog::CatalogIndex;
 use crate::config::{Disposition, Mode, RuleConfig};
-use crate::engine::{self, Change, Input, Operation, Outcome};
+use crate::engine::{self, Change, Outcome, Request};
 
 /// How the engine sees every object of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,19 +26,11 @@ pub enum View {
 
 /// The engine on one object, as `view` sees it: the one place it is called from here.
 fn run_engine(view: View, object: &Value, catalog: &CatalogIndex, rules: &RuleConfig) -> Outcome {
-    let input = match view {
-        View::Create => Input::create(object),
-        View::Reapply => Input {
-            object,
-            old_object: Some(object),
-            operation: Operation::Update,
-            namespace: object
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str),
-            username: None,
-        },
+    let request = match view {
+        View::Create => Request::default(),
+        View::Reapply => Request::reapply(object),
     };
-    engine::mutate(&input, catalog, rules)
+    engine::mutate(object, &request, catalog, rules)
 }
 
 /// What the batch made of one object: the engine's outcome and the mode the object is in.

@@ -1,7 +1,8 @@
-//! Docker image references: parsing and normalisation as distribution/reference's
-//! `ParseDockerRef` does it (`normalize.go`), so that `nginx`, `library/nginx` and
-//! `index.docker.io/library/nginx:latest` compare equal (registry hosts are also lowercased). Owns the canonical string form used
-//! as the catalog key; it must not know about ImageStreams or Kubernetes objects.
+//! Docker image references: parsing and normalisation as distribution/reference's `ParseDockerRef`
+//! does it (`normalize.go`), so that `nginx`, `library/nginx` and
+//! `index.docker.io/library/nginx:latest` compare equal (registry hosts are also lowercased). Owns
+//! the canonical string form used as the catalog key; it must not know about ImageStreams or
+//! Kubernetes objects.
 
 use std::fmt;
 

@@ -195,7 +195,8 @@ fn leaving_out_unread_members_never_changes_a_patch() {
             }
         };
         assert_eq!(decoded.old_object, expected_old, "{name}: oldObject");
-        let from_whole = engine::mutate(&engine_input(request), &catalog, &config).patch;
+        let (object, engine_request) = engine_input(request);
+        let from_whole = engine::mutate(object, &engine_request, &catalog, &config).patch;
         let (review, _) = admission::respond(&mut decoded, &ctx);
         let response = serde_json::to_value(review).unwrap();
         let from_kept: json_patch::Patch = match response["response"]["patch"].as_str() {
@@ -368,7 +369,8 @@ fn an_image_stream_update_skips_the_stored_object() {
         catalog: &catalog,
         config: &config,
     };
-    let from_whole = engine::mutate(&engine_input(&review["request"]), &catalog, &config).patch;
+    let (object, engine_request) = engine_input(&review["request"]);
+    let from_whole = engine::mutate(object, &engine_request, &catalog, &config).patch;
     assert!(
         !from_whole.0.is_empty(),
         "the stream gets scheduled imports"
@@ -563,7 +565,8 @@ fn deeply_nested_json_is_an_error_not_a_stack_overflow() {
 }
 
 /// `imagetags` is the third door into a stream that bypasses an `imagestreams` webhook
-/// (openshift-apiserver updates the stream internally, without admission for `imagestreams`): an ImageTag review gets the scheduled import.
+/// (openshift-apiserver updates the stream internally, without admission for `imagestreams`): an
+/// ImageTag review gets the scheduled import.
 #[test]
 fn an_image_tag_review_gets_a_scheduled_import() {
     let mut request = fixture("imagestream-create.json");

@@ -1,7 +1,8 @@
-//! The docs stay true by test: every change and finding code is in `docs/rules.md` and
-//! serialises as its `as_str`; every flag of `serve`, `mutate`, `scan` and `poll` is documented in the
-//! README or the operators' guide; and every file under `tests/` is compiled into one of the
-//! test binaries Cargo.toml declares, so no test file is silently left out.
+//! The docs stay true by test: every change and finding code is in `docs/rules.md` and serialises
+//! as its `as_str`; every flag of `serve`, `mutate`, `scan` and `poll` is documented in the README
+//! or the operators' guide; every file under `tests/` is compiled into one of the test binaries
+//! Cargo.toml declares, so no test file is silently left out; and no comment is wider than the
+//! code.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -160,11 +161,37 @@ fn collect(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
         let path = entry.path();
         if path.is_dir() {
-            if !path.ends_with(".venv") && !path.ends_with("__pycache__") {
+            let skipped = [".venv", "__pycache__", "target"];
+            if !skipped.iter().any(|s| path.ends_with(s)) {
                 collect(&path, out);
             }
         } else if path.extension().is_some_and(|e| e == "rs") {
             out.push(path);
         }
     }
+}
+
+/// rustfmt keeps code within 100 columns but leaves comments alone on stable: no comment line
+/// in the crate's Rust sources is wider than the code around it.
+#[test]
+fn no_comment_line_is_over_100_columns() {
+    let mut files = Vec::new();
+    for dir in ["src", "tests", "benches", "examples", "fuzz"] {
+        let path = Path::new(ROOT).join(dir);
+        if path.is_dir() {
+            collect(&path, &mut files);
+        }
+    }
+    assert!(files.len() > 50, "the sources were found: {}", files.len());
+    let mut wide = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("//") && line.chars().count() > 100 {
+                let name = file.strip_prefix(ROOT).unwrap().display();
+                wide.push(format!("{name}:{}", n + 1));
+            }
+        }
+    }
+    assert!(wide.is_empty(), "comment lines over 100 columns: {wide:?}");
 }

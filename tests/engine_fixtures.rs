@@ -4,7 +4,7 @@
 
 use autoredeploy::catalog::{CatalogIndex, EmptyCatalog};
 use autoredeploy::config::RuleConfig;
-use autoredeploy::engine::{Code, Input, Outcome, mutate};
+use autoredeploy::engine::{Code, Outcome, Request, mutate};
 use autoredeploy::testing::recorded::{self, engine_input};
 use serde_json::{Value, json};
 
@@ -18,8 +18,8 @@ fn catalog() -> CatalogIndex {
     CatalogIndex::from_objects([&stream["object"]], "")
 }
 
-fn checked(input: &Input<'_>, catalog: &CatalogIndex) -> Outcome {
-    autoredeploy::testing::checked(input, catalog, &RuleConfig::default())
+fn checked((object, request): (&Value, Request<'_>), catalog: &CatalogIndex) -> Outcome {
+    autoredeploy::testing::checked(object, &request, catalog, &RuleConfig::default())
 }
 
 fn codes(changes: &[autoredeploy::engine::Change]) -> Vec<Code> {
@@ -29,7 +29,7 @@ fn codes(changes: &[autoredeploy::engine::Change]) -> Vec<Code> {
 #[test]
 fn recorded_imagestream_create_gets_scheduled_import() {
     let request = request("imagestream-create");
-    let outcome = checked(&engine_input(&request), &CatalogIndex::new());
+    let outcome = checked(engine_input(&request), &CatalogIndex::new());
     assert_eq!(codes(&outcome.changes), [Code::ScheduledImport]);
     assert_eq!(
         outcome.object.pointer("/spec/tags/0/importPolicy"),
@@ -47,7 +47,7 @@ fn recorded_deploymentconfig_requests_keep_their_trigger_and_get_pull_policy() {
         "deploymentconfig-update-dry-run",
     ] {
         let request = request(name);
-        let outcome = checked(&engine_input(&request), &catalog);
+        let outcome = checked(engine_input(&request), &catalog);
         // The existing ImageChange trigger covers "frontend": nothing is added to triggers.
         assert_eq!(
             outcome.object["spec"]["triggers"], request["object"]["spec"]["triggers"],
@@ -64,7 +64,7 @@ fn recorded_deploymentconfig_update_keeps_the_digest_the_trigger_wrote() {
     request["oldObject"]["spec"]["template"]["spec"]["containers"][0]["image"] = json!(running);
     request["oldObject"]["spec"]["triggers"][1]["imageChangeParams"]["lastTriggeredImage"] =
         json!(running);
-    let outcome = checked(&engine_input(&request), &CatalogIndex::new());
+    let outcome = checked(engine_input(&request), &CatalogIndex::new());
     assert_eq!(
         outcome
             .object
@@ -77,7 +77,7 @@ fn recorded_deploymentconfig_update_keeps_the_digest_the_trigger_wrote() {
 #[test]
 fn recorded_deployment_create_reports_its_untracked_image() {
     let request = request("deployment-create");
-    let outcome = checked(&engine_input(&request), &catalog());
+    let outcome = checked(engine_input(&request), &catalog());
     assert!(outcome.is_unchanged());
     assert_eq!(codes(&outcome.findings), [Code::UntrackedImage]);
     assert!(
@@ -92,8 +92,10 @@ fn recorded_requests_from_the_trigger_controller_pass_untouched() {
     let mut request = request("deploymentconfig-create");
     request["userInfo"]["username"] =
         json!("system:serviceaccount:openshift-infra:image-trigger-controller");
+    let (object, engine_request) = engine_input(&request);
     let outcome = mutate(
-        &engine_input(&request),
+        object,
+        &engine_request,
         &EmptyCatalog,
         &RuleConfig::default(),
     );

@@ -7,7 +7,7 @@
 use autoredeploy::admission::{self, Context};
 use autoredeploy::catalog::CatalogIndex;
 use autoredeploy::config::{Mode, RuleConfig};
-use autoredeploy::engine::{Code, Input, Operation, mutate};
+use autoredeploy::engine::{Code, Operation, Request, mutate};
 use autoredeploy::testing::invariant_violation;
 use autoredeploy::testing::recorded::fixture;
 use proptest::prelude::*;
@@ -287,14 +287,13 @@ fn check(object: &Value, old: Option<&Value>) -> Result<(), TestCaseError> {
     } else {
         Operation::Create
     };
-    let input = Input {
-        object,
+    let request = Request {
         old_object: old,
         operation,
         namespace: Some("shop"),
         username: Some("alice"),
     };
-    invariant_violation(&input, &catalog(), &RuleConfig::default())
+    invariant_violation(object, &request, &catalog(), &RuleConfig::default())
         .map(drop)
         .map_err(TestCaseError::fail)
 }
@@ -420,14 +419,13 @@ proptest! {
         let (object, left_alone) = marked(object, &marks);
         prop_assume!(left_alone);
         for old in [None, Some(&object)] {
-            let input = Input {
-                object: &object,
+            let request = Request {
                 old_object: old,
                 operation: if old.is_some() { Operation::Update } else { Operation::Create },
                 namespace: Some("shop"),
                 username: Some("alice"),
             };
-            let outcome = mutate(&input, &catalog(), &RuleConfig::default());
+            let outcome = mutate(&object, &request, &catalog(), &RuleConfig::default());
             prop_assert!(outcome.patch.0.is_empty(), "{:?}", outcome.patch);
             prop_assert!(outcome.changes.is_empty(), "{:?}", outcome.changes);
             // Kinds the engine has no rules for (a Job) get no finding at all.
@@ -549,8 +547,8 @@ fn trigger_tags(object: &Value, namespace: &str) -> Vec<(String, String)> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
-    /// The binding contract (docs/rules.md): a trigger the engine writes names a tag the catalog has
-    /// (never a missing one, which would freeze a DeploymentConfig), and names OpenShift's
+    /// The binding contract (docs/rules.md): a trigger the engine writes names a tag the catalog
+    /// has (never a missing one, which would freeze a DeploymentConfig), and names OpenShift's
     /// validation accepts (never one that fails the user's request).
     #[test]
     fn written_triggers_name_known_tags_with_valid_names(
@@ -569,7 +567,7 @@ proptest! {
         let object = json!({"apiVersion": kind.0, "kind": kind.1,
             "metadata": {"name": "w", "namespace": "shop"},
             "spec": {"template": {"spec": {"containers": containers}}}});
-        let outcome = mutate(&Input::create(&object), &catalog, &RuleConfig::default());
+        let outcome = mutate(&object, &Request::default(), &catalog, &RuleConfig::default());
         for (namespace, stream_tag) in trigger_tags(&outcome.object, "shop") {
             let (stream, tag) = stream_tag.split_once(':').expect("stream:tag");
             prop_assert!(

@@ -1,7 +1,7 @@
-//! Every input saved under `tests/fixtures/fuzz/` (fuzzer findings and hand-made nasty
-//! bodies), plus generated ones too big to commit (deep nesting, huge strings), goes through
-//! the same checks as the fuzz target (`autoredeploy::testing::fuzz`): no panic, a valid answer when
-//! the body decodes, an engine patch that applies and a second pass that changes nothing.
+//! Every input saved under `tests/fixtures/fuzz/` (fuzzer findings and hand-made nasty bodies),
+//! plus generated ones too big to commit (deep nesting, huge strings), goes through the same checks
+//! as the fuzz target (`autoredeploy::testing::fuzz`): no panic, a valid answer when the body
+//! decodes, an engine patch that applies and a second pass that changes nothing.
 
 use autoredeploy::testing::fuzz as check;
 

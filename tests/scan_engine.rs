@@ -8,7 +8,7 @@ use crate::scan_objects::{self as objects, DIGEST_APP, scan};
 
 use autoredeploy::catalog::CatalogIndex;
 use autoredeploy::config::RuleConfig;
-use autoredeploy::engine::{self, BindingKind, Input, Operation, Outcome};
+use autoredeploy::engine::{self, BindingKind, Outcome, Request};
 use autoredeploy::testing::fake_api::FakeApi;
 use serde_json::{Value, json};
 
@@ -25,14 +25,7 @@ fn engine_on(stored: &Value, cluster: &[Value], rules: &RuleConfig) -> Outcome {
     for stream in cluster.iter().filter(|o| o["kind"] == "ImageStream") {
         catalog.upsert(stream, "");
     }
-    let input = Input {
-        object: stored,
-        old_object: Some(stored),
-        operation: Operation::Update,
-        namespace: stored["metadata"]["namespace"].as_str(),
-        username: None,
-    };
-    engine::mutate(&input, &catalog, rules)
+    engine::mutate(stored, &Request::reapply(stored), &catalog, rules)
 }
 
 /// The JSON report's entry for `kind` `name`.

@@ -1,13 +1,13 @@
-//! The ImageStream rules edit the object in place and record their own JSON Patch
-//! (`engine::mutate_owned`: no copy of the input, no diff walk). These tests hold that record
-//! to `json_patch::diff` of input and output and to the patch of the clone-and-diff path
+//! The ImageStream rules edit an owned object in place and record their own JSON Patch
+//! (`engine::mutate` given a `Value`: no copy of the input, no diff walk). These tests hold that
+//! record to `json_patch::diff` of input and output and to the patch of the clone-and-diff path
 //! (`engine::mutate_diffed`), on generated ImageStreams, ImageStreamTags, ImageTags and
 //! ImageStreamImports, on every recorded review and through the admission adapter.
 
 use autoredeploy::admission::{self, Context};
 use autoredeploy::catalog::CatalogIndex;
 use autoredeploy::config::{Mode, RegistryBudget, RegistryBudgets, RuleConfig};
-use autoredeploy::engine::{Input, Operation, Outcome, mutate, mutate_diffed, mutate_owned};
+use autoredeploy::engine::{Operation, Outcome, Request, mutate, mutate_diffed};
 use autoredeploy::testing::recorded::{engine_input, fixtures};
 use autoredeploy::testing::{imported_stream, invariant_violation};
 use proptest::prelude::*;
@@ -203,27 +203,32 @@ fn catalog() -> CatalogIndex {
     CatalogIndex::from_objects(&streams, "shop")
 }
 
-/// The owned path's outcome equals the clone-and-diff path's in every part, its patch is
-/// the full diff of input and output and applies to the input, and the borrowing `mutate`
-/// agrees.
-fn same_as_diffed(input: &Input<'_>, catalog: &CatalogIndex, config: &RuleConfig) -> Outcome {
-    let owned = mutate_owned(input.to_owned_input(), catalog, config);
+/// The outcome for an owned object (edited in place, its ImageStream patch recorded) equals
+/// the clone-and-diff path's in every part, its patch is the full diff of input and output
+/// and applies to the input, and a borrowed object gets the same outcome.
+fn same_as_diffed(
+    object: &Value,
+    request: &Request<'_>,
+    catalog: &CatalogIndex,
+    config: &RuleConfig,
+) -> Outcome {
+    let owned = mutate(object.clone(), request, catalog, config);
     assert_eq!(
         owned.patch,
-        json_patch::diff(input.object, &owned.object),
+        json_patch::diff(object, &owned.object),
         "the recorded patch is not the diff of input and output"
     );
-    let diffed = mutate_diffed(input, catalog, config);
+    let diffed = mutate_diffed(object, request, catalog, config);
     assert_eq!(
         owned, diffed,
         "the owned and the clone-and-diff paths differ"
     );
     assert_eq!(
-        mutate(input, catalog, config),
+        mutate(object, request, catalog, config),
         owned,
-        "mutate and mutate_owned differ"
+        "a borrowed and an owned object differ"
     );
-    let mut patched = input.object.clone();
+    let mut patched = object.clone();
     json_patch::patch(&mut patched, &owned.patch).expect("the patch applies");
     assert_eq!(patched, owned.object, "the patch gives the output");
     owned
@@ -239,15 +244,14 @@ proptest! {
         config in config(),
     ) {
         let catalog = catalog();
-        let input = Input {
-            object: &object,
+        let request = Request {
             old_object: old.as_ref(),
             operation: if old.is_some() { Operation::Update } else { Operation::Create },
             namespace: Some("shop"),
             username: Some("alice"),
         };
-        same_as_diffed(&input, &catalog, &config);
-        invariant_violation(&input, &catalog, &config).map_err(TestCaseError::fail)?;
+        same_as_diffed(&object, &request, &catalog, &config);
+        invariant_violation(&object, &request, &catalog, &config).map_err(TestCaseError::fail)?;
     }
 }
 
@@ -263,7 +267,7 @@ fn the_generated_objects_reach_every_kind_of_edit() {
     let mut seen = std::collections::BTreeSet::new();
     for _ in 0..2000 {
         let (object, config) = strategy.new_tree(&mut runner).unwrap().current();
-        let outcome = same_as_diffed(&Input::create(&object), &catalog, &config);
+        let outcome = same_as_diffed(&object, &Request::default(), &catalog, &config);
         let kind = object["kind"].as_str().unwrap().to_string();
         for operation in serde_json::to_value(&outcome.patch)
             .unwrap()
@@ -348,7 +352,7 @@ fn each_import_policy_gets_the_diffs_operations() {
         }
         let object = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
                             "metadata": {"name": "s~/", "namespace": "shop"}, "spec": {"tags": [tag]}});
-        let outcome = same_as_diffed(&Input::create(&object), &catalog(), &config);
+        let outcome = same_as_diffed(&object, &Request::default(), &catalog(), &config);
         assert_eq!(
             serde_json::to_value(&outcome.patch).unwrap(),
             expected,
@@ -380,20 +384,16 @@ fn a_moved_tag_over_budget_gets_scheduled_replaced_by_false() {
     };
     let expected =
         json!([{"op": "replace", "path": "/spec/tags/0/importPolicy/scheduled", "value": false}]);
-    let with_old = Input {
-        old_object: Some(&stored),
-        operation: Operation::Update,
-        ..Input::create(&incoming)
-    };
-    let outcome = same_as_diffed(&with_old, &catalog(), &config);
+    let with_old = Request::update(&stored);
+    let outcome = same_as_diffed(&incoming, &with_old, &catalog(), &config);
     assert_eq!(serde_json::to_value(&outcome.patch).unwrap(), expected);
     let mut from_catalog = catalog();
     from_catalog.upsert(&stored, "shop");
-    let without_old = Input {
+    let without_old = Request {
         old_object: None,
         ..with_old
     };
-    let outcome = same_as_diffed(&without_old, &from_catalog, &config);
+    let outcome = same_as_diffed(&incoming, &without_old, &from_catalog, &config);
     assert_eq!(serde_json::to_value(&outcome.patch).unwrap(), expected);
 }
 
@@ -415,8 +415,8 @@ fn every_recorded_review_gets_the_diffed_patch() {
         for (name, bytes) in fixtures() {
             let review: Value = serde_json::from_slice(&bytes).unwrap();
             let request = &review["request"];
-            let input = engine_input(request);
-            same_as_diffed(&input, &catalog, &config);
+            let (object, engine_request) = engine_input(request);
+            same_as_diffed(object, &engine_request, &catalog, &config);
             let mut decoded = admission::decode(&bytes).unwrap();
             let kept = decoded.clone();
             let (response, summary) = admission::respond(&mut decoded, &ctx);
@@ -426,10 +426,10 @@ fn every_recorded_review_gets_the_diffed_patch() {
             );
             let object = kept.object.as_ref().unwrap();
             let diffed = mutate_diffed(
-                &Input {
-                    object,
+                object,
+                &Request {
                     old_object: kept.old_object.as_ref(),
-                    ..input
+                    ..engine_request
                 },
                 &catalog,
                 &config,
@@ -446,8 +446,7 @@ fn every_recorded_review_gets_the_diffed_patch() {
 #[test]
 fn a_large_imported_stream_gets_the_diffed_patch() {
     let object = imported_stream(500);
-    let input = Input {
-        object: &object,
+    let request = Request {
         old_object: Some(&object),
         operation: Operation::Update,
         namespace: Some("shop"),
@@ -458,7 +457,7 @@ fn a_large_imported_stream_gets_the_diffed_patch() {
         budgets: RegistryBudgets::new(&[unlimited], "15m".parse().unwrap()),
         ..RuleConfig::default()
     };
-    let outcome = same_as_diffed(&input, &catalog(), &config);
+    let outcome = same_as_diffed(&object, &request, &catalog(), &config);
     assert_eq!(outcome.patch.0.len(), 500, "one operation a tag");
     assert_eq!(outcome.changes.len(), 500);
 }

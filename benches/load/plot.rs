@@ -1,5 +1,6 @@
-//! The latency-vs-offered-load plot (SVG, plotters): p50 and p99 of autoredeploy and of the
-//! floor at each open-loop point, on a log latency axis, with the p99 target (twice the floor's p99 at the same load) drawn in.
+//! The latency-vs-offered-load plot (SVG, plotters): p50 and p99 of autoredeploy and of the floor
+//! at each open-loop point, on a log latency axis, with the p99 target (twice the floor's p99 at
+//! the same load) drawn in.
 
 use std::path::Path;
 

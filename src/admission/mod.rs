@@ -1,8 +1,9 @@
-//! The pure admission adapter: AdmissionReview bytes in, AdmissionReview out. The only reader
-//! of [`crate::config::Mode`]. It decodes the review once (the object stays a raw
-//! `serde_json::Value`, never a typed `ObjectMeta`, so the patch is derived from what the API
-//! server sent), decides the mode, calls the engine and builds a response the API server
-//! accepts (kube-apiserver `VerifyAdmissionResponse` and the mutating dispatcher). It never denies, never does I/O and never blocks.
+//! The pure admission adapter: AdmissionReview bytes in, AdmissionReview out. The only reader of
+//! [`crate::config::Mode`]. It decodes the review once (the object stays a raw `serde_json::Value`,
+//! never a typed `ObjectMeta`, so the patch is derived from what the API server sent), decides the
+//! mode, calls the engine and builds a response the API server accepts (kube-apiserver
+//! `VerifyAdmissionResponse` and the mutating dispatcher). It never denies, never does I/O and
+//! never blocks.
 
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -127,8 +128,7 @@ pub fn respond(request: &mut AdmissionRequest, ctx: &Context<'_>) -> (ReviewResp
     }
     let object = request.object.take().unwrap_or_default();
     let request = &*request;
-    let input = engine::OwnedInput {
-        object,
+    let engine_request = engine::Request {
         old_object: request.old_object.as_ref().filter(|o| o.is_object()),
         operation,
         namespace: Some(request.namespace.as_str()).filter(|ns| !ns.is_empty()),
@@ -137,7 +137,7 @@ pub fn respond(request: &mut AdmissionRequest, ctx: &Context<'_>) -> (ReviewResp
     // The engine is pure and must not panic; if it ever does, fail open with a warning
     // rather than dropping the connection.
     match catch_unwind(AssertUnwindSafe(|| {
-        engine::mutate_owned(input, ctx.catalog, ctx.config)
+        engine::mutate(object, &engine_request, ctx.catalog, ctx.config)
     })) {
         Ok(outcome) => respond_with_outcome(request, mode, &outcome),
         Err(_) => {

@@ -357,8 +357,8 @@ fn attach_import_costs(tags: &mut [Tag], object: &Value, usage: &UsageTotals) {
     }
 }
 
-/// Spec tags (with their sources) and status-only tags (pushed images), each resolved as
-/// library-go `ResolveLatestTaggedImage` does (openshift/library-go `pkg/image/imageutil/helpers.go`).
+/// Spec tags (with their sources) and status-only tags (pushed images), each resolved as library-go
+/// `ResolveLatestTaggedImage` does (openshift/library-go `pkg/image/imageutil/helpers.go`).
 fn read_tags(object: &Value) -> Box<[Tag]> {
     let mut tags: BTreeMap<&str, Tag> = BTreeMap::new();
     let mut local_policy = BTreeSet::new();

@@ -1,6 +1,6 @@
-//! The ImageStream catalog: what the engine knows about the streams in a namespace. The
-//! engine sees it only through its own `Catalog` trait (`engine::catalog`), so the offline `mutate` command (the
-//! ImageStreams found in the same manifests) and `serve` (a watch-backed cache) bind
+//! The ImageStream catalog: what the engine knows about the streams in a namespace. The engine sees
+//! it only through its own `Catalog` trait (`engine::catalog`), so the offline `mutate` command
+//! (the ImageStreams found in the same manifests) and `serve` (a watch-backed cache) bind
 //! containers identically. This module owns the pure index; it must not do I/O.
 
 pub mod budget;

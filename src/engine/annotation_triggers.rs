@@ -1,11 +1,11 @@
 //! The `image.openshift.io/triggers` annotation of Deployments, StatefulSets, DaemonSets and
-//! CronJobs (docs/rules.md, "The triggers annotation"). Owns that one annotation: existing entries are kept, repaired where
-//! that loses nothing, retargeted when the user changed the image, new ones appended; the
-//! value is written the way Go's `json.Marshal` writes it (what `oc set triggers` produces)
-//! and only when something changed, so a re-run is a no-op. OpenShift's controller fails
-//! every entry of an object when one names a missing container or has a fieldPath it cannot
-//! read (openshift/library-go `pkg/image/trigger/annotations.go`), so such an annotation is
-//! reported and nothing is added to it.
+//! CronJobs (docs/rules.md, "The triggers annotation"). Owns that one annotation: existing entries
+//! are kept, repaired where that loses nothing, retargeted when the user changed the image, new
+//! ones appended; the value is written the way Go's `json.Marshal` writes it (what `oc set
+//! triggers` produces) and only when something changed, so a re-run is a no-op. OpenShift's
+//! controller fails every entry of an object when one names a missing container or has a fieldPath
+//! it cannot read (openshift/library-go `pkg/image/trigger/annotations.go`), so such an annotation
+//! is reported and nothing is added to it.
 
 use serde_json::{Map, Value};
 
@@ -132,7 +132,8 @@ impl Triggers for AnnotationTriggers {
         if !write(object, &entries, report) {
             return false;
         }
-        report.change(
+        report.change_for(
+            &container.name,
             Code::TriggerRetargeted,
             pointer(),
             format!(
@@ -251,7 +252,8 @@ fn ensure(
         return coverage;
     }
     for w in wanted {
-        report.change(
+        report.change_for(
+            &w.container.name,
             Code::AnnotationTrigger,
             pointer(),
             format!(

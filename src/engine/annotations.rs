@@ -1,7 +1,7 @@
-//! The annotations users write to steer autoredeploy (docs/rules.md, "Opting in and out"): object opt-out
-//! (annotation or label), per-container opt-out, explicit container-to-tag bindings, and the
-//! opt-in of objects a controller owns (with the `ownerReferences` entry that makes them owned).
-//! Owns their keys and parsing; it must not change the object.
+//! The annotations users write to steer autoredeploy (docs/rules.md, "Opting in and out"): object
+//! opt-out (annotation or label), per-container opt-out, explicit container-to-tag bindings, and
+//! the opt-in of objects a controller owns (with the `ownerReferences` entry that makes them
+//! owned). Owns their keys and parsing; it must not change the object.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -1,8 +1,8 @@
-//! Binding a container image to an ImageStreamTag (docs/rules.md, "Binding a container to a tag"): internal-registry pull specs,
-//! short `stream[:tag]` names the catalog knows, and external references a catalog tag
-//! imports. A binding must never change what a container runs and must never name a tag
-//! that does not exist: a trigger on a missing tag freezes a DeploymentConfig, and a trigger
-//! on the wrong stream swaps the image. Explicit annotations and existing triggers are
+//! Binding a container image to an ImageStreamTag (docs/rules.md, "Binding a container to a tag"):
+//! internal-registry pull specs, short `stream[:tag]` names the catalog knows, and external
+//! references a catalog tag imports. A binding must never change what a container runs and must
+//! never name a tag that does not exist: a trigger on a missing tag freezes a DeploymentConfig, and
+//! a trigger on the wrong stream swaps the image. Explicit annotations and existing triggers are
 //! handled by the caller first. Pure lookups; it must not change the object.
 
 use super::Context;
@@ -114,7 +114,8 @@ fn internal_tag(image: &ImageRef, context: &Context<'_>) -> Option<TagRef> {
     })
 }
 
-/// Step 2, an internal-registry pull spec: the tag must exist, have valid names, and keep pulls in the cluster.
+/// Step 2, an internal-registry pull spec: the tag must exist, have valid names, and keep pulls in
+/// the cluster.
 fn bind_internal(image: &str, parsed: &ImageRef, context: &Context<'_>) -> Binding {
     let Some(tag) = internal_tag(parsed, context) else {
         return Binding::Nothing;

@@ -24,9 +24,9 @@ impl TagRef {
 pub struct TagState {
     /// `spec.tags[].from.name` when `from.kind` is `DockerImage`, as the user spelled it.
     pub source: Option<String>,
-    /// The pull spec a trigger would write now (library-go `ResolveLatestTaggedImage`): `status.tags[]
-    /// .items[0].dockerImageReference`, or `<status.dockerImageRepository>@<image>` for a
-    /// `Local` reference policy. `None` when the tag never resolved.
+    /// The pull spec a trigger would write now (library-go `ResolveLatestTaggedImage`):
+    /// `status.tags[] .items[0].dockerImageReference`, or `<status.dockerImageRepository>@<image>`
+    /// for a `Local` reference policy. `None` when the tag never resolved.
     pub resolved: Option<String>,
     /// `referencePolicy.type: Local`: triggers write the internal registry's pull spec.
     pub local_reference: bool,

@@ -157,6 +157,12 @@ pub struct Change {
     pub path: String,
     /// One human sentence, no control characters.
     pub message: String,
+    /// JSON Pointer of the workload container it concerns (`/spec/template/spec/containers/0`,
+    /// as in [`ContainerBinding::pointer`]): the container whose field `path` is, compared
+    /// token by token, or the one a trigger change was made for. `None` for what concerns
+    /// the whole object, or several containers at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
 }
 
 impl Change {
@@ -165,7 +171,13 @@ impl Change {
             code,
             path: path.into(),
             message: message.into(),
+            container: None,
         }
+    }
+
+    /// Whether it concerns the container at `pointer`.
+    pub fn concerns(&self, pointer: &str) -> bool {
+        self.container.as_deref() == Some(pointer)
     }
 }
 
@@ -222,6 +234,9 @@ pub struct Report {
     pub changes: Vec<Change>,
     pub findings: Vec<Change>,
     pub bindings: Vec<ContainerBinding>,
+    /// Changes made for a container named in a trigger rather than at one of its fields:
+    /// the index in `changes` and the container's name, resolved by [`Report::finish`].
+    named: Vec<(usize, String)>,
 }
 
 impl Report {
@@ -246,9 +261,44 @@ impl Report {
             .push(Change::new(code, path, clean(message.into())));
     }
 
+    /// A change made for the container named `container` away from its fields (a trigger
+    /// entry or the trigger list).
+    pub fn change_for(
+        &mut self,
+        container: &str,
+        code: Code,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        self.named.push((self.changes.len(), container.to_string()));
+        self.change(code, path, message);
+    }
+
     pub fn finding(&mut self, code: Code, path: impl Into<String>, message: impl Into<String>) {
         self.findings
             .push(Change::new(code, path, clean(message.into())));
+    }
+
+    /// Give every change and finding the container it concerns: the binding whose pointer
+    /// holds its path (token by token, never by string prefix), or, for one made for a
+    /// named container, that container's binding.
+    pub fn finish(&mut self) {
+        if self.bindings.is_empty() {
+            return;
+        }
+        let bindings = &self.bindings;
+        for change in self.changes.iter_mut().chain(&mut self.findings) {
+            change.container = bindings
+                .iter()
+                .find(|b| crate::pointer::is_within(&change.path, &b.pointer))
+                .map(|b| b.pointer.clone());
+        }
+        for (i, name) in std::mem::take(&mut self.named) {
+            let binding = bindings.iter().find(|b| b.container == name);
+            if let (Some(change), Some(binding)) = (self.changes.get_mut(i), binding) {
+                change.container = Some(binding.pointer.clone());
+            }
+        }
     }
 }
 

@@ -116,7 +116,8 @@ fn coverage(object: &Value, namespace: &str, owned: &Owned, report: &mut Report)
             continue;
         };
         let tag = trigger_tag(params, namespace);
-        // `automatic` is omitempty: absent means false (openshift/api `apps/v1` `DeploymentTriggerImageChangeParams`).
+        // `automatic` is omitempty: absent means false (openshift/api `apps/v1`
+        // `DeploymentTriggerImageChangeParams`).
         let automatic = params.get("automatic").and_then(Value::as_bool) == Some(true);
         let paused_by_autoredeploy = container_names(params).next().is_some()
             && container_names(params)
@@ -195,7 +196,7 @@ fn retarget(
             to.stream_tag()
         ));
     }
-    report.change(Code::TriggerRetargeted, path, message);
+    report.change_for(&container.name, Code::TriggerRetargeted, path, message);
     true
 }
 
@@ -260,11 +261,11 @@ fn ensure_triggers(
                     quoted(&names),
                     tag.stream_tag()
                 );
-                report.change(
-                    Code::ImageChangeTrigger,
-                    format!("{TRIGGERS}/{}", triggers.len()),
-                    message,
-                );
+                let path = format!("{TRIGGERS}/{}", triggers.len());
+                match names.as_slice() {
+                    [name] => report.change_for(name, Code::ImageChangeTrigger, path, message),
+                    _ => report.change(Code::ImageChangeTrigger, path, message),
+                }
                 triggers.push(new_trigger(&tag, &names, namespace));
                 (true, true)
             }
@@ -354,7 +355,8 @@ fn add_names(
     for name in names {
         if !list.iter().any(|n| n.as_str() == Some(name)) {
             list.push(Value::String(name.clone()));
-            report.change(
+            report.change_for(
+                name,
                 Code::TriggerContainerAdded,
                 format!("{TRIGGERS}/{i}/imageChangeParams/containerNames"),
                 format!(

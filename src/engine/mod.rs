@@ -36,99 +36,75 @@ use change::Report;
 pub use change::{BindingKind, Change, Code, ContainerBinding};
 use kind::Kind;
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use crate::config::RuleConfig;
 use catalog::Catalog;
 
 /// The admission operation the engine is asked about. Offline manifests are `Create`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Operation {
+    #[default]
     Create,
     Update,
 }
 
-/// What the engine is given.
-#[derive(Debug, Clone, Copy)]
-pub struct Input<'a> {
-    pub object: &'a Value,
+/// Everything the engine is told besides the object: how it reached the API server. The
+/// default is how offline manifests are seen, a CREATE by an unknown user.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Request<'a> {
     /// The stored object, on UPDATE.
     pub old_object: Option<&'a Value>,
     pub operation: Operation,
     /// The request namespace, used when the object carries none (CREATE with generateName).
     pub namespace: Option<&'a str>,
-    /// The requesting user (`request.userInfo.username`), to leave the trigger controller alone.
+    /// The requesting user (`request.userInfo.username`), to leave the trigger controller
+    /// alone.
     pub username: Option<&'a str>,
 }
 
-impl<'a> Input<'a> {
-    /// A CREATE of `object` by an unknown user: how offline manifests are seen.
-    pub fn create(object: &'a Value) -> Self {
-        Input {
-            object,
-            old_object: None,
-            operation: Operation::Create,
-            namespace: None,
+impl<'a> Request<'a> {
+    /// A re-apply of `stored` as it is: an UPDATE whose old object is itself, in its own
+    /// namespace. What `scan` asks of every object in a cluster.
+    pub fn reapply(stored: &'a Value) -> Self {
+        Request {
+            old_object: Some(stored),
+            operation: Operation::Update,
+            namespace: stored.at("/metadata/namespace").and_then(Value::as_str),
             username: None,
         }
     }
 
-    /// The same input with a copy of the object, for [`mutate_owned`].
-    pub fn to_owned_input(&self) -> OwnedInput<'a> {
-        OwnedInput {
-            object: self.object.clone(),
-            old_object: self.old_object,
-            operation: self.operation,
-            namespace: self.namespace,
-            username: self.username,
-        }
-    }
-
-    fn request(&self) -> Request<'a> {
+    /// An UPDATE replacing `stored`.
+    pub fn update(stored: &'a Value) -> Self {
         Request {
-            old_object: self.old_object,
-            operation: self.operation,
-            namespace: self.namespace,
-            username: self.username,
+            old_object: Some(stored),
+            operation: Operation::Update,
+            ..Request::default()
         }
     }
+}
 
-    /// The rules on a copy of the object, the input kept for the patch.
-    fn run_on_copy(&self, catalog: &dyn Catalog, config: &RuleConfig, from: PatchFrom) -> Outcome {
-        let request = self.request();
-        run(
-            self.object.clone(),
-            Some(self.object),
-            request,
-            catalog,
-            config,
-            from,
-        )
+/// The object given to [`mutate`]: borrowed, when the caller keeps it (the outcome then holds
+/// an edited copy), or owned, when the caller has no use for it afterwards (the admission
+/// adapter's decoded object). An owned object is edited in place, and for the ImageStream
+/// kinds without a diff walk either, since their rules record the patch as they edit: a
+/// copy of a 10,000-tag ImageStream is ~200,000 fresh JSON nodes.
+#[derive(Debug, Clone)]
+pub struct Object<'a>(Cow<'a, Value>);
+
+impl<'a> From<&'a Value> for Object<'a> {
+    fn from(object: &'a Value) -> Self {
+        Object(Cow::Borrowed(object))
     }
 }
 
-/// [`Input`] owning its object: what the admission adapter gives, since it has no use for
-/// the decoded object afterwards. The engine then edits that object in place instead of a
-/// copy (a copy of a 10,000-tag ImageStream is ~200,000 fresh JSON nodes).
-#[derive(Debug, Clone)]
-pub struct OwnedInput<'a> {
-    pub object: Value,
-    /// The stored object, on UPDATE.
-    pub old_object: Option<&'a Value>,
-    pub operation: Operation,
-    /// The request namespace, used when the object carries none (CREATE with generateName).
-    pub namespace: Option<&'a str>,
-    /// The requesting user (`request.userInfo.username`), to leave the trigger controller alone.
-    pub username: Option<&'a str>,
-}
-
-/// What the engine is given besides the object.
-#[derive(Clone, Copy)]
-struct Request<'a> {
-    old_object: Option<&'a Value>,
-    operation: Operation,
-    namespace: Option<&'a str>,
-    username: Option<&'a str>,
+impl From<Value> for Object<'_> {
+    fn from(object: Value) -> Self {
+        Object(Cow::Owned(object))
+    }
 }
 
 /// What the engine returns.
@@ -168,36 +144,26 @@ pub(crate) struct Context<'a> {
     pub resolve_names: bool,
 }
 
-/// Apply every rule to one object, leaving the input as it is (the outcome holds a copy).
-pub fn mutate(input: &Input<'_>, catalog: &dyn Catalog, config: &RuleConfig) -> Outcome {
-    input.run_on_copy(catalog, config, PatchFrom::Rules)
-}
-
-/// Apply every rule to one object, editing it in place: [`mutate`] without the copy of the
-/// input, and for the ImageStream kinds without the diff walk either (their rules record
-/// the patch as they edit). Workload objects are small; they are still copied and diffed.
-pub fn mutate_owned(input: OwnedInput<'_>, catalog: &dyn Catalog, config: &RuleConfig) -> Outcome {
-    let OwnedInput {
-        object,
-        old_object,
-        operation,
-        namespace,
-        username,
-    } = input;
-    let request = Request {
-        old_object,
-        operation,
-        namespace,
-        username,
-    };
-    run(object, None, request, catalog, config, PatchFrom::Rules)
+/// Apply every rule to one object (docs/rules.md): the one entry to the engine.
+pub fn mutate<'o>(
+    object: impl Into<Object<'o>>,
+    request: &Request<'_>,
+    catalog: &dyn Catalog,
+    config: &RuleConfig,
+) -> Outcome {
+    run(object.into(), request, catalog, config, PatchFrom::Rules)
 }
 
 /// [`mutate`] with every patch derived by diffing input and output, the ImageStream kinds'
 /// too: the reference the recorded operations are tested against.
 #[cfg(any(test, feature = "testing"))]
-pub fn mutate_diffed(input: &Input<'_>, catalog: &dyn Catalog, config: &RuleConfig) -> Outcome {
-    input.run_on_copy(catalog, config, PatchFrom::Diff)
+pub fn mutate_diffed(
+    object: &Value,
+    request: &Request<'_>,
+    catalog: &dyn Catalog,
+    config: &RuleConfig,
+) -> Outcome {
+    run(object.into(), request, catalog, config, PatchFrom::Diff)
 }
 
 /// Where the ImageStream kinds' patch comes from.
@@ -210,16 +176,19 @@ enum PatchFrom {
     Diff,
 }
 
-/// The rules on `object`; `original` is the input when the caller keeps it ([`mutate`]),
-/// `None` when `object` is the only copy ([`mutate_owned`]).
+/// The rules on `object`, edited in place when it is owned, on a copy when it is borrowed
+/// (the borrowed input is then the original the patch is taken from).
 fn run(
-    mut object: Value,
-    original: Option<&Value>,
-    request: Request<'_>,
+    object: Object<'_>,
+    request: &Request<'_>,
     catalog: &dyn Catalog,
     config: &RuleConfig,
     patch_from: PatchFrom,
 ) -> Outcome {
+    let (mut object, original) = match object.0 {
+        Cow::Borrowed(original) => (original.clone(), Some(original)),
+        Cow::Owned(object) => (object, None),
+    };
     let mut report = Report::default();
     let kind = if from_trigger_controller(request.username, config) {
         None
@@ -268,6 +237,7 @@ fn run(
         }
         patch::derive(original, &object, !report.changes.is_empty())
     };
+    report.finish();
     Outcome {
         object,
         changes: report.changes,
@@ -349,8 +319,9 @@ fn opted_out(object: &Value, report: &mut Report) -> bool {
     }
 }
 
-/// The trigger controller writes resolved images with full updates; rewriting them would
-/// fight it (its writes arrive as UPDATEs by `system:serviceaccount:openshift-infra:image-trigger-controller`).
+/// The trigger controller writes resolved images with full updates; rewriting them would fight it
+/// (its writes arrive as UPDATEs by
+/// `system:serviceaccount:openshift-infra:image-trigger-controller`).
 fn from_trigger_controller(username: Option<&str>, config: &RuleConfig) -> bool {
     let prefix = config.controller_user_prefix.as_str();
     !prefix.is_empty() && username.is_some_and(|u| u.starts_with(prefix))

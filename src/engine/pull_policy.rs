@@ -1,11 +1,11 @@
-//! `imagePullPolicy` of trigger-managed containers (docs/rules.md, "Pull policy"). The trigger writes a digest,
-//! so `Always` only costs registry round trips (Docker Hub quota); but the API server fixes
-//! the policy once at creation from the image string and we receive it already defaulted
-//! (kubernetes `pkg/apis/core/v1/defaults.go` `SetDefaults_Container`), so only the value Kubernetes itself would have chosen is
-//! replaced. What the manifest said decides first (`super::intent`): a policy the user wrote
-//! stays, and one Kubernetes defaulted is judged by the image the user wrote, which
-//! ImagePolicy admission may have replaced with a digest before the webhook saw it. Owns
-//! `imagePullPolicy`; it must not touch anything else.
+//! `imagePullPolicy` of trigger-managed containers (docs/rules.md, "Pull policy"). The trigger
+//! writes a digest, so `Always` only costs registry round trips (Docker Hub quota); but the API
+//! server fixes the policy once at creation from the image string and we receive it already
+//! defaulted (kubernetes `pkg/apis/core/v1/defaults.go` `SetDefaults_Container`), so only the value
+//! Kubernetes itself would have chosen is replaced. What the manifest said decides first
+//! (`super::intent`): a policy the user wrote stays, and one Kubernetes defaulted is judged by the
+//! image the user wrote, which ImagePolicy admission may have replaced with a digest before the
+//! webhook saw it. Owns `imagePullPolicy`; it must not touch anything else.
 
 use crate::pointer::Pointer;
 use serde_json::Value;

@@ -1,12 +1,11 @@
-//! Double-rollout avoidance and the right digest (docs/rules.md, "The right image"). Re-applying a manifest
-//! writes the literal image back over the digest a trigger wrote: one rollout, then the
-//! trigger restores the digest, then another (openshift/origin#17404,
-//! openshift/release#705). So a container whose image is an unresolved reference of the tag
-//! its trigger follows gets that tag's current image from the catalog at once, on CREATE
-//! and on UPDATE alike (when the tag moved since, that is one rollout to the right image).
-//! Without the catalog's answer, an UPDATE keeps the running image only when the stored
-//! object's trigger followed the same tag and wrote that image. Owns container `image`; it
-//! must not touch anything else.
+//! Double-rollout avoidance and the right digest (docs/rules.md, "The right image"). Re-applying a
+//! manifest writes the literal image back over the digest a trigger wrote: one rollout, then the
+//! trigger restores the digest, then another (openshift/origin#17404, openshift/release#705). So a
+//! container whose image is an unresolved reference of the tag its trigger follows gets that tag's
+//! current image from the catalog at once, on CREATE and on UPDATE alike (when the tag moved since,
+//! that is one rollout to the right image). Without the catalog's answer, an UPDATE keeps the
+//! running image only when the stored object's trigger followed the same tag and wrote that image.
+//! Owns container `image`; it must not touch anything else.
 
 use crate::pointer::Pointer;
 use serde_json::Value;

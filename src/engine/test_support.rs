@@ -3,20 +3,27 @@
 
 use serde_json::Value;
 
-use super::{Code, Input, Outcome};
+use super::{Code, Outcome, Request};
 use crate::config::RuleConfig;
 use crate::engine::catalog::{Catalog, EmptyCatalog};
 use crate::testing;
 
-/// Run `input` and assert every outcome invariant (`crate::testing::invariants`).
-pub fn run_input(input: &Input<'_>, catalog: &dyn Catalog, config: &RuleConfig) -> Outcome {
-    crate::testing::checked(input, catalog, config)
+/// Run `object` as `request` has it and assert every outcome invariant
+/// (`crate::testing::invariants`).
+pub fn run_input(
+    object: &Value,
+    request: &Request<'_>,
+    catalog: &dyn Catalog,
+    config: &RuleConfig,
+) -> Outcome {
+    crate::testing::checked(object, request, catalog, config)
 }
 
 /// A CREATE with the default configuration and no catalog.
 pub fn run(object: &Value) -> Outcome {
     run_input(
-        &Input::create(object),
+        object,
+        &Request::default(),
         &EmptyCatalog,
         &RuleConfig::default(),
     )
@@ -25,7 +32,12 @@ pub fn run(object: &Value) -> Outcome {
 /// A CREATE with a catalog built from `streams`.
 pub fn run_with_streams(object: &Value, streams: &[Value]) -> Outcome {
     let catalog = testing::catalog(streams, "");
-    run_input(&Input::create(object), &catalog, &RuleConfig::default())
+    run_input(
+        object,
+        &Request::default(),
+        &catalog,
+        &RuleConfig::default(),
+    )
 }
 
 /// The codes of the changes, in order.

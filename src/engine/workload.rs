@@ -1,9 +1,9 @@
 //! The rules shared by every workload kind (DeploymentConfig and the four kinds OpenShift's
 //! annotation trigger controller watches): read the existing triggers, keep them true to the
-//! containers' images (docs/rules.md, "Triggers that stay true"), bind the uncovered containers to tags, let the kind's
-//! trigger family add the triggers, then write the right image and fix the pull policy of
-//! the containers an automatic trigger manages. It must not know how a kind stores its
-//! triggers: it speaks to them through [`Triggers`].
+//! containers' images (docs/rules.md, "Triggers that stay true"), bind the uncovered containers to
+//! tags, let the kind's trigger family add the triggers, then write the right image and fix the
+//! pull policy of the containers an automatic trigger manages. It must not know how a kind stores
+//! its triggers: it speaks to them through [`Triggers`].
 
 use crate::pointer::Pointer;
 
@@ -268,7 +268,8 @@ impl Plan<'_> {
             .flatten();
         match paused {
             Some(path) => {
-                report.change(
+                report.change_for(
+                    fit.name(),
                     Code::TriggerPaused,
                     path,
                     format!(
@@ -326,7 +327,8 @@ impl Plan<'_> {
         let Some(path) = fit.triggers.set_paused(object, fit.container, false) else {
             return;
         };
-        report.change(
+        report.change_for(
+            fit.name(),
             Code::TriggerResumed,
             path,
             format!(

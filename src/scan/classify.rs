@@ -187,11 +187,7 @@ fn untriggered(
 ) {
     let name = &container.name;
     let mut related = 0;
-    for finding in outcome
-        .findings
-        .iter()
-        .filter(|f| crate::pointer::is_within(&f.path, pointer))
-    {
+    for finding in outcome.findings.iter().filter(|f| f.concerns(pointer)) {
         let (status, detail) = match finding.code {
             Code::UntrackedImage => (
                 Status::NotTracked,

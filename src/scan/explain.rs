@@ -147,7 +147,7 @@ fn unbound(subject: &Subject<'_>, container: &ContainerView) -> String {
         .outcome
         .findings
         .iter()
-        .filter(|f| crate::pointer::is_within(&f.path, &pointer))
+        .filter(|f| f.concerns(&pointer))
         .map(|f| format!("{} ({})", f.message, f.code))
         .collect();
     if !reasons.is_empty() {

@@ -1,7 +1,7 @@
 //! The table and the JSON report of a scan. The table is for people: one line per object
-//! (namespace, kind, name, status, detail) and a summary (counts per status, and per
-//! registry the scheduled tags, the pulls they cost and the budget). The JSON report is for machines and
-//! its schema is stable (`schema: autoredeploy.io/scan/v1`, documented in docs/scan.md). Pure
+//! (namespace, kind, name, status, detail) and a summary (counts per status, and per registry the
+//! scheduled tags, the pulls they cost and the budget). The JSON report is for machines and its
+//! schema is stable (`schema: autoredeploy.io/scan/v1`, documented in docs/scan.md). Pure
 //! formatting; it must not decide any status.
 
 use std::collections::BTreeMap;

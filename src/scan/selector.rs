@@ -74,7 +74,8 @@ impl Requirement {
     }
 
     /// Why `labels` (of `whose`: "namespace", "object") fail this requirement, in one phrase:
-    /// `namespace label autoredeploy.io/mode=disabled (wanted: autoredeploy.io/mode NotIn [disabled])`.
+    /// `namespace label autoredeploy.io/mode=disabled (wanted: autoredeploy.io/mode NotIn
+    /// [disabled])`.
     pub fn failure(&self, whose: &str, labels: &Labels) -> String {
         let has = match labels.get(&self.key) {
             Some(value) => format!("{whose} label {}={value}", self.key),

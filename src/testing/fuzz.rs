@@ -7,7 +7,7 @@
 use crate::admission::{self, Context};
 use crate::catalog::CatalogIndex;
 use crate::config::{Mode, RuleConfig};
-use crate::engine::{Input, Operation};
+use crate::engine::{Operation, Request};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
@@ -37,17 +37,16 @@ pub fn check(data: &[u8]) {
             _ => Operation::Create,
         };
         if let Some(object) = request.object.as_ref().filter(|o| o.is_object()) {
-            let input = Input {
-                object,
+            let engine_request = Request {
                 old_object: request.old_object.as_ref().filter(|o| o.is_object()),
                 operation,
                 namespace: Some(request.namespace.as_str()).filter(|ns| !ns.is_empty()),
                 username: request.username.as_deref(),
             };
-            check_engine(&input, &catalog, &rules);
+            check_engine(object, &engine_request, &catalog, &rules);
         }
     } else if let Some(object) = parsed.as_ref().filter(|v| v.is_object()) {
-        check_engine(&Input::create(object), &catalog, &rules);
+        check_engine(object, &Request::default(), &catalog, &rules);
     }
 }
 
@@ -84,6 +83,6 @@ fn check_response(review: &Value, response: &Value) {
     }
 }
 
-fn check_engine(input: &Input<'_>, catalog: &CatalogIndex, rules: &RuleConfig) {
-    super::checked(input, catalog, rules);
+fn check_engine(object: &Value, request: &Request<'_>, catalog: &CatalogIndex, rules: &RuleConfig) {
+    super::checked(object, request, catalog, rules);
 }

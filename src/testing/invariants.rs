@@ -5,27 +5,35 @@
 
 use crate::catalog::Catalog;
 use crate::config::RuleConfig;
-use crate::engine::{Input, Outcome, mutate};
+use serde_json::Value;
+
+use crate::engine::{Outcome, Request, mutate};
 
 /// Run the engine and panic on any broken invariant.
-pub fn checked(input: &Input<'_>, catalog: &dyn Catalog, config: &RuleConfig) -> Outcome {
-    invariant_violation(input, catalog, config).unwrap_or_else(|why| panic!("{why}"))
+pub fn checked(
+    object: &Value,
+    request: &Request<'_>,
+    catalog: &dyn Catalog,
+    config: &RuleConfig,
+) -> Outcome {
+    invariant_violation(object, request, catalog, config).unwrap_or_else(|why| panic!("{why}"))
 }
 
 /// Run the engine; `Err` names the first broken invariant (for property tests).
 pub fn invariant_violation(
-    input: &Input<'_>,
+    object: &Value,
+    request: &Request<'_>,
     catalog: &dyn Catalog,
     config: &RuleConfig,
 ) -> Result<Outcome, String> {
-    let outcome = mutate(input, catalog, config);
-    let mut patched = input.object.clone();
+    let outcome = mutate(object, request, catalog, config);
+    let mut patched = object.clone();
     json_patch::patch(&mut patched, &outcome.patch)
         .map_err(|e| format!("patch does not apply: {e}"))?;
     if patched != outcome.object {
         return Err("the patch does not give the mutated object".into());
     }
-    if outcome.patch != json_patch::diff(input.object, &outcome.object) {
+    if outcome.patch != json_patch::diff(object, &outcome.object) {
         return Err(format!("patch is not the full diff: {:?}", outcome.patch));
     }
     if outcome.patch.0.is_empty() != outcome.changes.is_empty() {
@@ -34,7 +42,7 @@ pub fn invariant_violation(
             outcome.changes
         ));
     }
-    let kind = input.object["kind"].as_str().unwrap_or("");
+    let kind = object["kind"].as_str().unwrap_or("");
     if let Some(op) = outcome
         .patch
         .0
@@ -50,14 +58,7 @@ pub fn invariant_violation(
     {
         return Err(format!("control character in {:?}", c.message));
     }
-    let again = mutate(
-        &Input {
-            object: &outcome.object,
-            ..*input
-        },
-        catalog,
-        config,
-    );
+    let again = mutate(&outcome.object, request, catalog, config);
     if !again.is_unchanged() || !again.changes.is_empty() {
         return Err(format!(
             "second pass changed {:?}: {:?}",
@@ -132,7 +133,8 @@ mod tests {
         let object: serde_json::Value =
             serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment"});
         let outcome = invariant_violation(
-            &Input::create(&object),
+            &object,
+            &Request::default(),
             &crate::catalog::EmptyCatalog,
             &RuleConfig::default(),
         );

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::engine::{Input, Operation};
+use crate::engine::{Operation, Request};
 
 /// Directory of the recorded reviews, relative to the package.
 pub const FIXTURE_DIR: &str = "tests/fixtures/apiserver-1.36";
@@ -56,21 +56,21 @@ pub fn fixture(name: &str) -> Value {
     serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-/// The engine input a recorded `request` stands for.
-pub fn engine_input(request: &Value) -> Input<'_> {
+/// The object and engine request a recorded `request` stands for.
+pub fn engine_input(request: &Value) -> (&Value, Request<'_>) {
     let operation = match request["operation"].as_str() {
         Some("UPDATE") => Operation::Update,
         _ => Operation::Create,
     };
-    Input {
-        object: &request["object"],
+    let engine_request = Request {
         old_object: request.get("oldObject").filter(|o| !o.is_null()),
         operation,
         namespace: request["namespace"].as_str(),
         username: request
             .pointer("/userInfo/username")
             .and_then(Value::as_str),
-    }
+    };
+    (&request["object"], engine_request)
 }
 
 /// `myapp:latest`'s image when the ImagePolicy reviews were recorded, before the second push

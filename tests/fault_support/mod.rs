@@ -1,8 +1,8 @@
-//! Helpers for the fault tests (`tests/fault_*.rs`): a server process whose PID and complete
-//! log are kept (the shared `tests/autoredeploy::testing::server::Server` keeps neither after exit, and the
-//! fault tests need the PID for /proc and the whole log to tell accepted requests from
-//! refused ones), a client that never panics and classifies every outcome, and a closed-loop
-//! load of reviews with one unique uid per request.
+//! Helpers for the fault tests (`tests/fault_*.rs`): a server process whose PID and complete log
+//! are kept (the shared `autoredeploy::testing::server::Server` keeps neither after exit, and
+//! the fault tests need the PID for /proc and the whole log to tell accepted requests from refused
+//! ones), a client that never panics and classifies every outcome, and a closed-loop load of
+//! reviews with one unique uid per request.
 
 use std::collections::HashSet;
 use std::fs::File;

@@ -2,7 +2,7 @@ use serde_json::{Value, json};
 
 use crate::config::RuleConfig;
 use crate::engine::test_support::{change_codes, finding_codes, run, run_input, run_with_streams};
-use crate::engine::{Code, Input, Operation};
+use crate::engine::{Code, Operation, Request};
 use crate::testing;
 
 const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -271,12 +271,12 @@ fn update_with_the_source_reference_keeps_the_running_digest() {
         json!([{"name": "web", "image": "org/app:1", "imagePullPolicy": "IfNotPresent"}]),
         Some(json!({"image.openshift.io/triggers": annotation})),
     );
-    let input = Input {
+    let request = Request {
         old_object: Some(&old),
         operation: Operation::Update,
-        ..Input::create(&new)
+        ..Request::default()
     };
-    let outcome = run_input(&input, &catalog, &RuleConfig::default());
+    let outcome = run_input(&new, &request, &catalog, &RuleConfig::default());
     assert_eq!(
         outcome.object["spec"]["template"]["spec"]["containers"][0]["image"],
         json!(running)
@@ -288,11 +288,7 @@ fn update_with_the_source_reference_keeps_the_running_digest() {
         json!([{"name": "web", "image": "org/app:2", "imagePullPolicy": "IfNotPresent"}]),
         Some(json!({"image.openshift.io/triggers": annotation})),
     );
-    let input = Input {
-        object: &other,
-        ..input
-    };
-    let outcome = run_input(&input, &catalog, &RuleConfig::default());
+    let outcome = run_input(&other, &request, &catalog, &RuleConfig::default());
     assert!(outcome.is_unchanged());
     assert_eq!(finding_codes(&outcome), [Code::StaleTrigger]);
 }
@@ -320,4 +316,50 @@ fn a_digest_follows_the_trigger_only_in_the_tags_own_repositories() {
         let outcome = run_with_streams(&pinned(own.clone()), &[stream(None)]);
         assert!(outcome.findings.is_empty(), "{own}: {:?}", outcome.findings);
     }
+}
+
+/// Every change and finding names its container by pointer: with eleven containers, the
+/// eleventh's are its own, never the second's (`/containers/1` is a string prefix of
+/// `/containers/10`), and a trigger added for a container names it though its path is the
+/// annotation.
+#[test]
+fn changes_and_findings_carry_the_container_they_concern() {
+    let mut containers: Vec<Value> = (0..10)
+        .map(|i| json!({"name": format!("c{i}"), "image": format!("quay.io/other/c{i}:1")}))
+        .collect();
+    containers.push(json!({"name": "c10", "image": "app:1"}));
+    let object = workload("Deployment", Value::Array(containers), None);
+    let outcome = run_with_streams(&object, &[stream(None)]);
+    let pointer = |i: usize| format!("/spec/template/spec/containers/{i}");
+    let added: Vec<_> = outcome
+        .changes
+        .iter()
+        .map(|c| (c.code, c.container.clone()))
+        .collect();
+    assert_eq!(
+        added,
+        [
+            (Code::AnnotationTrigger, Some(pointer(10))),
+            (Code::PullPolicy, Some(pointer(10)))
+        ]
+    );
+    assert_eq!(
+        outcome.changes[0].path,
+        "/metadata/annotations/image.openshift.io~1triggers"
+    );
+    for (i, finding) in outcome.findings.iter().enumerate() {
+        assert_eq!(finding.code, Code::UntrackedImage);
+        assert_eq!(finding.container, Some(pointer(i)), "{finding:?}");
+        assert!(finding.concerns(&pointer(i)) && !finding.concerns(&pointer(10)));
+    }
+    assert_eq!(outcome.findings.len(), 10);
+    // What concerns the whole object names no container.
+    let skipped = workload(
+        "Deployment",
+        json!([{"name": "web", "image": "app:1"}]),
+        Some(json!({"autoredeploy.io/skip": "true"})),
+    );
+    let outcome = run_with_streams(&skipped, &[stream(None)]);
+    assert_eq!(finding_codes(&outcome), [Code::OptedOut]);
+    assert_eq!(outcome.findings[0].container, None);
 }

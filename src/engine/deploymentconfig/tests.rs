@@ -3,7 +3,7 @@ use serde_json::{Value, json};
 use crate::config::{PullPolicyHandling, RuleConfig};
 use crate::engine::catalog::EmptyCatalog;
 use crate::engine::test_support::{change_codes, finding_codes, run, run_input, run_with_streams};
-use crate::engine::{Code, Input, Operation};
+use crate::engine::{Code, Operation, Request};
 use crate::testing;
 
 const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -168,7 +168,7 @@ fn pull_policy_keeps_user_values_and_can_be_disabled() {
         pull_policy: PullPolicyHandling::Keep,
         ..RuleConfig::default()
     };
-    let kept = run_input(&Input::create(&object), &catalog, &keep);
+    let kept = run_input(&object, &Request::default(), &catalog, &keep);
     assert!(!change_codes(&kept).contains(&Code::PullPolicy));
 }
 
@@ -261,12 +261,12 @@ fn update_keeps_the_running_image_from_last_triggered_image_without_catalog() {
         json!([{"name": "web", "image": " ", "imagePullPolicy": "IfNotPresent"}]),
         Some(triggers),
     );
-    let input = Input {
+    let request = Request {
         old_object: Some(&old),
         operation: Operation::Update,
-        ..Input::create(&new)
+        ..Request::default()
     };
-    let outcome = run_input(&input, &EmptyCatalog, &RuleConfig::default());
+    let outcome = run_input(&new, &request, &EmptyCatalog, &RuleConfig::default());
     assert_eq!(
         outcome.object["spec"]["template"]["spec"]["containers"][0]["image"],
         json!(running)
@@ -276,18 +276,18 @@ fn update_keeps_the_running_image_from_last_triggered_image_without_catalog() {
         avoid_double_rollout: false,
         ..RuleConfig::default()
     };
-    assert!(run_input(&input, &EmptyCatalog, &off).is_unchanged());
+    assert!(run_input(&new, &request, &EmptyCatalog, &off).is_unchanged());
 }
 
 #[test]
 fn trigger_controller_updates_pass_untouched() {
     let object = dc(json!([{"name": "web", "image": "app:1"}]), None);
-    let input = Input {
+    let request = Request {
         username: Some("system:serviceaccount:openshift-infra:image-trigger-controller"),
-        ..Input::create(&object)
+        ..Request::default()
     };
     let catalog = testing::catalog([&stream("app", "1", "org/app:1", None)], "");
-    let outcome = run_input(&input, &catalog, &RuleConfig::default());
+    let outcome = run_input(&object, &request, &catalog, &RuleConfig::default());
     assert!(outcome.is_unchanged());
     assert!(outcome.changes.is_empty() && outcome.findings.is_empty());
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::config::{RegistryBudget, RegistryBudgets, RuleConfig};
 use crate::engine::catalog::EmptyCatalog;
 use crate::engine::test_support::{change_codes, finding_codes, run, run_input};
-use crate::engine::{Code, Input, Operation, Outcome};
+use crate::engine::{Code, Operation, Outcome, Request};
 use crate::testing;
 
 fn tag(name: &str, from: &str, scheduled: bool) -> Value {
@@ -44,7 +44,7 @@ fn with_budgets(flags: &[&str]) -> RuleConfig {
 
 fn create(object: &Value, streams: &[Value], config: &RuleConfig) -> Outcome {
     let catalog = testing::catalog(streams, "");
-    run_input(&Input::create(object), &catalog, config)
+    run_input(object, &Request::default(), &catalog, config)
 }
 
 fn scheduled(outcome: &Outcome, i: usize) -> bool {
@@ -183,7 +183,7 @@ fn preserve_original_on_an_object_counts_its_own_status_platforms() {
         preserve_original: true,
         ..RuleConfig::default()
     };
-    let outcome = run_input(&Input::create(&object), &EmptyCatalog, &config);
+    let outcome = run_input(&object, &Request::default(), &EmptyCatalog, &config);
     assert_eq!(change_codes(&outcome), [Code::ImportMode]);
     assert_eq!(finding_codes(&outcome), [Code::PullBudget]);
     assert!(outcome.findings[0].message.contains("reach 72 pulls/6h"));
@@ -197,7 +197,7 @@ fn preserve_original_of_an_unknown_platform_count_is_not_scheduled_on_a_guess() 
     };
     // Before a first import the status lists no platforms: 8 are assumed, 192 pulls per 6h.
     let fresh = stream("web", json!([tag("latest", "nginx", false)]));
-    let outcome = run_input(&Input::create(&fresh), &EmptyCatalog, &config);
+    let outcome = run_input(&fresh, &Request::default(), &EmptyCatalog, &config);
     assert!(!scheduled(&outcome, 0));
     assert_eq!(change_codes(&outcome), [Code::ImportMode]);
     assert_eq!(finding_codes(&outcome), [Code::PullBudget]);
@@ -216,12 +216,12 @@ fn preserve_original_of_an_unknown_platform_count_is_not_scheduled_on_a_guess() 
     // A budget with room for 8 pulls per import admits it; so does a registry without one.
     let roomy = with_budgets(&["docker.io=200/6h"]);
     assert!(scheduled(
-        &run_input(&Input::create(&own), &EmptyCatalog, &roomy),
+        &run_input(&own, &Request::default(), &EmptyCatalog, &roomy),
         0
     ));
     let quay = stream("web", json!([tag("latest", "quay.io/org/app", false)]));
     assert!(scheduled(
-        &run_input(&Input::create(&quay), &EmptyCatalog, &config),
+        &run_input(&quay, &Request::default(), &EmptyCatalog, &config),
         0
     ));
     // Once imported, the listed count decides: 2 platforms, 48 pulls per 6h.
@@ -246,12 +246,12 @@ fn a_registry_already_over_budget_is_reported_by_every_review_that_sees_it() {
     // Its own re-apply (the request carries no status; the catalog knows the count).
     let mut reapplied = multi.clone();
     reapplied.as_object_mut().unwrap().remove("status");
-    let input = Input {
+    let request = Request {
         old_object: None,
         operation: Operation::Update,
-        ..Input::create(&reapplied)
+        ..Request::default()
     };
-    let outcome = run_input(&input, &catalog, &RuleConfig::default());
+    let outcome = run_input(&reapplied, &request, &catalog, &RuleConfig::default());
     assert!(outcome.is_unchanged(), "nothing is unscheduled");
     assert_eq!(finding_codes(&outcome), [Code::PullBudget]);
     assert_eq!(outcome.findings[0].path, "/spec/tags/0");
@@ -264,11 +264,16 @@ fn a_registry_already_over_budget_is_reported_by_every_review_that_sees_it() {
     );
     // Another stream with a scheduled Docker Hub tag sees it too; one on quay.io does not.
     let other = stream("other", json!([tag("latest", "org/other", true)]));
-    let outcome = run_input(&Input::create(&other), &catalog, &RuleConfig::default());
+    let outcome = run_input(
+        &other,
+        &Request::default(),
+        &catalog,
+        &RuleConfig::default(),
+    );
     assert_eq!(finding_codes(&outcome), [Code::PullBudget]);
     assert!(outcome.findings[0].message.contains("project 216 pulls/6h"));
     let quay = stream("quay", json!([tag("latest", "quay.io/org/q", true)]));
-    let outcome = run_input(&Input::create(&quay), &catalog, &RuleConfig::default());
+    let outcome = run_input(&quay, &Request::default(), &catalog, &RuleConfig::default());
     assert!(outcome.findings.is_empty());
 }
 
@@ -282,7 +287,7 @@ fn preserve_original_is_added_to_a_scheduled_tag_only_within_budget() {
     object["status"] = json!({"tags": [{"tag": "latest",
         "items": [{"platforms": ["linux/amd64", "linux/arm64", "linux/s390x"]}]}]});
     // 3 platforms: 72 pulls per 6h; the tag stays scheduled in its Legacy mode.
-    let outcome = run_input(&Input::create(&object), &EmptyCatalog, &config);
+    let outcome = run_input(&object, &Request::default(), &EmptyCatalog, &config);
     assert!(outcome.is_unchanged());
     assert_eq!(finding_codes(&outcome), [Code::PullBudget]);
     assert!(
@@ -294,7 +299,7 @@ fn preserve_original_is_added_to_a_scheduled_tag_only_within_budget() {
     );
     // 2 platforms: 48 fits.
     object["status"]["tags"][0]["items"][0]["platforms"] = json!(["linux/amd64", "linux/arm64"]);
-    let outcome = run_input(&Input::create(&object), &EmptyCatalog, &config);
+    let outcome = run_input(&object, &Request::default(), &EmptyCatalog, &config);
     assert_eq!(change_codes(&outcome), [Code::ImportMode]);
     assert!(outcome.findings.is_empty());
 }
@@ -315,12 +320,12 @@ fn a_tag_moved_to_a_registry_without_room_is_unscheduled_with_a_finding() {
     let catalog = testing::catalog(&streams, "");
     // From the stored object, and from the catalog's copy when the request has none (serve).
     for old_object in [Some(&stored), None] {
-        let input = Input {
+        let request = Request {
             old_object,
             operation: Operation::Update,
-            ..Input::create(&incoming)
+            ..Request::default()
         };
-        let outcome = run_input(&input, &catalog, &RuleConfig::default());
+        let outcome = run_input(&incoming, &request, &catalog, &RuleConfig::default());
         assert!(!scheduled(&outcome, 0), "{old_object:?}");
         assert_eq!(
             outcome.object["spec"]["tags"][0]["importPolicy"]["scheduled"],
@@ -348,12 +353,12 @@ fn a_tag_moved_to_a_registry_with_room_stays_scheduled_and_counts_there() {
     let mut streams = hub_streams(1);
     streams.push(stored.clone());
     let catalog = testing::catalog(&streams, "");
-    let input = Input {
+    let request = Request {
         old_object: Some(&stored),
         operation: Operation::Update,
-        ..Input::create(&incoming)
+        ..Request::default()
     };
-    let outcome = run_input(&input, &catalog, &RuleConfig::default());
+    let outcome = run_input(&incoming, &request, &catalog, &RuleConfig::default());
     assert!(outcome.is_unchanged() && outcome.findings.is_empty());
     // Its new cost counts for the object's other tags: a second Docker Hub tag is refused.
     let mut grown = incoming.clone();
@@ -361,11 +366,7 @@ fn a_tag_moved_to_a_registry_with_room_stays_scheduled_and_counts_there() {
         .as_array_mut()
         .unwrap()
         .push(tag("next", "docker.io/org/next:1", false));
-    let input = Input {
-        object: &grown,
-        ..input
-    };
-    let outcome = run_input(&input, &catalog, &RuleConfig::default());
+    let outcome = run_input(&grown, &request, &catalog, &RuleConfig::default());
     assert!(scheduled(&outcome, 0) && !scheduled(&outcome, 1));
     assert_eq!(finding_codes(&outcome), [Code::PullBudget]);
     assert_eq!(outcome.findings[0].path, "/spec/tags/1");
@@ -379,33 +380,38 @@ fn only_a_change_of_registry_is_a_move() {
     let mut streams = full();
     streams.push(stored.clone());
     let catalog = testing::catalog(&streams, "");
-    let input = Input {
+    let request = Request {
         old_object: Some(&stored),
         operation: Operation::Update,
-        ..Input::create(&incoming)
+        ..Request::default()
     };
-    let outcome = run_input(&input, &catalog, &RuleConfig::default());
+    let outcome = run_input(&incoming, &request, &catalog, &RuleConfig::default());
     assert!(outcome.is_unchanged(), "same registry");
-    let outcome = run_input(&Input::create(&incoming), &catalog, &RuleConfig::default());
+    let outcome = run_input(
+        &incoming,
+        &Request::default(),
+        &catalog,
+        &RuleConfig::default(),
+    );
     assert!(outcome.is_unchanged(), "a CREATE has no stored version");
     // A stored tag that was not scheduled: the incoming scheduled: true is the user's.
     let (mut stored, incoming) = moved("quay.io/org/web:1");
     stored["spec"]["tags"][0]["importPolicy"] = json!({});
-    let input = Input {
+    let request = Request {
         old_object: Some(&stored),
         operation: Operation::Update,
-        ..Input::create(&incoming)
+        ..Request::default()
     };
-    assert!(run_input(&input, &catalog, &RuleConfig::default()).is_unchanged());
+    assert!(run_input(&incoming, &request, &catalog, &RuleConfig::default()).is_unchanged());
     // A tag opted out is left alone, moved or not.
     let (stored, mut incoming) = moved("quay.io/org/web:1");
     incoming["spec"]["tags"][0]["annotations"] = json!({"autoredeploy.io/skip": "true"});
-    let input = Input {
+    let request = Request {
         old_object: Some(&stored),
         operation: Operation::Update,
-        ..Input::create(&incoming)
+        ..Request::default()
     };
-    let outcome = run_input(&input, &catalog, &RuleConfig::default());
+    let outcome = run_input(&incoming, &request, &catalog, &RuleConfig::default());
     assert!(outcome.is_unchanged());
     assert_eq!(finding_codes(&outcome)[0], Code::OptedOut);
 }
@@ -422,7 +428,12 @@ fn side_doors_moving_a_scheduled_tag_are_judged_against_the_new_registry() {
     for (kind, member) in [("ImageStreamTag", "tag"), ("ImageTag", "spec")] {
         let mut object = side_door(kind, member, "web:latest", "docker.io/org/web:1");
         object[member]["importPolicy"] = json!({"scheduled": true});
-        let outcome = run_input(&Input::create(&object), &catalog, &RuleConfig::default());
+        let outcome = run_input(
+            &object,
+            &Request::default(),
+            &catalog,
+            &RuleConfig::default(),
+        );
         assert_eq!(change_codes(&outcome), [Code::UnscheduledImport], "{kind}");
         assert_eq!(finding_codes(&outcome), [Code::PullBudget], "{kind}");
         assert_eq!(
@@ -435,7 +446,12 @@ fn side_doors_moving_a_scheduled_tag_are_judged_against_the_new_registry() {
         "metadata": {"name": "web", "namespace": "shop"},
         "spec": {"import": true, "images": [{"from": {"kind": "DockerImage", "name": "docker.io/org/web:1"},
             "to": {"name": "latest"}, "importPolicy": {"scheduled": true}}]}});
-    let outcome = run_input(&Input::create(&import), &catalog, &RuleConfig::default());
+    let outcome = run_input(
+        &import,
+        &Request::default(),
+        &catalog,
+        &RuleConfig::default(),
+    );
     assert_eq!(change_codes(&outcome), [Code::UnscheduledImport]);
     assert_eq!(
         outcome.object["spec"]["images"][0]["importPolicy"]["scheduled"],
@@ -444,7 +460,12 @@ fn side_doors_moving_a_scheduled_tag_are_judged_against_the_new_registry() {
     // A retag within quay.io stays as it is.
     let mut object = side_door("ImageStreamTag", "tag", "web:latest", "quay.io/org/web:2");
     object["tag"]["importPolicy"] = json!({"scheduled": true});
-    let outcome = run_input(&Input::create(&object), &catalog, &RuleConfig::default());
+    let outcome = run_input(
+        &object,
+        &Request::default(),
+        &catalog,
+        &RuleConfig::default(),
+    );
     assert!(outcome.is_unchanged() && outcome.findings.is_empty());
 }
 
@@ -456,12 +477,12 @@ fn an_update_of_a_scheduled_stream_does_not_count_against_itself() {
     );
     let catalog = testing::catalog([&stored], "");
     let update = |object: &Value| {
-        let input = Input {
+        let request = Request {
             old_object: Some(&stored),
             operation: Operation::Update,
-            ..Input::create(object)
+            ..Request::default()
         };
-        run_input(&input, &catalog, &RuleConfig::default())
+        run_input(object, &request, &catalog, &RuleConfig::default())
     };
     let outcome = update(&stored);
     assert!(outcome.is_unchanged() && outcome.findings.is_empty());
@@ -592,7 +613,7 @@ fn sources_on_the_clusters_own_registry_are_never_scheduled() {
         ]),
         ..RuleConfig::default()
     };
-    let outcome = run_input(&Input::create(&object), &EmptyCatalog, &config);
+    let outcome = run_input(&object, &Request::default(), &EmptyCatalog, &config);
     assert!(outcome.is_unchanged());
     let mut with_status = object.clone();
     with_status["status"] = json!({
@@ -601,7 +622,12 @@ fn sources_on_the_clusters_own_registry_are_never_scheduled() {
     assert!(run(&with_status).is_unchanged());
     // The stored stream's status counts too (admission strips status from the request).
     let catalog = testing::catalog([&with_status], "");
-    let outcome = run_input(&Input::create(&object), &catalog, &RuleConfig::default());
+    let outcome = run_input(
+        &object,
+        &Request::default(),
+        &catalog,
+        &RuleConfig::default(),
+    );
     assert!(outcome.is_unchanged());
 }
 
@@ -656,7 +682,7 @@ mod properties {
         ) {
             let config = with_budgets(&[&format!("docker.io={budget}/6h")]);
             let object = object(&tags);
-            let outcome = run_input(&Input::create(&object), &EmptyCatalog, &config);
+            let outcome = run_input(&object, &Request::default(), &EmptyCatalog, &config);
             let mut user = 0;
             let mut added = 0;
             for (i, spec) in tags.iter().enumerate() {

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use crate::config::RuleConfig;
 use crate::engine::catalog::EmptyCatalog;
 use crate::engine::test_support::{change_codes, finding_codes, run_input};
-use crate::engine::{Code, Input};
+use crate::engine::{Code, Request};
 
 fn polled_docker_hub() -> RuleConfig {
     RuleConfig {
@@ -23,7 +23,12 @@ fn a_polled_registry_is_not_scheduled_and_says_why() {
     let object = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
         "metadata": {"name": "app", "namespace": "shop"},
         "spec": {"tags": [tag("hub", "nginx:1"), tag("quay", "quay.io/org/app:1")]}});
-    let outcome = run_input(&Input::create(&object), &EmptyCatalog, &polled_docker_hub());
+    let outcome = run_input(
+        &object,
+        &Request::default(),
+        &EmptyCatalog,
+        &polled_docker_hub(),
+    );
     assert_eq!(outcome.object["spec"]["tags"][0].get("importPolicy"), None);
     assert_eq!(
         outcome.object["spec"]["tags"][1]["importPolicy"],
@@ -49,12 +54,18 @@ fn many_polled_tags_get_no_pull_budget_finding() {
         .collect();
     let object = json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
         "metadata": {"name": "app", "namespace": "shop"}, "spec": {"tags": tags}});
-    let polled = run_input(&Input::create(&object), &EmptyCatalog, &polled_docker_hub());
+    let polled = run_input(
+        &object,
+        &Request::default(),
+        &EmptyCatalog,
+        &polled_docker_hub(),
+    );
     assert!(polled.is_unchanged());
     assert!(finding_codes(&polled).iter().all(|c| *c == Code::Polled));
     // Without the flag the same stream goes over docker.io's default budget.
     let scheduled = run_input(
-        &Input::create(&object),
+        &object,
+        &Request::default(),
         &EmptyCatalog,
         &RuleConfig::default(),
     );
@@ -69,7 +80,12 @@ fn the_pollers_own_image_stream_import_is_not_scheduled() {
             "from": {"kind": "DockerImage", "name": "docker.io/org/app:1"},
             "to": {"name": "1"}, "importPolicy": {"importMode": "Legacy"},
             "referencePolicy": {"type": "Source"}}]}});
-    let outcome = run_input(&Input::create(&import), &EmptyCatalog, &polled_docker_hub());
+    let outcome = run_input(
+        &import,
+        &Request::default(),
+        &EmptyCatalog,
+        &polled_docker_hub(),
+    );
     assert!(outcome.is_unchanged(), "{:?}", outcome.changes);
     assert_eq!(finding_codes(&outcome), [Code::Polled]);
 }
@@ -84,12 +100,8 @@ fn annotated_by_the_poller(tags: Vec<Value>, unpollable: &str) -> (Value, Value)
     (old, new)
 }
 
-fn update<'a>(object: &'a Value, old: &'a Value) -> Input<'a> {
-    Input {
-        old_object: Some(old),
-        operation: crate::engine::Operation::Update,
-        ..Input::create(object)
-    }
+fn update(old: &Value) -> Request<'_> {
+    Request::update(old)
 }
 
 #[test]
@@ -98,7 +110,7 @@ fn a_tag_the_poller_cannot_read_is_scheduled_within_budget_with_a_finding() {
         vec![tag("private", "team/private:1"), tag("public", "nginx:1")],
         "private, gone",
     );
-    let outcome = run_input(&update(&new, &old), &EmptyCatalog, &polled_docker_hub());
+    let outcome = run_input(&new, &update(&old), &EmptyCatalog, &polled_docker_hub());
     assert_eq!(
         outcome.object["spec"]["tags"][0]["importPolicy"],
         json!({"scheduled": true})
@@ -115,7 +127,7 @@ fn a_tag_the_poller_cannot_read_is_scheduled_within_budget_with_a_finding() {
         finding.message
     );
     // Not annotated: the same update schedules nothing.
-    let plain = run_input(&update(&old, &old), &EmptyCatalog, &polled_docker_hub());
+    let plain = run_input(&old, &update(&old), &EmptyCatalog, &polled_docker_hub());
     assert!(plain.is_unchanged(), "{:?}", plain.changes);
     assert_eq!(finding_codes(&plain), [Code::Polled, Code::Polled]);
 }
@@ -130,7 +142,7 @@ fn an_unpollable_tag_over_its_budget_stays_unscheduled_with_pull_budget() {
         ),
         ..polled_docker_hub()
     };
-    let outcome = run_input(&update(&new, &old), &EmptyCatalog, &config);
+    let outcome = run_input(&new, &update(&old), &EmptyCatalog, &config);
     assert!(outcome.is_unchanged(), "{:?}", outcome.changes);
     assert_eq!(
         finding_codes(&outcome),

@@ -3,7 +3,7 @@ use serde_json::{Value, json};
 use crate::config::{RepositoryFilter, RuleConfig};
 use crate::engine::catalog::EmptyCatalog;
 use crate::engine::test_support::{change_codes, finding_codes, run, run_input};
-use crate::engine::{Code, Input};
+use crate::engine::{Code, Request};
 
 fn stream(tags: Value) -> Value {
     json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
@@ -139,7 +139,7 @@ fn repository_filter_and_internal_registry_limit_scheduling() {
             "image-registry.openshift-image-registry.svc:5000/shop/x:1"
         )
     ]));
-    let outcome = run_input(&Input::create(&object), &EmptyCatalog, &config);
+    let outcome = run_input(&object, &Request::default(), &EmptyCatalog, &config);
     assert_eq!(outcome.changes.len(), 1);
     assert_eq!(
         outcome.changes[0].path,
@@ -155,7 +155,7 @@ fn preserve_original_sets_import_mode_when_configured() {
     };
     // quay.io has no budget: the unknown platform count does not matter there.
     let object = stream(json!([docker_tag("latest", "quay.io/org/app")]));
-    let outcome = run_input(&Input::create(&object), &EmptyCatalog, &config);
+    let outcome = run_input(&object, &Request::default(), &EmptyCatalog, &config);
     assert_eq!(
         outcome.object["spec"]["tags"][0]["importPolicy"],
         json!({"importMode": "PreserveOriginal", "scheduled": true})
