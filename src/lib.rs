@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admission; // AdmissionReview in, AdmissionReview out: the webhook's adapter to the engine
+pub mod batch; // PURE: one driver judging a set of objects in order (mutate, scan), one report row
 pub mod catalog; // ImageStream index (pure) and the cluster watch that feeds it
 pub mod cli; // subcommands: serve, mutate, scan, certs
 pub mod config; // typed Config, Mode and rule settings

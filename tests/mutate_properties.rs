@@ -148,7 +148,7 @@ proptest! {
         let args = Cli::try_parse_from(["autoredeploy", "mutate", "-f", "-"]).unwrap();
         let Command::Mutate(args) = args.command else { unreachable!() };
         let run_objects = mutate::mutate_inputs(&args, &mut text.as_bytes()).expect("mutates");
-        prop_assert!(run_objects.objects.iter().all(|o| !o.patch.0.is_empty()), "{text}");
+        prop_assert!(run_objects.objects.iter().all(|o| !o.row.patch.0.is_empty()), "{text}");
 
         let (output, notes) = run(&text);
         prop_assert!(!notes.contains("re-rendered"), "{notes}");
@@ -156,7 +156,7 @@ proptest! {
         let original = manifests::parse(Source::new("in.yaml", text.clone(), Format::Yaml)).unwrap();
         for ((doc, report), before) in parsed.documents.iter().zip(&run_objects.objects).zip(&original.documents) {
             let mut expected = before.value.clone();
-            json_patch::patch(&mut expected, &report.patch).unwrap();
+            json_patch::patch(&mut expected, &report.row.patch).unwrap();
             prop_assert_eq!(&doc.value, &expected);
         }
         let (again, _) = run(&output);

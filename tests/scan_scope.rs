@@ -159,6 +159,19 @@ async fn the_json_report_names_the_scope_and_leaves_out_of_scope_objects_empty()
         (&audited["status"], &audited["mode"]),
         (&json!("would-change"), &json!("audit"))
     );
+    // Audit writes nothing: its patch is empty and the would-be patch is reported apart, as
+    // `mutate` reports it; an enforced object's patch is what `--fix` writes.
+    assert_eq!(audited["patch"], json!([]));
+    let would = audited["would_patch"].as_array();
+    assert!(would.is_some_and(|p| !p.is_empty()), "{audited}");
+    let enforced = find("shop", "web", "Deployment");
+    assert_eq!(
+        (&enforced["status"], &enforced["mode"]),
+        (&json!("would-change"), &json!("enforce"))
+    );
+    let patch = enforced["patch"].as_array();
+    assert!(patch.is_some_and(|p| !p.is_empty()), "{enforced}");
+    assert!(enforced.get("would_patch").is_none(), "{enforced}");
     assert_eq!(find("shop", "api", "Deployment")["status"], "owned");
     let reports = scan(&kubeconfig, &["-A", "--output", "policyreport"]).await;
     let list: Value = serde_json::from_str(&reports.out).expect("JSON");
@@ -360,6 +373,13 @@ async fn explaining_an_out_of_scope_object_says_why_and_exits_0() {
         "{}",
         audited.out
     );
+    for said in [
+        "missing (audit: the webhook only reports this; enforce would change it):",
+        "patch: none in audit; the would-be patch (JSON Patch enforce would apply):",
+    ] {
+        assert!(audited.out.contains(said), "{said}: {}", audited.out);
+    }
+    assert!(!audited.out.contains("JSON Patch the webhook would apply"));
 }
 
 /// One generated namespace: its name and its `autoredeploy.io/mode` label.

@@ -19,8 +19,8 @@ use crate::catalog::budget::{RegistryTotal, registry_totals};
 use super::in_place;
 
 mod print;
+use crate::batch::{Batch, Row, View};
 use crate::config::{Mode, RuleConfig};
-use crate::engine::{self, Change, Request};
 use crate::manifests::{self, DocumentChange, Manifest, Rewrite, Skipped};
 
 /// Nothing would change (or `--check` was not asked).
@@ -69,8 +69,9 @@ pub enum OutputFormat {
     /// The mutated manifests.
     #[default]
     Yaml,
-    /// A JSON report: per object its file, document, kind, name, changes, findings and patch;
-    /// and the documents re-rendered whole, with why.
+    /// A JSON report: per object its file, document, kind, namespace, name, mode, changes,
+    /// findings and patch (in audit, the would-be patch); and the documents re-rendered whole,
+    /// with why.
     Json,
 }
 
@@ -103,7 +104,7 @@ pub struct MutateArgs {
     pub rules: RuleArgs,
 }
 
-/// What the engine did to one object.
+/// What the engine did to one object: where it sits in the input, and its report row.
 #[derive(Debug, Clone, Serialize)]
 pub struct ObjectReport {
     pub file: String,
@@ -114,30 +115,12 @@ pub struct ObjectReport {
     pub item: Option<usize>,
     /// 1-based line where the document starts.
     pub line: usize,
-    pub kind: String,
-    pub namespace: Option<String>,
-    pub name: Option<String>,
-    /// `audit` when the object asks for it (`autoredeploy.io/mode: audit`): its changes are
-    /// reported, not written. Left out for `enforce`.
-    #[serde(skip_serializing_if = "is_enforce")]
-    pub mode: Mode,
-    pub changes: Vec<Change>,
-    pub findings: Vec<Change>,
-    /// RFC 6902 JSON Patch written to the object (the item, for a List item); empty in audit.
-    pub patch: json_patch::Patch,
-    /// In audit, the patch that enforce would have written.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub would_patch: Option<json_patch::Patch>,
-}
-
-fn is_enforce(mode: &Mode) -> bool {
-    *mode == Mode::Enforce
-}
-
-impl ObjectReport {
-    fn audited(&self) -> bool {
-        self.mode == Mode::Audit
-    }
+    /// Kind, namespace, name, mode (`audit` when the object asks for it,
+    /// `autoredeploy.io/mode: audit`: its changes are reported, not written), changes,
+    /// findings, the patch written to the object (the item, for a List item; empty in audit)
+    /// and, in audit, the patch enforce would have written.
+    #[serde(flatten)]
+    pub row: Row,
 }
 
 /// One input after the engine ran.
@@ -200,15 +183,15 @@ impl Run {
     fn change_count(&self) -> usize {
         self.objects
             .iter()
-            .filter(|o| !o.audited())
-            .map(|o| o.changes.len())
+            .filter(|o| !o.row.audited())
+            .map(|o| o.row.changes.len())
             .sum()
     }
 
     fn changed_objects(&self) -> usize {
         self.objects
             .iter()
-            .filter(|o| !o.patch.0.is_empty())
+            .filter(|o| !o.row.patch.0.is_empty())
             .count()
     }
 }
@@ -254,13 +237,16 @@ pub fn mutate_inputs(args: &MutateArgs, stdin: &mut dyn Read) -> anyhow::Result<
         .collect::<Result<Vec<_>, _>>()?;
     let mut catalog =
         CatalogIndex::from_objects(parsed.iter().flat_map(Manifest::objects), NO_NAMESPACE);
+    // One batch over every input in order: what an earlier document scheduled counts
+    // against the budgets of later ones.
+    let mut batch = Batch::new(View::Create, &mut catalog, &rules, NO_NAMESPACE);
     let mut run = Run {
         skipped: charts,
         ..Run::default()
     };
     for manifest in &parsed {
         run.skipped.extend(manifest.skipped.iter().cloned());
-        let file = mutate_manifest(manifest, &mut catalog, &rules, &mut run.objects)?;
+        let file = mutate_manifest(manifest, &mut batch, &mut run.objects)?;
         let kustomization = (file.output != file.original)
             .then(|| manifests::kustomization_beside(file.path.as_deref()?))
             .flatten();
@@ -272,36 +258,29 @@ pub fn mutate_inputs(args: &MutateArgs, stdin: &mut dyn Read) -> anyhow::Result<
         }
         run.files.push(file);
     }
-    run.registries = registry_totals(catalog.usage(), &rules.budgets);
+    run.registries = registry_totals(batch.catalog().usage(), &rules.budgets);
     Ok(run)
 }
 
 fn mutate_manifest(
     manifest: &Manifest,
-    catalog: &mut CatalogIndex,
-    rules: &RuleConfig,
+    batch: &mut Batch<'_>,
     reports: &mut Vec<ObjectReport>,
 ) -> anyhow::Result<FileRun> {
     let mut changes = Vec::with_capacity(manifest.documents.len());
     for doc in &manifest.documents {
         let mut at = |item, object: &Value| {
-            let outcome = engine::mutate(object, &Request::default(), &*catalog, rules);
             // An object in audit mode is reported, never written (as the webhook answers it).
-            let mode = Mode::Enforce.for_object(Some(object));
-            let written = mode.disposition(&outcome.patch).written().is_some();
-            if written {
-                // What this document scheduled counts against the budgets of later ones.
-                catalog.upsert(&outcome.object, NO_NAMESPACE);
-            }
-            reports.push(report(
-                &manifest.source.name,
-                doc,
+            let judgement = batch.judge(object, Mode::Enforce);
+            reports.push(ObjectReport {
+                file: manifest.source.name.clone(),
+                document: doc.index,
                 item,
-                object,
-                &outcome,
-                mode,
-            ));
-            written.then_some((outcome.object, outcome.patch))
+                line: doc.line,
+                row: Row::new(object, &judgement),
+            });
+            let written = judgement.written().is_some();
+            written.then_some((judgement.outcome.object, judgement.outcome.patch))
         };
         let change = match doc.items() {
             None => at(None, &doc.value).map(DocumentChange::object),
@@ -322,34 +301,4 @@ fn mutate_manifest(
         output: rendered.text,
         rewrites: rendered.rewrites,
     })
-}
-
-fn report(
-    file: &str,
-    doc: &manifests::Document,
-    item: Option<usize>,
-    object: &Value,
-    outcome: &engine::Outcome,
-    mode: Mode,
-) -> ObjectReport {
-    let text = |pointer: &str| {
-        object
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
-    ObjectReport {
-        file: file.to_owned(),
-        document: doc.index,
-        item,
-        line: doc.line,
-        kind: text("/kind").unwrap_or_default(),
-        namespace: text("/metadata/namespace"),
-        name: text("/metadata/name"),
-        mode,
-        changes: outcome.changes.clone(),
-        findings: outcome.findings.clone(),
-        patch: (mode.disposition(&outcome.patch).written().cloned()).unwrap_or_default(),
-        would_patch: mode.disposition(&outcome.patch).would_be().cloned(),
-    }
 }

@@ -9,8 +9,9 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use super::rules::RuleArgs;
+use crate::batch::{self, View};
 use crate::catalog::client::client_from_env;
-use crate::config::{Mode, RuleConfig};
+use crate::config::RuleConfig;
 use crate::engine::kind::Kind;
 use crate::scan::api::Cluster;
 use crate::scan::scope::{self as scan_scope, ChartDefaults, Decision, ScopeOptions};
@@ -462,16 +463,17 @@ async fn explain_one(
             return Ok(EXIT_OK);
         }
     };
-    let outcome = scan::run_engine(&stored, &catalog, rules);
+    let judgement = batch::judge(View::Reapply, &stored, served, &catalog, rules);
+    let outcome = &judgement.outcome;
     let Some(kind) = resource.engine else {
         anyhow::bail!("{} is not a kind the engine handles", resource.kind);
     };
     let verdict = match kind {
-        Kind::ImageStream => scan::classify::stream(&stored, &outcome, &tags),
-        _ => scan::classify::workload(kind, &stored, &outcome, &tags),
+        Kind::ImageStream => scan::classify::stream(&stored, outcome, &tags),
+        _ => scan::classify::workload(kind, &stored, outcome, &tags),
     };
     // The same object report the table shows: it marks an audited object's changes.
-    let report = scan::scanned(resource, &stored, outcome.clone(), verdict.clone(), served);
+    let report = scan::scanned(resource, &stored, &judgement, verdict.clone());
     let verdict = scan::classify::Verdict {
         detail: report.detail,
         ..verdict
@@ -480,12 +482,13 @@ async fn explain_one(
         kind,
         kind_name: resource.kind,
         stored: &stored,
-        outcome: &outcome,
+        outcome,
+        mode: judgement.mode,
         verdict: &verdict,
         tags: &tags,
     };
     out.write_all(explain::render(&subject).as_bytes())?;
-    Ok(match outcome.is_unchanged() || report.mode == Mode::Audit {
+    Ok(match judgement.written().is_none() {
         true => EXIT_OK,
         false => EXIT_CHANGES,
     })

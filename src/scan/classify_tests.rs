@@ -1,10 +1,16 @@
 use serde_json::{Value, json};
 
 use super::*;
+use crate::batch::{View, judge};
 use crate::catalog::CatalogIndex;
+use crate::config::Mode;
 use crate::config::RuleConfig;
 use crate::engine::Change;
-use crate::scan::run_engine;
+
+/// The engine's outcome for a re-apply of `stored`, as `scan` judges it.
+fn run_engine(stored: &Value, catalog: &CatalogIndex, rules: &RuleConfig) -> Outcome {
+    judge(View::Reapply, stored, Mode::Enforce, catalog, rules).outcome
+}
 
 fn deployment(annotations: Value, image: &str) -> Value {
     json!({"apiVersion": "apps/v1", "kind": "Deployment",

@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::chain::{self, ContainerView, TriggerView, Via};
 use super::classify::Verdict;
 use super::streams::{TagFacts, TagTable, read_tags};
+use crate::config::{Disposition, Mode};
 use crate::engine::kind::Kind;
 use crate::engine::view::Importability;
 use crate::engine::{BindingKind, ContainerBinding, Outcome, annotations};
@@ -23,6 +24,8 @@ pub struct Subject<'a> {
     pub kind_name: &'a str,
     pub stored: &'a Value,
     pub outcome: &'a Outcome,
+    /// The mode the object is in: audit writes no patch, only reports the would-be one.
+    pub mode: Mode,
     pub verdict: &'a Verdict,
     pub tags: &'a TagTable,
 }
@@ -51,7 +54,7 @@ pub fn render(subject: &Subject<'_>) -> String {
         Kind::ImageStream => stream_tags(subject, &mut out),
         _ => containers(subject, namespace, &mut out),
     }
-    outcome_sections(subject.outcome, &mut out);
+    outcome_sections(subject.outcome, subject.mode, &mut out);
     out
 }
 
@@ -275,10 +278,16 @@ fn stream_tags(subject: &Subject<'_>, out: &mut String) {
     }
 }
 
-/// Changes (what is missing), findings, and the patch.
-fn outcome_sections(outcome: &Outcome, out: &mut String) {
+/// Changes (what is missing), findings, and the patch, or in audit the would-be patch.
+fn outcome_sections(outcome: &Outcome, mode: Mode, out: &mut String) {
+    let disposition = mode.disposition(&outcome.patch);
     if !outcome.changes.is_empty() {
-        out.push_str("\nmissing (the webhook would change this on the next apply):\n");
+        out.push_str(match disposition {
+            Disposition::Report(_) => {
+                "\nmissing (audit: the webhook only reports this; enforce would change it):\n"
+            }
+            _ => "\nmissing (the webhook would change this on the next apply):\n",
+        });
         for change in &outcome.changes {
             let _ = writeln!(out, "  {:<24} {}", change.code.as_str(), change.message);
         }
@@ -289,13 +298,24 @@ fn outcome_sections(outcome: &Outcome, out: &mut String) {
             let _ = writeln!(out, "  {:<24} {}", finding.code.as_str(), finding.message);
         }
     }
-    if outcome.is_unchanged() {
-        out.push_str("\npatch: none, the webhook would leave this object as it is\n");
-    } else {
-        let patch = serde_json::to_string_pretty(&outcome.patch).unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "\npatch (JSON Patch the webhook would apply):\n{patch}"
-        );
+    let pretty = |patch| serde_json::to_string_pretty(patch).unwrap_or_default();
+    match disposition {
+        Disposition::Unchanged => {
+            out.push_str("\npatch: none, the webhook would leave this object as it is\n");
+        }
+        Disposition::Write(patch) => {
+            let patch = pretty(patch);
+            let _ = writeln!(
+                out,
+                "\npatch (JSON Patch the webhook would apply):\n{patch}"
+            );
+        }
+        Disposition::Report(patch) => {
+            let patch = pretty(patch);
+            let _ = writeln!(
+                out,
+                "\npatch: none in audit; the would-be patch (JSON Patch enforce would apply):\n{patch}"
+            );
+        }
     }
 }

@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 use super::api::{ApiError, Cluster};
 use super::resources::Resource;
 use super::scope::{Decision, Scope};
-use super::{Scan, ScannedObject, run_engine};
+use super::{Scan, ScannedObject};
+use crate::batch::{self, View};
 use crate::catalog::CatalogIndex;
 use crate::config::{Disposition, RuleConfig};
 use crate::engine::Outcome;
@@ -116,15 +117,15 @@ struct Fixer<'a> {
 impl Fixer<'_> {
     async fn apply(&self, object: ScannedObject, catalog: &mut CatalogIndex) -> FixResult {
         let mut result = FixResult {
-            namespace: object.namespace.clone(),
-            kind: object.kind,
-            name: object.name.clone(),
+            namespace: object.namespace().to_string(),
+            kind: object.kind(),
+            name: object.name().to_string(),
             result: FixState::Failed,
-            codes: codes(&object.changes),
+            codes: codes(&object.row.changes),
             attempts: 0,
             reason: None,
         };
-        let (mut patch, mut version) = (object.patch, object.resource_version);
+        let (mut patch, mut version) = (object.row.patch, object.resource_version);
         while result.attempts < ATTEMPTS {
             result.attempts += 1;
             let Some(expected) = version.clone() else {
@@ -197,13 +198,13 @@ impl Fixer<'_> {
                 return Next::LeftAlone(format!("now out of the webhook's scope: {why}"));
             }
         };
-        let outcome = run_engine(&fresh, catalog, self.rules);
-        match served.for_object(Some(&fresh)).disposition(&outcome.patch) {
+        let judgement = batch::judge(View::Reapply, &fresh, served, catalog, self.rules);
+        match judgement.disposition() {
             Disposition::Unchanged => Next::UpToDate,
             Disposition::Report(_) => {
                 Next::LeftAlone("now in audit mode: the webhook would only report it".into())
             }
-            Disposition::Write(_) => Next::Retry(outcome, version),
+            Disposition::Write(_) => Next::Retry(judgement.outcome, version),
         }
     }
 

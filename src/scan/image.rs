@@ -17,7 +17,7 @@ use super::classify::{self, Status, Verdict};
 use super::resources::Resource;
 use super::streams::{TagFacts, TagTable};
 use super::{Judged, Observer};
-use crate::config::{Mode, RuleConfig};
+use crate::config::RuleConfig;
 use crate::engine::catalog::TagRef;
 use crate::engine::kind::Kind;
 use crate::engine::view::{self, Importability, StoredTriggers};
@@ -485,11 +485,12 @@ impl<'r> ImageAnswer<'r> {
             };
             let seen = match judged {
                 Judged::OutOfScope(why) => StreamSeen::OutOfScope(why.to_string()),
-                Judged::Ran { outcome, mode, .. } => {
+                Judged::Ran { judgement, .. } => {
                     let path = format!("/spec/tags/{index}");
                     let scheduled = format!("{path}/importPolicy/scheduled");
+                    let outcome = &judgement.outcome;
                     StreamSeen::Ran {
-                        writes: mode.disposition(&outcome.patch).written().is_some(),
+                        writes: judgement.written().is_some(),
                         schedules: (outcome.changes.iter())
                             .any(|c| c.code == Code::ScheduledImport && c.path == scheduled),
                         over_budget: (outcome.findings.iter())
@@ -514,15 +515,12 @@ impl<'r> ImageAnswer<'r> {
         let imported = &self.imported;
         let namespace = classify::namespace_of(stored);
         let now = view::triggers(kind, stored, namespace);
-        let (outcome, mode, verdict) = match judged {
-            Judged::Ran {
-                outcome,
-                mode,
-                verdict,
-            } => (Some(*outcome), *mode, Some(*verdict)),
-            Judged::OutOfScope(_) => (None, Mode::Enforce, None),
+        let (judgement, verdict) = match judged {
+            Judged::Ran { judgement, verdict } => (Some(*judgement), Some(*verdict)),
+            Judged::OutOfScope(_) => (None, None),
         };
-        let writes = outcome.is_some_and(|o| mode.disposition(&o.patch).written().is_some());
+        let outcome = judgement.map(|j| &j.outcome);
+        let writes = judgement.is_some_and(|j| j.written().is_some());
         let after = match (writes, outcome) {
             (true, Some(outcome)) => view::triggers(kind, &outcome.object, namespace).usable(),
             _ => BTreeMap::new(),

@@ -1,8 +1,11 @@
 //! `scan`: the engine over what already exists in a cluster. It lists ImageStreams and the
 //! workload kinds page by page, builds the same catalog `serve` builds from the streams, and
-//! runs every object the webhook would be called for ([`scope`]) through `engine::mutate` as
+//! runs every object the webhook would be called for ([`scope`]) through the engine as
 //! the webhook would see a re-apply of it (an UPDATE whose old object is the stored one); the
-//! others are reported out of scope. Each object gets a status ([`classify`]), the
+//! others are reported out of scope. The objects go through one [`Batch`] per kind, in list
+//! order, against the scan's catalog: the batch runs the engine, derives each object's mode
+//! and keeps what a written patch schedules in the catalog; each object's report row is the
+//! batch's [`Row`], the one `mutate` reports too. Each object gets a status ([`classify`]), the
 //! whole scan a per-registry load ([`streams`]); [`fix`] applies the patches; [`image`]
 //! answers what redeploys if an image moves, from the same flow (an [`Observer`] of each
 //! judged object). Rendering lives in [`render`], [`explain`] and [`policyreport`].
@@ -26,10 +29,10 @@ pub mod streams;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::batch::{Batch, Judgement, Row, View};
 use crate::catalog::CatalogIndex;
 use crate::catalog::budget::registry_totals;
 use crate::config::{Disposition, Mode, RuleConfig};
-use crate::engine::{self, Change, Outcome, Request};
 use api::{ApiError, Cluster};
 use classify::{Status, Verdict};
 use resources::Resource;
@@ -39,23 +42,18 @@ use streams::{RegistryLoad, TagTable};
 /// One scanned object and what the engine said about it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScannedObject {
-    pub namespace: String,
-    pub kind: &'static str,
+    /// Kind, namespace, name, mode, changes, findings, the patch the webhook would write and,
+    /// in audit, the would-be patch. `mode` is `audit` when only the audit webhook is called
+    /// for the object (its namespace is labelled `autoredeploy.io/mode=audit`) or it says
+    /// `autoredeploy.io/mode: audit`: the webhook only reports its changes, so its `patch` is
+    /// empty, `--fix` leaves it alone and the exit code does not count it. The patch comes
+    /// without the `resourceVersion` test `--fix` puts first.
+    #[serde(flatten)]
+    pub row: Row,
     pub api_version: String,
-    pub name: String,
-    /// `audit` when only the audit webhook is called for the object (its namespace is
-    /// labelled `autoredeploy.io/mode=audit`) or it says `autoredeploy.io/mode: audit`: the
-    /// webhook only reports its changes, so `--fix` leaves it alone and the exit code does not
-    /// count it.
-    pub mode: Mode,
     pub status: Status,
     /// One line: the change codes, or why the object does not redeploy by itself.
     pub detail: String,
-    pub changes: Vec<Change>,
-    pub findings: Vec<Change>,
-    /// RFC 6902 JSON Patch the webhook would apply (without the `resourceVersion` test
-    /// `--fix` puts first).
-    pub patch: json_patch::Patch,
     #[serde(skip)]
     pub resource: &'static Resource,
     #[serde(skip)]
@@ -110,10 +108,9 @@ pub trait Observer {
 pub enum Judged<'a> {
     /// No webhook is called for it: why.
     OutOfScope(&'a str),
-    /// Run through the engine, in the mode the webhook serves it.
+    /// Run through the engine, in the mode the webhook serves it (or the object asks for).
     Ran {
-        outcome: &'a Outcome,
-        mode: Mode,
+        judgement: &'a Judgement,
         verdict: &'a Verdict,
     },
 }
@@ -126,7 +123,19 @@ impl Observer for Unobserved {}
 impl ScannedObject {
     /// Whether `--fix` would patch it: a change the webhook would write, not only report.
     pub fn fixable(&self) -> bool {
-        self.status != Status::OutOfScope && self.mode.disposition(&self.patch).written().is_some()
+        self.status != Status::OutOfScope && !self.row.patch.0.is_empty()
+    }
+
+    pub fn namespace(&self) -> &str {
+        self.row.namespace.as_deref().unwrap_or_default()
+    }
+
+    pub fn name(&self) -> &str {
+        self.row.name.as_deref().unwrap_or_default()
+    }
+
+    pub fn kind(&self) -> &'static str {
+        self.resource.kind
     }
 }
 
@@ -211,10 +220,11 @@ async fn list_streams(
     Ok(streams)
 }
 
-/// Run each stream the webhook is called for through the engine in list order. What the
-/// engine would schedule on a stream of the scanned scope goes into the catalog before the
-/// next stream runs, so streams scheduled earlier count against the budgets of later ones, as
-/// they will after `--fix`. Streams outside the scope, and audited ones, count as stored.
+/// Run each stream the webhook is called for through the engine in list order, in one batch:
+/// what the engine would schedule on a stream of the scanned scope goes into the catalog
+/// before the next stream runs, so streams scheduled earlier count against the budgets of
+/// later ones, as they will after `--fix`. Streams outside the scope, and audited ones, count
+/// as stored.
 fn scan_streams(
     streams: Vec<Value>,
     namespace: Option<&str>,
@@ -225,6 +235,7 @@ fn scan_streams(
 ) {
     let now = registry_totals(scan.catalog.usage(), &rules.budgets);
     let resource = &resources::IMAGE_STREAMS;
+    let mut batch = Batch::new(View::Reapply, &mut scan.catalog, rules, "");
     for stored in streams {
         if namespace.is_some_and(|ns| classify::namespace_of(&stored) != ns) {
             continue;
@@ -236,20 +247,14 @@ fn scan_streams(
                 out_of_scope(resource, &stored, why)
             }
             Decision::Served(served) => {
-                let outcome = run_engine(&stored, &scan.catalog, rules);
-                let verdict = classify::stream(&stored, &outcome, &scan.tags);
-                // An audited stream keeps its stored schedule: the webhook would not write it.
-                let mode = served.for_object(Some(&stored));
+                let judgement = batch.judge(&stored, served);
+                let verdict = classify::stream(&stored, &judgement.outcome, &scan.tags);
                 let judged = Judged::Ran {
-                    outcome: &outcome,
-                    mode,
+                    judgement: &judgement,
                     verdict: &verdict,
                 };
                 observer.judged(resource, &stored, judged, &scan.tags);
-                if mode.disposition(&outcome.patch).written().is_some() {
-                    scan.catalog.upsert(&outcome.object, "");
-                }
-                scanned(resource, &stored, outcome, verdict, served)
+                scanned(resource, &stored, &judgement, verdict)
             }
         };
         scan.objects.push(object);
@@ -258,6 +263,9 @@ fn scan_streams(
     scan.registries = streams::registry_loads(now, after);
 }
 
+/// Run each workload of `resource` the webhook is called for through the engine in list
+/// order, in one batch (workloads schedule nothing, so the catalog stays as the streams left
+/// it).
 async fn scan_workloads(
     cluster: &Cluster,
     resource: &'static Resource,
@@ -272,24 +280,25 @@ async fn scan_workloads(
     };
     let mut found = Vec::new();
     let mut seen = 0;
+    let mut batch = Batch::new(View::Reapply, &mut scan.catalog, rules, "");
+    let tags = &scan.tags;
     let listed = cluster
         .list(resource, namespace, |stored| {
             let object = match scope.decide(resource, &stored) {
                 Decision::OutOfScope(why) => {
                     let judged = Judged::OutOfScope(&why);
-                    flow.observer.judged(resource, &stored, judged, &scan.tags);
+                    flow.observer.judged(resource, &stored, judged, tags);
                     out_of_scope(resource, &stored, why)
                 }
                 Decision::Served(served) => {
-                    let outcome = run_engine(&stored, &scan.catalog, rules);
-                    let verdict = classify::workload(kind, &stored, &outcome, &scan.tags);
+                    let judgement = batch.judge(&stored, served);
+                    let verdict = classify::workload(kind, &stored, &judgement.outcome, tags);
                     let judged = Judged::Ran {
-                        outcome: &outcome,
-                        mode: served.for_object(Some(&stored)),
+                        judgement: &judgement,
                         verdict: &verdict,
                     };
-                    flow.observer.judged(resource, &stored, judged, &scan.tags);
-                    scanned(resource, &stored, outcome, verdict, served)
+                    flow.observer.judged(resource, &stored, judged, tags);
+                    scanned(resource, &stored, &judgement, verdict)
                 }
             };
             found.push(object);
@@ -319,35 +328,25 @@ fn record(
     Ok(())
 }
 
-/// The engine's view of a re-apply of `stored`: an UPDATE whose old object is itself.
-pub fn run_engine(stored: &Value, catalog: &CatalogIndex, rules: &RuleConfig) -> Outcome {
-    engine::mutate(stored, &Request::reapply(stored), catalog, rules)
-}
-
-/// A report line for one object the webhook is called for in mode `served`.
+/// A report line for one object the webhook is called for, as the batch judged it.
 pub fn scanned(
     resource: &'static Resource,
     stored: &Value,
-    outcome: Outcome,
+    judgement: &Judgement,
     verdict: Verdict,
-    served: Mode,
 ) -> ScannedObject {
-    let mode = served.for_object(Some(stored));
-    let detail = match (mode.disposition(&outcome.patch), verdict.status) {
+    let detail = match (judgement.disposition(), verdict.status) {
         (Disposition::Report(_), Status::WouldChange) => format!("(audit) {}", verdict.detail),
         _ => verdict.detail,
     };
     ScannedObject {
-        namespace: meta(stored, "namespace").unwrap_or_default(),
-        kind: resource.kind,
+        row: Row {
+            kind: resource.kind.into(),
+            ..Row::new(stored, judgement)
+        },
         api_version: resource.api_version(),
-        name: meta(stored, "name").unwrap_or_default(),
-        mode,
         status: verdict.status,
         detail,
-        changes: outcome.changes,
-        findings: outcome.findings,
-        patch: outcome.patch,
         resource,
         resource_version: meta(stored, "resourceVersion"),
     }
@@ -356,16 +355,13 @@ pub fn scanned(
 /// A report line for an object no webhook is called for: no changes, no findings, no patch.
 pub fn out_of_scope(resource: &'static Resource, stored: &Value, why: String) -> ScannedObject {
     ScannedObject {
-        namespace: meta(stored, "namespace").unwrap_or_default(),
-        kind: resource.kind,
+        row: Row {
+            kind: resource.kind.into(),
+            ..Row::unjudged(stored, Mode::Enforce.for_object(Some(stored)))
+        },
         api_version: resource.api_version(),
-        name: meta(stored, "name").unwrap_or_default(),
-        mode: Mode::Enforce.for_object(Some(stored)),
         status: Status::OutOfScope,
         detail: why,
-        changes: Vec::new(),
-        findings: Vec::new(),
-        patch: json_patch::Patch(Vec::new()),
         resource,
         resource_version: meta(stored, "resourceVersion"),
     }

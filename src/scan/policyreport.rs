@@ -26,7 +26,7 @@ pub fn reports(objects: &[ScannedObject]) -> Value {
     let mut by_namespace: BTreeMap<&str, Vec<&ScannedObject>> = BTreeMap::new();
     for object in objects.iter().filter(|o| o.status != Status::OutOfScope) {
         by_namespace
-            .entry(&object.namespace)
+            .entry(object.namespace())
             .or_default()
             .push(object);
     }
@@ -74,10 +74,10 @@ impl Rules {
 /// The results of one object: one per rule.
 fn results(object: &ScannedObject) -> Vec<Value> {
     let mut rules = Rules::default();
-    for change in &object.changes {
+    for change in &object.row.changes {
         rules.add(change.code.as_str(), "fail", &change.message);
     }
-    for finding in findings(&object.findings) {
+    for finding in findings(&object.row.findings) {
         rules.add(finding.code.as_str(), "warn", &finding.message);
     }
     match object.status {
@@ -87,7 +87,7 @@ fn results(object: &ScannedObject) -> Vec<Value> {
         Status::NotScheduled | Status::TriggerPaused | Status::AutomaticFalse => {
             rules.add(status_rule(object.status), "warn", &object.detail)
         }
-        Status::NotTracked if object.findings.is_empty() => {
+        Status::NotTracked if object.row.findings.is_empty() => {
             rules.add("untracked-image", "warn", &object.detail)
         }
         _ => {}
@@ -137,9 +137,9 @@ fn result(object: &ScannedObject, rule: &str, outcome: &str, message: &str) -> V
         "scored": true,
         "resources": [{
             "apiVersion": object.api_version,
-            "kind": object.kind,
-            "name": object.name,
-            "namespace": object.namespace,
+            "kind": object.kind(),
+            "name": object.name(),
+            "namespace": object.namespace(),
         }],
         "properties": {"status": object.status.label()},
     })

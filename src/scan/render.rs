@@ -29,9 +29,9 @@ pub fn table(scan: &Scan) -> String {
     ]];
     rows.extend(sorted(&scan.objects).into_iter().map(|o| {
         [
-            o.namespace.clone(),
-            o.kind.to_string(),
-            o.name.clone(),
+            o.namespace().to_string(),
+            o.kind().to_string(),
+            o.name().to_string(),
             o.status.label().to_string(),
             o.detail.clone(),
         ]
@@ -62,7 +62,7 @@ fn sorted(objects: &[ScannedObject]) -> Vec<&ScannedObject> {
     let rank = |kind: &str| super::resources::all().position(|r| r.kind == kind);
     let mut sorted: Vec<&ScannedObject> = objects.iter().collect();
     sorted.sort_by(|a, b| {
-        (&a.namespace, rank(a.kind), &a.name).cmp(&(&b.namespace, rank(b.kind), &b.name))
+        (a.namespace(), rank(a.kind()), a.name()).cmp(&(b.namespace(), rank(b.kind()), b.name()))
     });
     sorted
 }

@@ -89,7 +89,7 @@ fn print_report(run: &Run, out: &mut dyn Write) -> anyhow::Result<()> {
             objects: run.objects.len(),
             changed_objects: run.changed_objects(),
             changes: run.change_count(),
-            findings: run.objects.iter().map(|o| o.findings.len()).sum(),
+            findings: run.objects.iter().map(|o| o.row.findings.len()).sum(),
         },
         registries: &run.registries,
         skipped: &run.skipped,
@@ -103,7 +103,7 @@ fn print_report(run: &Run, out: &mut dyn Write) -> anyhow::Result<()> {
 /// One line per change on `out`, findings as notes, a summary on `err`.
 fn print_check(run: &Run, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::Result<()> {
     for object in &run.objects {
-        for change in &object.changes {
+        for change in &object.row.changes {
             writeln!(
                 out,
                 "{}: {}{}: {}",
@@ -113,7 +113,7 @@ fn print_check(run: &Run, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::R
                 change.message
             )?;
         }
-        for finding in &object.findings {
+        for finding in &object.row.findings {
             writeln!(
                 out,
                 "{}: note: {}: {}",
@@ -140,7 +140,7 @@ fn print_check(run: &Run, out: &mut dyn Write, err: &mut dyn Write) -> anyhow::R
 
 /// `(audit) ` for an object whose changes are only reported.
 fn audit_prefix(object: &ObjectReport) -> &'static str {
-    if object.audited() { "(audit) " } else { "" }
+    if object.row.audited() { "(audit) " } else { "" }
 }
 
 /// Findings on `err`, so the manifests or the diff on `out` stay clean; an audited object's
@@ -150,8 +150,8 @@ fn print_findings(run: &Run, err: &mut dyn Write) -> anyhow::Result<()> {
     for rewrite in run.rewrites() {
         writeln!(err, "autoredeploy: note: {rewrite}")?;
     }
-    for object in run.objects.iter().filter(|o| o.audited()) {
-        for change in &object.changes {
+    for object in run.objects.iter().filter(|o| o.row.audited()) {
+        for change in &object.row.changes {
             let (place, code) = (locate(object), change.code);
             writeln!(
                 err,
@@ -161,7 +161,7 @@ fn print_findings(run: &Run, err: &mut dyn Write) -> anyhow::Result<()> {
         }
     }
     for object in &run.objects {
-        for finding in &object.findings {
+        for finding in &object.row.findings {
             writeln!(
                 err,
                 "autoredeploy: note: {}: {}: {}",
@@ -187,9 +187,9 @@ fn print_input_notes(run: &Run, err: &mut dyn Write) -> anyhow::Result<()> {
 
 /// `FILE:LINE: Kind namespace/name`, the stable prefix of every `--check` line.
 fn locate(object: &ObjectReport) -> String {
-    let name = object.name.as_deref().unwrap_or("(unnamed)");
-    let kind = &object.kind;
-    match object.namespace.as_deref() {
+    let name = object.row.name.as_deref().unwrap_or("(unnamed)");
+    let kind = &object.row.kind;
+    match object.row.namespace.as_deref() {
         Some(ns) => format!("{}:{}: {kind} {ns}/{name}", object.file, object.line),
         None => format!("{}:{}: {kind} {name}", object.file, object.line),
     }
