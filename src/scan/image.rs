@@ -43,6 +43,8 @@ pub enum Imported {
     Polled,
     /// Never by itself, only by a manual import.
     NotAtAll { reason: String },
+    /// A tag tracking a tracking tag: OpenShift may leave it behind when its source moves.
+    NotReliably { reason: String },
 }
 
 impl Imported {
@@ -50,7 +52,7 @@ impl Imported {
         match self {
             Imported::Scheduled | Imported::ScheduledOnNextApply => Some(EVERY_15_MINUTES),
             Imported::Polled => Some("polled"),
-            Imported::NotAtAll { .. } => None,
+            Imported::NotAtAll { .. } | Imported::NotReliably { .. } => None,
         }
     }
 
@@ -63,6 +65,7 @@ impl Imported {
             }
             Imported::Polled => "polled (autoredeploy poll)".into(),
             Imported::NotAtAll { reason } => format!("not at all: {reason}"),
+            Imported::NotReliably { reason } => format!("not reliably: {reason}"),
         }
     }
 }
@@ -172,8 +175,11 @@ impl Reach {
 /// `source`. OpenShift copies each new image of a tag into the tags of the same stream that
 /// track it, in the same write (openshift-apiserver `UpdateTrackingTags`); a tag tracking one
 /// of another stream or namespace got that tag's image once, when it was written, and never
-/// moves by itself. It has no import of its own: `importPolicy.scheduled` on it is rejected
-/// by validation and the webhook never adds it, so its schedule is its source's.
+/// moves by itself. Further down a chain (a tag tracking a tracking tag) the copy is made in
+/// one pass over the stream's tags in no set order (`UpdateChangedTrackingTags` ranges over a
+/// Go map), so such a tag may keep an old image: not reliably. A tracking tag has no import
+/// of its own: `importPolicy.scheduled` on it is rejected by validation and the webhook never
+/// adds it, so its schedule is its source's.
 pub fn tracked(tracking: &Tracking, tracker: &TagRef, source: &Reach) -> Reach {
     let named = short(&tracking.source, &tracker.namespace);
     let imported = match (&source.imported, tracking.follows) {
@@ -191,7 +197,15 @@ pub fn tracked(tracking: &Tracking, tracker: &TagRef, source: &Reach) -> Reach {
         (Imported::NotAtAll { reason }, true) => Imported::NotAtAll {
             reason: format!("it tracks {named}, which is never re-imported: {reason}"),
         },
-        (moving, true) => moving.clone(),
+        (moving, true) if source.tracks.is_empty() => moving.clone(),
+        (_, true) => {
+            let importing = short(source.importing(&tracking.source), &tracker.namespace);
+            Imported::NotReliably {
+                reason: format!(
+                    "it tracks {named}, itself a tracking tag: OpenShift copies a new image down a chain of tracking tags in one pass over the stream's tags, in no set order, so this tag may keep an old image (track {importing} itself)"
+                ),
+            }
+        }
     };
     let mut tracks = vec![tracking.source.clone()];
     tracks.extend(source.tracks.iter().cloned());
@@ -369,6 +383,9 @@ fn decide(
     match imported {
         Imported::NotAtAll { reason: why } => {
             return no(format!("{} is never re-imported: {why}", label(followed)));
+        }
+        Imported::NotReliably { reason: why } => {
+            return no(format!("{} may keep an old image: {why}", label(followed)));
         }
         Imported::ScheduledOnNextApply => {
             let stream = format!(
