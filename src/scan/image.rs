@@ -1,11 +1,12 @@
 //! `scan --image REF`: what redeploys if this image moves. The ImageStream tags importing
 //! REF (a `DockerImage` source equal to it after `image_ref` normalisation), how each gets
 //! new images (scheduled every 15 minutes, polled by `autoredeploy poll`, or not at all and
-//! why), the tags tracking one of them (`from.kind: ImageStreamTag`, through any chain of
-//! tracking tags, as `engine::view::tracking_tags` reads them: they move when their source
-//! moves if it is a tag of their own stream, never otherwise), and every workload container
-//! following one of them, with whether it would redeploy
-//! by itself now, only after the webhook's next apply, or not at all. Built on what the scan
+//! why), the tags tracking one of them (`from.kind: ImageStreamTag`, as
+//! `engine::view::tracking_tags` reads them, through any chain of tracking tags: one tracking
+//! a tag of its own stream moves with it, one tracking a tag of another stream never, one
+//! tracking a tracking tag not reliably), and every workload container following one of
+//! them, with whether it would redeploy by itself now, only after the webhook's next apply,
+//! or not at all. Built on what the scan
 //! already decided: the tag table (the engine's importability), the poller's own choice of
 //! tags (`poll::tags`), each stream's and workload's engine outcome (its changes, findings
 //! and `bindings`) and the triggers as OpenShift's controller reads them
