@@ -460,3 +460,218 @@ async fn image_with_kind_name_or_fix_is_a_usage_error() {
     assert_eq!(run.code, 2);
     assert!(run.err.contains("is not an image reference"), "{}", run.err);
 }
+
+/// Adds spec tag `name` to `stream`, tracking `from` (`from.kind: ImageStreamTag`, in `ns`
+/// when given), with the status item OpenShift copied into it.
+fn track(stream: &mut Value, name: &str, from: &str, ns: Option<&str>) {
+    let mut source = json!({"kind": "ImageStreamTag", "name": from});
+    if let Some(ns) = ns {
+        source["namespace"] = json!(ns);
+    }
+    (stream["spec"]["tags"].as_array_mut().unwrap()).push(json!({"name": name, "from": source,
+        "importPolicy": {"importMode": "Legacy"}, "referencePolicy": {"type": "Source"}}));
+    let item = stream["status"]["tags"][0]["items"][0].clone();
+    (stream["status"]["tags"].as_array_mut().unwrap()).push(json!({"tag": name, "items": [item]}));
+}
+
+/// Tags tracking the tags that import nginx:1.27: a chain in one stream, a cycle beside it, a
+/// copy in another stream and another namespace, an `ImageStreamImage` pin, and a chain on a
+/// tag the webhook schedules only on its stream's next apply.
+fn tracking_cluster() -> Vec<Value> {
+    let running = format!("docker.io/library/nginx@{DIGEST_NGINX}");
+    let mut web = stream("shop", "web", "1.27", "nginx:1.27", DIGEST_NGINX, true);
+    track(&mut web, "stable", "1.27", None);
+    track(&mut web, "prod", "web:stable", None);
+    track(&mut web, "loop-a", "loop-b", None);
+    track(&mut web, "loop-b", "web:loop-a", None);
+    track(&mut web, "after-loop", "loop-a", None);
+    (web["spec"]["tags"].as_array_mut().unwrap()).push(json!({"name": "pinned",
+        "from": {"kind": "ImageStreamImage", "name": format!("web@{DIGEST_NGINX}")}}));
+    let mut mirror = stream(
+        "shop",
+        "mirror",
+        "own",
+        "quay.io/org/own:1",
+        DIGEST_NGINX,
+        true,
+    );
+    track(&mut mirror, "copy", "web:1.27", None);
+    let mut lib = stream(
+        "base",
+        "lib",
+        "own",
+        "quay.io/org/own:1",
+        DIGEST_NGINX,
+        true,
+    );
+    track(&mut lib, "nginx", "web:1.27", Some("shop"));
+    let mut nginx = stream(
+        "prod",
+        "nginx",
+        "1.27",
+        "docker.io/library/nginx:1.27",
+        DIGEST_NGINX,
+        false,
+    );
+    track(&mut nginx, "current", "nginx:1.27", None);
+    let follower = |ns: &str, name: &str, from: &str, from_ns: Option<&str>| {
+        workload(
+            APPS,
+            "Deployment",
+            ns,
+            name,
+            &running,
+            trigger(from, from_ns, false),
+        )
+    };
+    vec![
+        namespace("shop", &[]),
+        namespace("base", &[]),
+        namespace("prod", &[]),
+        web,
+        mirror,
+        lib,
+        nginx,
+        follower("shop", "stable", "web:stable", None),
+        follower("shop", "chained", "web:prod", None),
+        follower("shop", "copier", "mirror:copy", None),
+        follower("shop", "looped", "web:after-loop", None),
+        follower("base", "lib-user", "lib:nginx", None),
+        follower("prod", "current", "nginx:current", None),
+    ]
+}
+
+#[tokio::test]
+async fn tags_tracking_an_importing_tag_are_followed_through_chains_and_no_further() {
+    let api = FakeApi::start(tracking_cluster()).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = api.kubeconfig(dir.path());
+    let report = answer(&kubeconfig, &[]).await;
+    let stable = tag(&report, "shop", "web:stable");
+    assert_eq!(stable["tracks"], json!(["shop/web:1.27"]), "{stable}");
+    assert_eq!(stable["source"], "nginx:1.27");
+    assert_eq!(stable["imported"], json!({"by": "scheduled"}));
+    let prod = tag(&report, "shop", "web:prod");
+    assert_eq!(
+        prod["tracks"],
+        json!(["shop/web:stable", "shop/web:1.27"]),
+        "{prod}"
+    );
+    assert_eq!(prod["imported"]["by"], "not-reliably", "{prod}");
+    // The importing tag itself names no chain.
+    assert_eq!(tag(&report, "shop", "web:1.27").get("tracks"), None);
+    let copy = &tag(&report, "shop", "mirror:copy")["imported"];
+    assert_eq!(copy["by"], "not-at-all", "{copy}");
+    assert!(
+        (copy["reason"].as_str().unwrap()).starts_with("it tracks web:1.27 in another ImageStream"),
+        "{copy}"
+    );
+    let lib = &tag(&report, "base", "lib:nginx")["imported"];
+    assert!(
+        (lib["reason"].as_str().unwrap())
+            .starts_with("it tracks shop/web:1.27 in another namespace"),
+        "{lib}"
+    );
+    let current = tag(&report, "prod", "nginx:current");
+    assert_eq!(
+        current["imported"],
+        json!({"by": "scheduled-on-next-apply"})
+    );
+    // Neither the cycle nor what tracks it, nor the pin, reaches the image.
+    let listed: Vec<String> = (report["tags"].as_array().unwrap().iter())
+        .map(|t| {
+            format!(
+                "{}:{}",
+                t["stream"].as_str().unwrap(),
+                t["tag"].as_str().unwrap()
+            )
+        })
+        .collect();
+    for absent in ["web:loop-a", "web:loop-b", "web:after-loop", "web:pinned"] {
+        assert!(
+            !listed.contains(&absent.to_string()),
+            "{absent}: {listed:?}"
+        );
+    }
+    assert_eq!(listed.len(), 7, "{listed:?}");
+
+    let stable = container(&report, "shop", "stable");
+    assert_eq!(
+        (
+            stable["tag"].as_str(),
+            stable["redeploys"].as_str(),
+            stable["when"].as_str()
+        ),
+        (
+            Some("shop/web:stable"),
+            Some("yes"),
+            Some("every 15 minutes")
+        ),
+        "{stable}"
+    );
+    // Two tags down the chain: OpenShift may leave it behind, so no promise is made.
+    let chained = container(&report, "shop", "chained");
+    assert_eq!(chained["redeploys"], "no", "{chained}");
+    assert!(
+        (chained["reason"].as_str().unwrap()).starts_with(
+            "shop/web:prod may keep an old image: it tracks web:stable, itself a tracking tag"
+        ),
+        "{chained}"
+    );
+    let copier = container(&report, "shop", "copier");
+    assert_eq!(copier["redeploys"], "no", "{copier}");
+    assert!(
+        (copier["reason"].as_str().unwrap()).starts_with(
+            "shop/mirror:copy is never re-imported: it tracks web:1.27 in another ImageStream"
+        ),
+        "{copier}"
+    );
+    let user = container(&report, "base", "lib-user");
+    assert_eq!(user["redeploys"], "no", "{user}");
+    // Its trigger is there; the tag it tracks is scheduled by its stream's next apply.
+    let waits = container(&report, "prod", "current");
+    assert_eq!(
+        (waits["redeploys"].as_str(), waits["when"].as_str()),
+        (Some("after-the-next-apply"), Some("every 15 minutes")),
+        "{waits}"
+    );
+    assert_eq!(
+        waits["reason"],
+        "the webhook schedules prod/nginx:1.27 on its ImageStream's next apply"
+    );
+    let names: Vec<&str> = (report["workloads"].as_array().unwrap().iter())
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    assert!(!names.contains(&"looped"), "{names:?}");
+
+    // The table writes the chain.
+    let run = scan(&kubeconfig, &["-A", "--image", "nginx:1.27"]).await;
+    assert_eq!(run.code, 0, "{}", run.err);
+    let line = |stream_tag: &str| {
+        (run.out.lines())
+            .find(|l| l.split_whitespace().nth(1) == Some(stream_tag))
+            .unwrap_or_else(|| panic!("{stream_tag}: {}", run.out))
+            .to_string()
+    };
+    assert!(
+        line("web:prod").contains(
+            "tracks web:stable, which tracks web:1.27, which imports nginx:1.27  not reliably: "
+        ),
+        "{}",
+        run.out
+    );
+    let lib = line("lib:nginx");
+    assert!(
+        lib.contains(" tracks shop/web:1.27, which imports nginx:1.27 ")
+            && lib.contains("  not at all: it tracks shop/web:1.27 in another namespace"),
+        "{}",
+        run.out
+    );
+    assert!(
+        line("nginx:current").ends_with(
+            "  after the next apply (every 15 minutes): the webhook schedules nginx:1.27, which it tracks"
+        ),
+        "{}",
+        run.out
+    );
+}

@@ -1,6 +1,7 @@
 //! The engine's read-only view of a stored object, for `scan` and `explain`: the image
-//! triggers as OpenShift's controllers see them, and what the scheduling rule makes of each
-//! ImageStream tag. Read by the very code the rules use (the trigger families, the scheduling
+//! triggers as OpenShift's controllers see them, what the scheduling rule makes of each
+//! ImageStream tag, and which tags track another tag (and whether OpenShift moves them with
+//! it). Read by the very code the rules use (the trigger families, the scheduling
 //! decision), with nothing repaired and nothing reported, so `scan` never parses triggers or
 //! judges importability itself.
 
@@ -105,6 +106,64 @@ pub fn tag_importability(
     imagestream::importable::of_stream(stream, &context)
 }
 
+/// A spec tag that tracks another tag: `from.kind: ImageStreamTag` (OpenShift's "tag
+/// tracking"). It imports nothing itself; OpenShift copies the tag it names into it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tracking {
+    /// The tracking tag's name.
+    pub tag: String,
+    /// The tag it names: `from.name` `TAG` (this stream) or `STREAM:TAG` (`latest` when the
+    /// tag is empty), in `from.namespace` or else the stream's own namespace.
+    pub source: TagRef,
+    /// OpenShift copies every new image of `source` into this tag: the source is a tag of the
+    /// same stream (openshift-apiserver `UpdateTrackingTags` skips any other stream or
+    /// namespace). Otherwise the source's image is copied only when the spec tag is written.
+    pub follows: bool,
+}
+
+/// The tags of a stored ImageStream that track another tag, in spec order. A `from.name`
+/// naming no tag (empty, or an empty stream before `:`) tracks nothing and is left out, as
+/// are `ImageStreamImage` sources (a copy of one image, which never moves).
+pub fn tracking_tags(stream: &Value) -> Vec<Tracking> {
+    let meta = |field: &str| {
+        (stream.at(&format!("/metadata/{field}")))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    };
+    let (namespace, name) = (meta("namespace"), meta("name"));
+    let mut tracking = Vec::new();
+    for spec in crate::pointer::items(stream, "/spec/tags") {
+        let text = |pointer: &str| spec.at(pointer).and_then(Value::as_str);
+        let (Some(tag), Some("ImageStreamTag"), Some(from)) =
+            (text("/name"), text("/from/kind"), text("/from/name"))
+        else {
+            continue;
+        };
+        // library-go `SplitImageStreamTag`, as `UpdateTrackingTags` splits it.
+        let (source_stream, source_tag) = match from.split_once(':') {
+            Some((stream, "")) => (stream, "latest"),
+            Some((stream, tag)) => (stream, tag),
+            None => (name, from),
+        };
+        if source_stream.is_empty() || source_tag.is_empty() {
+            continue;
+        }
+        let source_namespace = text("/from/namespace")
+            .filter(|ns| !ns.is_empty())
+            .unwrap_or(namespace);
+        tracking.push(Tracking {
+            tag: tag.to_string(),
+            follows: source_namespace == namespace && source_stream == name,
+            source: TagRef {
+                namespace: source_namespace.to_string(),
+                stream: source_stream.to_string(),
+                tag: source_tag.to_string(),
+            },
+        });
+    }
+    tracking
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -176,6 +235,41 @@ mod tests {
         assert!(matches!(decided["bad"], Importability::Unparsable(_)));
         assert_eq!(decided["none"], Importability::NoSource);
         assert_eq!(decided["pushed"], Importability::NotExternal);
+    }
+
+    #[test]
+    fn tracking_tags_name_their_source_and_whether_openshift_follows_it() {
+        let stream = json!({"kind": "ImageStream",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"tags": [
+                {"name": "1", "from": {"kind": "DockerImage", "name": "quay.io/o/web:1"}},
+                {"name": "short", "from": {"kind": "ImageStreamTag", "name": "1"}},
+                {"name": "long", "from": {"kind": "ImageStreamTag", "name": "web:1"}},
+                {"name": "own-ns", "from": {"kind": "ImageStreamTag", "name": "web:1", "namespace": "shop"}},
+                {"name": "bare", "from": {"kind": "ImageStreamTag", "name": "web:"}},
+                {"name": "other", "from": {"kind": "ImageStreamTag", "name": "base:1"}},
+                {"name": "away", "from": {"kind": "ImageStreamTag", "name": "web:1", "namespace": "base"}},
+                {"name": "pinned", "from": {"kind": "ImageStreamImage", "name": "web@sha256:abc"}},
+                {"name": "empty", "from": {"kind": "ImageStreamTag", "name": ""}},
+                {"name": "nostream", "from": {"kind": "ImageStreamTag", "name": ":1"}}]}});
+        let read: Vec<(String, String, bool)> = (tracking_tags(&stream).into_iter())
+            .map(|t| {
+                let source = format!("{}/{}", t.source.namespace, t.source.stream_tag());
+                (t.tag, source, t.follows)
+            })
+            .collect();
+        let row = |tag: &str, source: &str, follows| (tag.to_string(), source.to_string(), follows);
+        assert_eq!(
+            read,
+            vec![
+                row("short", "shop/web:1", true),
+                row("long", "shop/web:1", true),
+                row("own-ns", "shop/web:1", true),
+                row("bare", "shop/web:latest", true),
+                row("other", "shop/base:1", false),
+                row("away", "base/web:1", false),
+            ]
+        );
     }
 
     /// `shop/app:1` from quay.io, with local lookup (short names bind) and local references

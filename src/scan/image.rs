@@ -1,14 +1,18 @@
 //! `scan --image REF`: what redeploys if this image moves. The ImageStream tags importing
 //! REF (a `DockerImage` source equal to it after `image_ref` normalisation), how each gets
 //! new images (scheduled every 15 minutes, polled by `autoredeploy poll`, or not at all and
-//! why), and every workload container following one of them, with whether it would redeploy
-//! by itself now, only after the webhook's next apply, or not at all. Built on what the scan
+//! why), the tags tracking one of them (`from.kind: ImageStreamTag`, as
+//! `engine::view::tracking_tags` reads them, through any chain of tracking tags: one tracking
+//! a tag of its own stream moves with it, one tracking a tag of another stream never, one
+//! tracking a tracking tag not reliably), and every workload container following one of
+//! them, with whether it would redeploy by itself now, only after the webhook's next apply,
+//! or not at all. Built on what the scan
 //! already decided: the tag table (the engine's importability), the poller's own choice of
 //! tags (`poll::tags`), each stream's and workload's engine outcome (its changes, findings
 //! and `bindings`) and the triggers as OpenShift's controller reads them
 //! (`engine::view::triggers`), before and after the patch. Pure; it must not print.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -20,7 +24,7 @@ use super::{Judged, Observer};
 use crate::config::RuleConfig;
 use crate::engine::catalog::TagRef;
 use crate::engine::kind::Kind;
-use crate::engine::view::{self, Importability, StoredTriggers};
+use crate::engine::view::{self, Importability, StoredTriggers, Tracking};
 use crate::engine::{BindingKind, Code, ContainerBinding, annotations};
 use crate::image_ref::{self, ImageRef};
 use crate::pointer::items;
@@ -40,6 +44,8 @@ pub enum Imported {
     Polled,
     /// Never by itself, only by a manual import.
     NotAtAll { reason: String },
+    /// A tag tracking a tracking tag: OpenShift may leave it behind when its source moves.
+    NotReliably { reason: String },
 }
 
 impl Imported {
@@ -47,7 +53,7 @@ impl Imported {
         match self {
             Imported::Scheduled | Imported::ScheduledOnNextApply => Some(EVERY_15_MINUTES),
             Imported::Polled => Some("polled"),
-            Imported::NotAtAll { .. } => None,
+            Imported::NotAtAll { .. } | Imported::NotReliably { .. } => None,
         }
     }
 
@@ -60,6 +66,7 @@ impl Imported {
             }
             Imported::Polled => "polled (autoredeploy poll)".into(),
             Imported::NotAtAll { reason } => format!("not at all: {reason}"),
+            Imported::NotReliably { reason } => format!("not reliably: {reason}"),
         }
     }
 }
@@ -147,18 +154,123 @@ pub fn imported(facts: &TagFacts, polled: bool, seen: &StreamSeen) -> Imported {
     }
 }
 
-/// One tag importing the image.
+/// How a tag reaches the image: it imports it, or it tracks (through other tags) one that
+/// does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reach {
+    /// How it gets a new image when the image moves.
+    pub imported: Imported,
+    /// The tags it tracks, nearest first, ending with the tag importing the image; empty for
+    /// that tag itself.
+    pub tracks: Vec<TagRef>,
+}
+
+impl Reach {
+    /// The tag importing the image, `tag` being the tag reached.
+    fn importing<'t>(&'t self, tag: &'t TagRef) -> &'t TagRef {
+        self.tracks.last().unwrap_or(tag)
+    }
+}
+
+/// How `tracker` gets new images, tracking `tracking.source`, which reaches the image as
+/// `source`. OpenShift copies each new image of a tag into the tags of the same stream that
+/// track it, in the same write (openshift-apiserver `UpdateTrackingTags`); a tag tracking one
+/// of another stream or namespace got that tag's image once, when it was written, and never
+/// moves by itself. Further down a chain (a tag tracking a tracking tag) the copy is made in
+/// one pass over the stream's tags in no set order (`UpdateChangedTrackingTags` ranges over a
+/// Go map), so such a tag may keep an old image: not reliably. A tracking tag has no import
+/// of its own: `importPolicy.scheduled` on it is rejected by validation and the webhook never
+/// adds it, so its schedule is its source's.
+pub fn tracked(tracking: &Tracking, tracker: &TagRef, source: &Reach) -> Reach {
+    let named = short(&tracking.source, &tracker.namespace);
+    let imported = match (&source.imported, tracking.follows) {
+        (_, false) => {
+            let place = match tracking.source.namespace == tracker.namespace {
+                true => "another ImageStream",
+                false => "another namespace",
+            };
+            Imported::NotAtAll {
+                reason: format!(
+                    "it tracks {named} in {place}: OpenShift copies that tag's image into it only when this tag is written (oc tag), never when it moves"
+                ),
+            }
+        }
+        (Imported::NotAtAll { reason }, true) => Imported::NotAtAll {
+            reason: format!("it tracks {named}, which is never re-imported: {reason}"),
+        },
+        (moving, true) if source.tracks.is_empty() => moving.clone(),
+        (_, true) => {
+            let importing = short(source.importing(&tracking.source), &tracker.namespace);
+            Imported::NotReliably {
+                reason: format!(
+                    "it tracks {named}, itself a tracking tag: OpenShift copies a new image down a chain of tracking tags in one pass over the stream's tags, in no set order, so this tag may keep an old image (track {importing} itself)"
+                ),
+            }
+        }
+    };
+    let mut tracks = vec![tracking.source.clone()];
+    tracks.extend(source.tracks.iter().cloned());
+    Reach { imported, tracks }
+}
+
+/// `stream:tag` for a tag of `namespace`, `namespace/stream:tag` for any other.
+fn short(tag: &TagRef, namespace: &str) -> String {
+    match tag.namespace == namespace {
+        true => tag.stream_tag(),
+        false => label(tag),
+    }
+}
+
+/// One tag importing the image, or tracking a tag that does.
 #[derive(Debug, Clone, Serialize)]
 pub struct TagAnswer {
     pub namespace: String,
     pub stream: String,
     pub tag: String,
-    /// `from.name` as written.
+    /// `from.name` as written, of the tag importing the image (for a tracking tag, of the
+    /// last tag of `tracks`).
     pub source: String,
+    /// For a tag tracking another (`from.kind: ImageStreamTag`): the tags it tracks as
+    /// `namespace/stream:tag`, nearest first, ending with the tag importing the image.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tracks: Vec<String>,
     pub imported: Imported,
-    /// The last import failed (the `ImportSuccess` condition's message).
+    /// The last import failed (the `ImportSuccess` condition's message; for a tracking tag,
+    /// that of the tag importing the image).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub import_failing: Option<String>,
+}
+
+impl TagAnswer {
+    /// How the table writes the `SOURCE` column: the source, or the chain of tags tracked
+    /// down to it (`tracks web:1.27, which imports nginx:1.27`).
+    pub fn source_label(&self) -> String {
+        let own = format!("{}/", self.namespace);
+        let mut out = String::new();
+        for tag in &self.tracks {
+            let tag = tag.strip_prefix(&own).unwrap_or(tag);
+            out.push_str(&format!("tracks {tag}, which "));
+        }
+        match out.is_empty() {
+            true => self.source.clone(),
+            false => format!("{out}imports {}", self.source),
+        }
+    }
+
+    /// How the table writes the `RE-IMPORTED` column: a tracking tag names the tag the
+    /// webhook schedules.
+    pub fn imported_label(&self) -> String {
+        match (&self.imported, self.tracks.last()) {
+            (Imported::ScheduledOnNextApply, Some(importing)) => {
+                let own = format!("{}/", self.namespace);
+                let importing = importing.strip_prefix(&own).unwrap_or(importing);
+                format!(
+                    "after the next apply ({EVERY_15_MINUTES}): the webhook schedules {importing}, which it tracks"
+                )
+            }
+            _ => self.imported.label(),
+        }
+    }
 }
 
 /// Whether a container redeploys by itself when the image moves.
@@ -224,7 +336,7 @@ fn decide(
     following: &Following<'_>,
     kind: Kind,
     object: &ObjectSeen<'_>,
-    tags: &BTreeMap<TagRef, Imported>,
+    tags: &BTreeMap<TagRef, Reach>,
 ) -> Option<(Option<TagRef>, Redeploys, Option<&'static str>, String)> {
     let binding_tag = following
         .binding
@@ -266,16 +378,20 @@ fn decide(
     let Some(followed) = &tag else {
         return no("it follows no ImageStream tag".into());
     };
-    let imported = tags.get(followed)?;
+    let reach = tags.get(followed)?;
+    let imported = &reach.imported;
     let when = imported.when();
     match imported {
         Imported::NotAtAll { reason: why } => {
             return no(format!("{} is never re-imported: {why}", label(followed)));
         }
+        Imported::NotReliably { reason: why } => {
+            return no(format!("{} may keep an old image: {why}", label(followed)));
+        }
         Imported::ScheduledOnNextApply => {
             let stream = format!(
                 "the webhook schedules {} on its ImageStream's next apply",
-                label(followed)
+                label(reach.importing(followed))
             );
             reason = match reason.is_empty() {
                 true => stream,
@@ -381,10 +497,13 @@ pub struct ImageAnswer<'r> {
     polled: BTreeSet<TagRef>,
     /// Matching tags the scan ran (or left out of scope) with their stream.
     seen: BTreeMap<TagRef, StreamSeen>,
-    /// Matching tags, decided once the streams are done, with their facts.
-    tags: Option<BTreeMap<TagRef, (Imported, TagFacts)>>,
+    /// Every listed tag tracking another (`from.kind: ImageStreamTag`).
+    tracking: Vec<(TagRef, Tracking)>,
+    /// Matching tags and the tags tracking them, decided once the streams are done, with the
+    /// facts of the tag importing the image.
+    tags: Option<BTreeMap<TagRef, (Reach, TagFacts)>>,
     /// The same, without the facts: what a workload's containers are judged against.
-    imported: BTreeMap<TagRef, Imported>,
+    imported: BTreeMap<TagRef, Reach>,
     pub workloads: Vec<WorkloadAnswer>,
 }
 
@@ -396,6 +515,7 @@ impl<'r> ImageAnswer<'r> {
             namespace: namespace.map(str::to_string),
             polled: BTreeSet::new(),
             seen: BTreeMap::new(),
+            tracking: Vec::new(),
             tags: None,
             imported: BTreeMap::new(),
             workloads: Vec::new(),
@@ -418,10 +538,32 @@ impl<'r> ImageAnswer<'r> {
                     continue;
                 }
                 let seen = (self.seen.get(key).cloned()).unwrap_or(StreamSeen::NotScanned);
-                let imported = imported(facts, self.polled.contains(key), &seen);
-                self.imported.insert(key.clone(), imported.clone());
-                decided.insert(key.clone(), (imported, facts.clone()));
+                let reach = Reach {
+                    imported: imported(facts, self.polled.contains(key), &seen),
+                    tracks: Vec::new(),
+                };
+                decided.insert(key.clone(), (reach, facts.clone()));
             }
+            // The tags tracking those, and the tags tracking them, breadth first. A tag has
+            // one source, so a tag already reached is never reached again: a cycle of tags
+            // tracking each other ends there.
+            let mut queue: VecDeque<TagRef> = decided.keys().cloned().collect();
+            while let Some(source) = queue.pop_front() {
+                let Some((reach, facts)) = decided.get(&source).cloned() else {
+                    continue;
+                };
+                for (tracker, tracking) in &self.tracking {
+                    if tracking.source != source || decided.contains_key(tracker) {
+                        continue;
+                    }
+                    let reached = tracked(tracking, tracker, &reach);
+                    decided.insert(tracker.clone(), (reached, facts.clone()));
+                    queue.push_back(tracker.clone());
+                }
+            }
+            self.imported = (decided.iter())
+                .map(|(key, (reach, _))| (key.clone(), reach.clone()))
+                .collect();
             self.tags = Some(decided);
         }
     }
@@ -439,12 +581,13 @@ impl<'r> ImageAnswer<'r> {
                 namespace.as_deref().is_none_or(|ns| key.namespace == ns)
                     || followed.contains(&label(key))
             })
-            .map(|(key, (imported, facts))| TagAnswer {
+            .map(|(key, (reach, facts))| TagAnswer {
                 namespace: key.namespace.clone(),
                 stream: key.stream.clone(),
                 tag: key.tag.clone(),
                 source: facts.source.clone().unwrap_or_default(),
-                imported,
+                tracks: reach.tracks.iter().map(label).collect(),
+                imported: reach.imported,
                 import_failing: facts.failing.clone(),
             })
             .collect();
@@ -555,10 +698,18 @@ impl<'r> ImageAnswer<'r> {
             else {
                 continue;
             };
-            let failing =
-                (tag.as_ref()).and_then(|t| self.tags.as_ref()?.get(t)?.1.failing.as_ref());
-            if let (Some(message), false) = (failing, redeploys == Redeploys::No) {
-                let failed = format!("but the tag's last import failed: {message}");
+            let failing = (tag.as_ref()).and_then(|t| {
+                let (reach, facts) = self.tags.as_ref()?.get(t)?;
+                Some((reach.tracks.last(), facts.failing.as_ref()?))
+            });
+            if let (Some((importing, message)), false) = (failing, redeploys == Redeploys::No) {
+                let failed = match importing {
+                    None => format!("but the tag's last import failed: {message}"),
+                    Some(importing) => format!(
+                        "but the last import of {}, which it tracks, failed: {message}",
+                        label(importing)
+                    ),
+                };
                 reason = match reason.is_empty() {
                     true => failed,
                     false => format!("{reason}; {failed}"),
@@ -583,6 +734,16 @@ impl<'r> ImageAnswer<'r> {
 
 impl Observer for ImageAnswer<'_> {
     fn listed_stream(&mut self, stored: &Value) {
+        let namespace = classify::namespace_of(stored).to_string();
+        let stream = meta_name(stored);
+        for tracking in view::tracking_tags(stored) {
+            let tracker = TagRef {
+                namespace: namespace.clone(),
+                stream: stream.clone(),
+                tag: tracking.tag.clone(),
+            };
+            self.tracking.push((tracker, tracking));
+        }
         for polled in crate::poll::tags::polled_tags(stored, self.rules) {
             if self.query.matches(&polled.from) {
                 self.polled.insert(TagRef {
@@ -612,7 +773,7 @@ impl Observer for ImageAnswer<'_> {
 /// The trigger, when it follows one of the tags importing the image.
 fn matching<'t>(
     trigger: Option<&'t view::StoredTrigger>,
-    imported: &BTreeMap<TagRef, Imported>,
+    imported: &BTreeMap<TagRef, Reach>,
 ) -> Option<&'t view::StoredTrigger> {
     trigger.filter(|t| imported.contains_key(&t.tag))
 }

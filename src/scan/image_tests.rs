@@ -132,8 +132,12 @@ fn object(writes: bool, would_change: bool) -> ObjectSeen<'static> {
     }
 }
 
-fn tags(imported: Imported) -> BTreeMap<TagRef, Imported> {
-    BTreeMap::from([(tag(), imported)])
+fn tags(imported: Imported) -> BTreeMap<TagRef, Reach> {
+    let reach = Reach {
+        imported,
+        tracks: Vec::new(),
+    };
+    BTreeMap::from([(tag(), reach)])
 }
 
 fn following<'a>(
@@ -155,7 +159,7 @@ fn decided(
     following: &Following<'_>,
     kind: Kind,
     object: &ObjectSeen<'_>,
-    tags: &BTreeMap<TagRef, Imported>,
+    tags: &BTreeMap<TagRef, Reach>,
 ) -> Decided {
     decide(following, kind, object, tags)
         .map(|(tag, redeploys, when, reason)| (tag.map(|t| label(&t)), redeploys, when, reason))
@@ -264,5 +268,151 @@ fn a_container_redeploys_now_after_the_next_apply_or_not_and_says_why() {
             &scheduled
         ),
         None
+    );
+}
+
+fn tag_ref(namespace: &str, stream: &str, tag: &str) -> TagRef {
+    TagRef {
+        namespace: namespace.into(),
+        stream: stream.into(),
+        tag: tag.into(),
+    }
+}
+
+fn tracking(tracker: &TagRef, source: &TagRef) -> Tracking {
+    Tracking {
+        tag: tracker.tag.clone(),
+        source: source.clone(),
+        follows: source.namespace == tracker.namespace && source.stream == tracker.stream,
+    }
+}
+
+#[test]
+fn a_tracking_tag_moves_with_a_source_of_its_own_stream_and_never_with_another() {
+    let importing = tag_ref("shop", "web", "1.27");
+    let root = Reach {
+        imported: Imported::Scheduled,
+        tracks: Vec::new(),
+    };
+    // web:stable tracks web:1.27: it moves, on its schedule.
+    let stable = tag_ref("shop", "web", "stable");
+    let first = tracked(&tracking(&stable, &importing), &stable, &root);
+    assert_eq!(first.imported, Imported::Scheduled);
+    assert_eq!(first.tracks, vec![importing.clone()]);
+    assert_eq!(first.importing(&stable), &importing);
+    // web:prod tracks web:stable: OpenShift may leave it behind, and so what tracks it.
+    let prod = tag_ref("shop", "web", "prod");
+    let second = tracked(&tracking(&prod, &stable), &prod, &first);
+    assert_eq!(
+        second.imported,
+        Imported::NotReliably {
+            reason: "it tracks web:stable, itself a tracking tag: OpenShift copies a new image \
+                     down a chain of tracking tags in one pass over the stream's tags, in no set \
+                     order, so this tag may keep an old image (track web:1.27 itself)"
+                .into()
+        }
+    );
+    assert_eq!(second.tracks, vec![stable.clone(), importing.clone()]);
+    assert_eq!(second.importing(&prod), &importing);
+    let third = tag_ref("shop", "web", "canary");
+    let deeper = tracked(&tracking(&third, &prod), &third, &second);
+    assert!(matches!(deeper.imported, Imported::NotReliably { .. }));
+    assert_eq!(deeper.tracks.len(), 3);
+    assert_eq!(
+        deeper.imported.label().split_once(':').unwrap().0,
+        "not reliably"
+    );
+    // Polled, or scheduled by the webhook's next apply: the same for the tags tracking it.
+    for moving in [Imported::Polled, Imported::ScheduledOnNextApply] {
+        let source = Reach {
+            imported: moving.clone(),
+            tracks: Vec::new(),
+        };
+        let reached = tracked(&tracking(&stable, &importing), &stable, &source);
+        assert_eq!(reached.imported, moving);
+    }
+    // Another stream, another namespace: copied once, when the tag was written.
+    let copy = tag_ref("shop", "mirror", "copy");
+    assert_eq!(
+        reason(tracked(&tracking(&copy, &importing), &copy, &root).imported),
+        "it tracks web:1.27 in another ImageStream: OpenShift copies that tag's image into it \
+         only when this tag is written (oc tag), never when it moves"
+    );
+    let away = tag_ref("base", "web", "1.27");
+    assert!(
+        reason(tracked(&tracking(&away, &importing), &away, &root).imported)
+            .starts_with("it tracks shop/web:1.27 in another namespace: "),
+    );
+    // A source never re-imported: nor is the tag tracking it, and it says why.
+    let pinned = Reach {
+        imported: Imported::NotAtAll {
+            reason: "its source is pinned to a digest".into(),
+        },
+        tracks: Vec::new(),
+    };
+    assert_eq!(
+        reason(tracked(&tracking(&stable, &importing), &stable, &pinned).imported),
+        "it tracks web:1.27, which is never re-imported: its source is pinned to a digest"
+    );
+}
+
+#[test]
+fn a_container_on_a_tracking_tag_waits_for_the_importing_tag_to_be_scheduled() {
+    let importing = tag();
+    let stable = tag_ref("shop", "web", "stable");
+    let tags = BTreeMap::from([
+        (
+            importing.clone(),
+            Reach {
+                imported: Imported::ScheduledOnNextApply,
+                tracks: Vec::new(),
+            },
+        ),
+        (
+            stable.clone(),
+            Reach {
+                imported: Imported::ScheduledOnNextApply,
+                tracks: vec![importing],
+            },
+        ),
+    ]);
+    let on = view::StoredTrigger {
+        tag: stable,
+        automatic: true,
+        sole: true,
+    };
+    let waits = decided(
+        &following(Some(&on), None, None),
+        Kind::Deployment,
+        &object(false, false),
+        &tags,
+    )
+    .unwrap();
+    assert_eq!(
+        waits,
+        (
+            Some("shop/web:stable".into()),
+            Redeploys::AfterTheNextApply,
+            Some(EVERY_15_MINUTES),
+            "the webhook schedules shop/web:1.27 on its ImageStream's next apply".into()
+        )
+    );
+}
+
+#[test]
+fn the_source_column_shows_the_chain_down_to_the_imported_image() {
+    let answer = |tracks: &[&str]| TagAnswer {
+        namespace: "shop".into(),
+        stream: "web".into(),
+        tag: "prod".into(),
+        source: "nginx:1.27".into(),
+        tracks: tracks.iter().map(|t| t.to_string()).collect(),
+        imported: Imported::Scheduled,
+        import_failing: None,
+    };
+    assert_eq!(answer(&[]).source_label(), "nginx:1.27");
+    assert_eq!(
+        answer(&["shop/web:stable", "base/lib:1.27"]).source_label(),
+        "tracks web:stable, which tracks base/lib:1.27, which imports nginx:1.27"
     );
 }

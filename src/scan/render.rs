@@ -197,14 +197,14 @@ pub fn image_table(answer: &Answer) -> String {
             "RE-IMPORTED".into(),
         ]];
         rows.extend(answer.tags.iter().map(|t| {
-            let mut imported = t.imported.label();
+            let mut imported = t.imported_label();
             if let Some(failing) = &t.import_failing {
                 let _ = write!(imported, " (last import failed: {failing})");
             }
             vec![
                 t.namespace.clone(),
                 format!("{}:{}", t.stream, t.tag),
-                t.source.clone(),
+                t.source_label(),
                 imported,
             ]
         }));

@@ -14,6 +14,11 @@ pub const STORIES: &[Story] = &[
         exclusive: true,
         run: fix_stays_inside_the_webhooks_scope,
     },
+    Story {
+        name: "scan::image_follows_a_tracking_tag_and_the_push_proves_it",
+        exclusive: false,
+        run: image_follows_a_tracking_tag_and_the_push_proves_it,
+    },
 ];
 
 /// The line of object `name` in `scan`'s table (columns NAMESPACE KIND NAME STATUS ...).
@@ -172,4 +177,125 @@ fn fix_stays_inside_the_webhooks_scope(ns: &Ns) {
         assert_ne!(stored["spec"]["tags"][0]["importPolicy"]["scheduled"], true);
     }
     kube.run(&["delete", "imagestream", "-n", "openshift", &sample], None);
+}
+
+/// A Deployment `name` whose container `web` runs `image` and follows `stream_tag` through
+/// the triggers annotation.
+fn following(ns: &str, name: &str, image: &str, stream_tag: &str) -> serde_json::Value {
+    let mut object = deployment(ns, name, image);
+    let trigger = serde_json::json!([{"from": {"kind": "ImageStreamTag", "name": stream_tag},
+        "fieldPath": "spec.template.spec.containers[?(@.name==\"web\")].image"}]);
+    object["metadata"]["annotations"] = serde_json::json!({TRIGGERS: trigger.to_string()});
+    object
+}
+
+/// `scan --image` on a tag tracking another: `hello:latest` imports the loopback registry's
+/// image (the webhook schedules it), `hello:stable` tracks it, `mirror:copy` in another
+/// stream tracks it too. Scan says the Deployment following `hello:stable` redeploys every
+/// 15 minutes and the one following `mirror:copy` never does; a push to the registry proves
+/// both on the cluster: the first rolls out the new digest, the second stays on its image.
+fn image_follows_a_tracking_tag_and_the_push_proves_it(ns: &Ns) {
+    let kube = &env().kube;
+    let ns = ns.name.as_str();
+    let Some(real) = RealTag::new(ns) else {
+        println!("e2e: scan --image story skipped: no loopback registry on this cluster");
+        return;
+    };
+    let first = real.push();
+    let mut hello = real.stream(ns, "hello");
+    (hello["spec"]["tags"].as_array_mut().expect("tags")).push(
+        serde_json::json!({"name": "stable", "from": {"kind": "ImageStreamTag", "name": "latest"}}),
+    );
+    kube.apply(&hello);
+    eventually("hello:stable to track the first import", REACT, || {
+        (tag_image(ns, "hello", "stable").as_deref() == Some(first.as_str())).then_some(())
+    });
+    // Written once the source has its image: OpenShift copies it in, and only then.
+    kube.apply(
+        &serde_json::json!({"apiVersion": "image.openshift.io/v1", "kind": "ImageStream",
+        "metadata": {"name": "mirror", "namespace": ns},
+        "spec": {"tags": [{"name": "copy",
+            "from": {"kind": "ImageStreamTag", "name": "hello:latest"}}]}}),
+    );
+    eventually("mirror:copy to hold the first image", REACT, || {
+        (tag_image(ns, "mirror", "copy").as_deref() == Some(first.as_str())).then_some(())
+    });
+    kube.apply(&following(ns, "follower", &first, "hello:stable"));
+    kube.apply(&following(ns, "copier", &first, "mirror:copy"));
+
+    let (code, json, err) =
+        autoredeploy(&["scan", "-n", ns, "--image", &real.source, "-o", "json"]);
+    assert_eq!(code, 0, "{json}{err}");
+    let answer: serde_json::Value = serde_json::from_str(&json).expect("scan --image's JSON");
+    let tag = |stream: &str, tag: &str| {
+        (answer["tags"].as_array().expect("tags").iter())
+            .find(|t| t["stream"] == stream && t["tag"] == tag)
+            .unwrap_or_else(|| panic!("no {stream}:{tag} in {answer:#}"))
+            .clone()
+    };
+    assert_eq!(
+        tag("hello", "latest")["imported"]["by"],
+        "scheduled",
+        "{answer:#}"
+    );
+    let stable = tag("hello", "stable");
+    assert_eq!(
+        stable["tracks"],
+        serde_json::json!([format!("{ns}/hello:latest")]),
+        "{answer:#}"
+    );
+    assert_eq!(stable["imported"]["by"], "scheduled", "{answer:#}");
+    let copy = tag("mirror", "copy");
+    assert_eq!(copy["imported"]["by"], "not-at-all", "{answer:#}");
+    let workload = |name: &str| {
+        (answer["workloads"].as_array().expect("workloads").iter())
+            .find(|w| w["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {answer:#}"))
+            .clone()
+    };
+    let follower = workload("follower");
+    assert_eq!(
+        (
+            follower["tag"].as_str(),
+            follower["redeploys"].as_str(),
+            follower["when"].as_str()
+        ),
+        (
+            Some(format!("{ns}/hello:stable").as_str()),
+            Some("yes"),
+            Some("every 15 minutes")
+        ),
+        "{answer:#}"
+    );
+    let copier = workload("copier");
+    assert_eq!(copier["redeploys"], "no", "{answer:#}");
+    assert!(
+        (copier["reason"].as_str().unwrap_or_default()).contains("in another ImageStream"),
+        "{answer:#}"
+    );
+
+    // The claim, on the cluster.
+    let second = real.push();
+    kube.wait_for(
+        ns,
+        "deployment",
+        "follower",
+        "the pushed image, through hello:latest's scheduled import and hello:stable",
+        REACT,
+        |d| (image_of(d) == second).then_some(()),
+    );
+    assert_eq!(
+        tag_image(ns, "hello", "stable").as_deref(),
+        Some(second.as_str())
+    );
+    controllers_caught_up(ns);
+    assert_eq!(
+        tag_image(ns, "mirror", "copy").as_deref(),
+        Some(first.as_str()),
+        "mirror:copy moved, though it tracks a tag of another stream"
+    );
+    assert_eq!(image_of(&kube.must_get(ns, "deployment", "copier")), first);
+    // One rollout each: the first image, and for the follower the pushed one.
+    assert_eq!(replicasets(ns, "follower").len(), 2);
+    assert_eq!(replicasets(ns, "copier").len(), 1);
 }
