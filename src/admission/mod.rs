@@ -1,5 +1,7 @@
-//! The pure admission adapter: AdmissionReview bytes in, AdmissionReview out. The only reader of
-//! [`crate::config::Mode`]. It decodes the review once (the object stays a raw `serde_json::Value`,
+//! The pure admission adapter: AdmissionReview bytes in, AdmissionReview out. Like
+//! [`crate::batch`] for `mutate` and `scan`, it turns the engine's outcome into what the mode
+//! makes of it ([`crate::config::Mode::disposition`], the one audit rule); the engine never sees
+//! the mode. It decodes the review once (the object stays a raw `serde_json::Value`,
 //! never a typed `ObjectMeta`, so the patch is derived from what the API server sent), decides the
 //! mode, calls the engine and builds a response the API server accepts (kube-apiserver
 //! `VerifyAdmissionResponse` and the mutating dispatcher). It never denies, never does I/O and
