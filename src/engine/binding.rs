@@ -190,14 +190,22 @@ fn bind_short(
             docker_hub_reading(image)
         )));
     };
+    // Local lookup counts only where ImagePolicy admission applies it.
+    let local_lookup = context.catalog.local_lookup(namespace, stream);
     let safe = !state.reference_only
-        && (context.catalog.local_lookup(namespace, stream)
+        && ((local_lookup && context.image_policy)
             || context.resolve_names
             || state.source.is_none()
             || state
                 .source
                 .as_deref()
                 .is_some_and(|s| same_image(s, image)));
+    if !safe && local_lookup && !context.image_policy {
+        return Err(Some(format!(
+            "{image} means {} on Docker Hub, and OpenShift's ImagePolicy admission does not resolve short names in namespace {namespace}, so ImageStream {stream}'s lookupPolicy.local does not apply; write the image in full",
+            docker_hub_reading(image),
+        )));
+    }
     if !safe {
         return Err(Some(format!(
             "{image} means {} on Docker Hub, but ImageStream tag {stream}:{tag} {}; set lookupPolicy.local: true on the stream, or write the image in full",

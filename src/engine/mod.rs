@@ -142,6 +142,10 @@ pub(crate) struct Context<'a> {
     /// (`alpha.image.policy.openshift.io/resolve-names: "*"`), so short names bind to any
     /// stream of the namespace, as if it had `lookupPolicy.local`.
     pub resolve_names: bool,
+    /// OpenShift's ImagePolicy admission resolves this object's short names (local lookup,
+    /// `resolve-names`): true but in the namespaces kube-apiserver skips the plugin in
+    /// ([`names::image_policy_skips`]), where a Deployment's `myapp` stays Docker Hub's.
+    pub image_policy: bool,
 }
 
 /// Apply every rule to one object (docs/rules.md): the one entry to the engine.
@@ -213,6 +217,7 @@ fn run(
         operation: request.operation,
         old_object: request.old_object,
         resolve_names: false,
+        image_policy: true,
     };
     let patch = if kind.is_image_stream_family() {
         stream_patch(

@@ -80,6 +80,26 @@ fn lower_alnum(b: u8) -> bool {
     b.is_ascii_lowercase() || b.is_ascii_digit()
 }
 
+/// The namespaces OpenShift's kube-apiserver skips its own admission plugins in, ImagePolicy
+/// among them (openshift/kubernetes `openshift-kube-apiserver/admission/namespaceconditions`:
+/// the run-level 0 and 1 namespaces it knows by name). There a Deployment's `image: myapp`
+/// is never resolved to a local stream: the pod pulls Docker Hub's `myapp`. (A namespace
+/// labelled `openshift.io/run-level: "0"` or `"1"` is skipped too; the engine sees no
+/// namespace labels.)
+pub const IMAGE_POLICY_SKIPPED: [&str; 6] = [
+    "default",
+    "kube-system",
+    "kube-public",
+    "openshift",
+    "openshift-infra",
+    "openshift-node",
+];
+
+/// Whether kube-apiserver's ImagePolicy admission skips `namespace`.
+pub fn image_policy_skips(namespace: &str) -> bool {
+    IMAGE_POLICY_SKIPPED.contains(&namespace)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -102,6 +102,7 @@ pub fn tag_importability(
         old_object: None,
         // Names in workloads; an ImageStream has none to resolve.
         resolve_names: false,
+        image_policy: true,
     };
     imagestream::importable::of_stream(stream, &context)
 }

@@ -34,9 +34,14 @@ pub fn apply(kind: Kind, object: &mut Value, context: &Context<'_>, report: &mut
         return;
     }
     // ImagePolicy resolves every short name of a workload that asks for it; offline, where
-    // it does not run, the short-name rule reads them the same way.
+    // it does not run, the short-name rule reads them the same way. In the namespaces
+    // kube-apiserver skips the plugin in, it resolves none of the kinds kube-apiserver serves;
+    // openshift-apiserver still resolves a DeploymentConfig's.
+    let image_policy =
+        kind == Kind::DeploymentConfig || !names::image_policy_skips(context.namespace);
     let context = &Context {
-        resolve_names: intent::resolves_all_names(object, pod_spec),
+        resolve_names: image_policy && intent::resolves_all_names(object, pod_spec),
+        image_policy,
         ..*context
     };
     let intent = Intent::read(object, pod_spec);
@@ -533,7 +538,8 @@ fn bind(
     let Some(image) = container.image.as_deref() else {
         return (None, BindingKind::NoImage);
     };
-    if binding::may_be_resolved_by_image_policy(image, context)
+    if context.image_policy
+        && binding::may_be_resolved_by_image_policy(image, context)
         && let Some(tag) = intent
             .image(container)
             .and_then(|written| binding::resolved_by_image_policy(image, &written, context))

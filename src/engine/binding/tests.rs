@@ -31,6 +31,7 @@ fn with_context<T>(f: impl FnOnce(&Context<'_>) -> T) -> T {
         operation: Operation::Create,
         old_object: None,
         resolve_names: false,
+        image_policy: true,
     };
     f(&context)
 }

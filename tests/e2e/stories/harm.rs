@@ -45,6 +45,11 @@ pub const STORIES: &[Story] = &[
         exclusive: false,
         run: image_policy_resolve_names_gets_its_trigger,
     },
+    Story {
+        name: "harm::short_name_in_default_stays_docker_hubs",
+        exclusive: false,
+        run: short_name_in_default_stays_docker_hubs,
+    },
 ];
 
 /// A user bumps `quay.io/acme/app:1` to `quay.io/acme/app:2` in a Deployment the webhook gave a
@@ -383,4 +388,67 @@ fn image_policy_resolve_names_gets_its_trigger(ns: &Ns) {
     kube.wait_for(ns, "deployment", "web", "the pushed image", REACT, |d| {
         (image_of(d) == second).then_some(())
     });
+}
+
+/// kube-apiserver skips OpenShift's ImagePolicy admission in `default` (and the other run-level
+/// namespaces it knows by name): a Deployment's `image: NAME:latest` stays Docker Hub's even
+/// on a stream with `lookupPolicy.local`, so the webhook binds nothing and a push to the
+/// stream changes nothing. openshift-apiserver still resolves a DeploymentConfig's short
+/// name there, so the DC gets its trigger and follows the push. Runs in `default` itself,
+/// with names of its own, removed at the end.
+fn short_name_in_default_stays_docker_hubs(_: &Ns) {
+    let kube = &env().kube;
+    let ns = "default";
+    let suffix = &kube::random_hex64()[..5];
+    let stream_name = format!("sn-{suffix}");
+    let (web, dc) = (format!("sn-web-{suffix}"), format!("sn-dc-{suffix}"));
+    let repository = format!("quay.io/acme/sn-{suffix}");
+    let source = format!("{repository}:latest");
+    let short = format!("{stream_name}:latest");
+    let mut stream = imagestream(ns, &stream_name, &[("latest", &source)]);
+    stream["spec"]["lookupPolicy"] = serde_json::json!({"local": true});
+    kube.apply(&stream);
+    let first = push(ns, &stream_name, "latest", &repository);
+    wait_catalog(ns, &source, Some(&first));
+    let out = kube.apply(&deployment(ns, &web, &short));
+    let stored = kube.must_get(ns, "deployment", &web);
+    assert_eq!(image_of(&stored), short, "ImagePolicy left it: {stored}");
+    assert!(
+        annotation_triggers(&stored).is_empty(),
+        "no trigger on a Docker Hub image: {stored}"
+    );
+    assert!(
+        (out.warnings().iter())
+            .any(|w| w.contains("does not resolve short names in namespace default")),
+        "the user is told why: {:?}",
+        out.warnings()
+    );
+    kube.apply(&deploymentconfig(ns, &dc, &short));
+    let stored_dc = kube.must_get(ns, "dc", &dc);
+    assert_eq!(
+        image_change_trigger(&stored_dc).map(|t| t["imageChangeParams"]["from"]["name"].clone()),
+        Some(serde_json::json!(short)),
+        "openshift-apiserver resolved the DC's short name, which got its trigger: {stored_dc}"
+    );
+    let second = push(ns, &stream_name, "latest", &repository);
+    kube.wait_for(ns, "dc", &dc, "the DC to follow the push", REACT, |d| {
+        (image_of(d) == second).then_some(())
+    });
+    controllers_caught_up(ns);
+    let after = kube.must_get(ns, "deployment", &web);
+    assert_eq!(image_of(&after), short, "the push changed nothing: {after}");
+    assert_eq!(
+        after["metadata"]["generation"],
+        stored["metadata"]["generation"]
+    );
+    let objects = [
+        format!("imagestream/{stream_name}"),
+        format!("deployment/{web}"),
+        format!("dc/{dc}"),
+        "deployment/caught-up".to_string(),
+        "imagestream/caught-up".to_string(),
+    ];
+    let mut args = vec!["delete", "-n", ns, "--wait=false", "--ignore-not-found"];
+    args.extend(objects.iter().map(String::as_str));
+    kube.try_run(&args, None);
 }
