@@ -5,7 +5,9 @@
 //! adapter as the re-apply `scan` models (an UPDATE whose old object is the stored one),
 //! streams first, each stream's patch in the catalog before the next object, as a re-apply of
 //! everything in list order would leave it. Patch, change codes and finding codes must be
-//! the same, object by object; each finding at a container's field names that container.
+//! the same, object by object; each finding at a container's field names that container; and
+//! `scan KIND/NAME` explains each container as following the tag the webhook's patch leaves
+//! its trigger on (as OpenShift's trigger controller reads it), or none.
 
 use base64::Engine as _;
 use proptest::prelude::*;
@@ -15,6 +17,8 @@ use autoredeploy::admission::{self, Context};
 use autoredeploy::catalog::CatalogIndex;
 use autoredeploy::cli::{Cli, Command};
 use autoredeploy::config::{Mode, RuleConfig};
+use autoredeploy::engine::kind::Kind;
+use autoredeploy::engine::view;
 use autoredeploy::testing::fake_api::FakeApi;
 use clap::Parser;
 
@@ -182,6 +186,50 @@ fn reported_codes(entry: &Value, list: &str) -> Value {
     Value::Array(all.iter().map(|c| c["code"].clone()).collect())
 }
 
+/// Each container of `stored` in `scan deployment/NAME`'s explanation follows the tag the
+/// trigger controller would read for it from `applied` (the webhook's patch applied), or none.
+fn explains_what_the_webhook_leaves(
+    applied: &Value,
+    stored: &Value,
+    explained: &str,
+) -> Result<(), TestCaseError> {
+    let after = view::triggers(Kind::Deployment, applied, "shop").usable();
+    let skipped = stored["metadata"]["annotations"]["autoredeploy.io/skip-containers"].as_str();
+    for container in stored["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap()
+    {
+        let name = container["name"].as_str().unwrap();
+        let header = format!("\ncontainer \"{name}\"\n");
+        let section = explained
+            .split_once(&header)
+            .map(|(_, rest)| rest.split("\n\n").next().unwrap_or(rest))
+            .unwrap_or_else(|| panic!("no section for {name}: {explained}"));
+        if skipped == Some(name) {
+            prop_assert!(section.contains("opted out"), "{}", section);
+            continue;
+        }
+        let tag_line = (section.lines())
+            .find_map(|l| l.trim_start().strip_prefix("stream tag"))
+            .map(str::trim_start)
+            .unwrap_or_else(|| panic!("no stream tag line for {name}: {section}"));
+        match after.get(name) {
+            Some(trigger) => {
+                let tag = format!("{}/{}", trigger.tag.namespace, trigger.tag.stream_tag());
+                prop_assert!(
+                    tag_line.starts_with(&tag),
+                    "{}: {} (want {})",
+                    name,
+                    tag_line,
+                    tag
+                );
+            }
+            None => prop_assert!(tag_line.starts_with("none"), "{}: {}", name, tag_line),
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
@@ -196,15 +244,23 @@ proptest! {
             .enable_all()
             .build()
             .unwrap();
-        let report: Value = runtime.block_on(async {
+        let (report, explained): (Value, Vec<String>) = runtime.block_on(async {
             let api = FakeApi::start(cluster.clone()).await;
             let dir = tempfile::tempdir().expect("temp dir");
             let kubeconfig = api.kubeconfig(dir.path());
             let mut args = vec!["-n", "shop", "--output", "json"];
             args.extend(flags.iter().copied());
             let run = scan(&kubeconfig, &args).await;
-            serde_json::from_str(&run.out)
-                .unwrap_or_else(|e| panic!("{e}: {} {}", run.out, run.err))
+            let report = serde_json::from_str(&run.out)
+                .unwrap_or_else(|e| panic!("{e}: {} {}", run.out, run.err));
+            let mut explained = Vec::new();
+            for workload in &workloads {
+                let target = format!("deployment/{}", workload["metadata"]["name"].as_str().unwrap());
+                let mut args = vec![target.as_str(), "-n", "shop"];
+                args.extend(flags.iter().copied());
+                explained.push(scan(&kubeconfig, &args).await.out);
+            }
+            (report, explained)
         });
         let objects = report["objects"].as_array().expect("objects");
         let config = rules(&flags);
@@ -240,6 +296,10 @@ proptest! {
             let patch: json_patch::Patch = serde_json::from_value(patch).unwrap();
             json_patch::patch(&mut applied, &patch).unwrap();
             catalog.upsert(&applied, "");
+            if kind == "Deployment" {
+                let i: usize = name[1..].parse().unwrap();
+                explains_what_the_webhook_leaves(&applied, stored, &explained[i])?;
+            }
         }
     }
 }

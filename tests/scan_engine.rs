@@ -252,3 +252,72 @@ async fn filtered_and_own_registry_tags_are_not_reported_not_scheduled() {
         explained.out
     );
 }
+
+/// A tag of a `--polled-registry` is left unscheduled on purpose: `autoredeploy poll` imports
+/// it when its digest changes. A workload following it redeploys by itself, and scan says so;
+/// without the flag, the same tag is one the webhook schedules on its next apply.
+#[tokio::test]
+async fn a_workload_following_a_polled_tag_redeploys_by_itself() {
+    let mut hub = objects::stream(
+        "shop",
+        "hub",
+        "1.25",
+        "docker.io/library/nginx:1.25",
+        DIGEST_APP,
+        false,
+    );
+    hub["spec"]["tags"][0]["importPolicy"] = json!({});
+    let entry = r#"[{"from":{"kind":"ImageStreamTag","name":"hub:1.25"},"fieldPath":"spec.template.spec.containers[?(@.name==\"main\")].image"}]"#;
+    let web = deployment(
+        "web",
+        json!([{"name": "main", "image": format!("docker.io/library/nginx@{DIGEST_APP}"),
+            "imagePullPolicy": "IfNotPresent"}]),
+        json!({"image.openshift.io/triggers": entry}),
+    );
+    let (_api, _dir, kubeconfig) = start(&[hub, web]).await;
+    let polled = scan(
+        &kubeconfig,
+        &["-n", "shop", "--polled-registry", "docker.io", "-o", "json"],
+    )
+    .await;
+    let report: Value = serde_json::from_str(&polled.out).expect("JSON report");
+    assert_eq!(
+        reported(&report, "ImageStream", "hub")["status"],
+        "auto-redeploys"
+    );
+    let entry = reported(&report, "Deployment", "web");
+    assert_eq!(entry["status"], "auto-redeploys", "{entry}");
+    let scheduled = scan(&kubeconfig, &["-n", "shop", "-o", "json"]).await;
+    let report: Value = serde_json::from_str(&scheduled.out).expect("JSON report");
+    assert_eq!(
+        reported(&report, "ImageStream", "hub")["status"],
+        "would-change"
+    );
+    let entry = reported(&report, "Deployment", "web");
+    assert_eq!(entry["status"], "not-scheduled", "{entry}");
+    assert!(
+        (entry["detail"].as_str().unwrap())
+            .contains("the webhook schedules it on its ImageStream's next apply"),
+        "{entry}"
+    );
+    let args = [
+        "deployment/web",
+        "-n",
+        "shop",
+        "--polled-registry",
+        "docker.io",
+    ];
+    let explained = scan(&kubeconfig, &args).await;
+    assert!(
+        (explained.out)
+            .contains("scheduled    polled: autoredeploy poll imports it when its digest changes"),
+        "{}",
+        explained.out
+    );
+    let explained = scan(&kubeconfig, &args[..3]).await;
+    assert!(
+        (explained.out).contains("scheduled    not yet: the webhook schedules it"),
+        "{}",
+        explained.out
+    );
+}

@@ -9,9 +9,9 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use super::rules::RuleArgs;
-use crate::batch::{self, View};
+use crate::batch::{self, Batch, View};
 use crate::catalog::client::client_from_env;
-use crate::config::RuleConfig;
+use crate::config::{Mode, RuleConfig};
 use crate::engine::kind::Kind;
 use crate::scan::api::Cluster;
 use crate::scan::scope::{self as scan_scope, ChartDefaults, Decision, ScopeOptions};
@@ -446,8 +446,21 @@ async fn explain_one(
         namespace,
         name,
     } = one;
-    let (catalog, tags) = scan::catalog::of(cluster, namespace, rules).await?;
+    let (catalog, mut tags, streams) = scan::catalog::of(cluster, namespace, rules).await?;
     let (scope, _) = scan_scope::load(cluster, Some(namespace), options).await?;
+    // What the next apply of each of the namespace's streams does to its tags, in list
+    // order, as the whole-namespace scan judges them; a workload is then judged against the
+    // catalog they leave, as there.
+    let mut after_streams = catalog.clone();
+    let mut batch = Batch::new(View::Reapply, &mut after_streams, rules, "");
+    for stream in (streams.iter()).filter(|s| scan::classify::namespace_of(s) == namespace) {
+        if let Decision::Served(served) = scope.decide(&resources::IMAGE_STREAMS, stream) {
+            let judgement = batch.judge(stream, served);
+            if judgement.mode == Mode::Enforce {
+                tags.record_next_apply(stream, &judgement.outcome);
+            }
+        }
+    }
     for note in &scope.notes {
         writeln!(err, "autoredeploy: {note}")?;
     }
@@ -463,7 +476,11 @@ async fn explain_one(
             return Ok(EXIT_OK);
         }
     };
-    let judgement = batch::judge(View::Reapply, &stored, served, &catalog, rules);
+    let against = match resource.engine {
+        Some(Kind::ImageStream) => &catalog,
+        _ => &after_streams,
+    };
+    let judgement = batch::judge(View::Reapply, &stored, served, against, rules);
     let outcome = &judgement.outcome;
     let Some(kind) = resource.engine else {
         anyhow::bail!("{} is not a kind the engine handles", resource.kind);

@@ -46,13 +46,13 @@ pub async fn list(
     }
 }
 
-/// The catalog and tag table one object is explained with. Clusters without ImageStreams give
-/// empty ones.
+/// The catalog, the tag table and the listed streams one object is explained with. Clusters
+/// without ImageStreams give empty ones.
 pub async fn of(
     cluster: &Cluster,
     namespace: &str,
     rules: &RuleConfig,
-) -> Result<(CatalogIndex, TagTable), ApiError> {
+) -> Result<(CatalogIndex, TagTable, Vec<Value>), ApiError> {
     let mut catalog = CatalogIndex::new();
     let mut streams = Vec::new();
     let listing = list(cluster, Some(namespace), |stream| {
@@ -65,10 +65,10 @@ pub async fn of(
         tags.insert_stream(stream, &catalog, rules);
     }
     match listing.result {
-        Ok(_) => Ok((catalog, tags)),
+        Ok(_) => Ok((catalog, tags, streams)),
         Err(ApiError::NotServed { .. }) => {
             tags.mark_unlisted();
-            Ok((catalog, tags))
+            Ok((catalog, tags, streams))
         }
         Err(error) => Err(error),
     }

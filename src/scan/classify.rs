@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::chain::{self, ContainerView, TriggerView, Via};
-use super::streams::TagTable;
+use super::streams::{NextApply, TagTable};
 use crate::engine::catalog::TagRef;
 use crate::engine::kind::Kind;
 use crate::engine::view::Importability;
@@ -248,10 +248,22 @@ fn tag_problem(tag: &TagRef, tags: &TagTable) -> Option<(Status, String)> {
     match tags.get(tag) {
         Some(facts) => match &facts.failing {
             Some(message) => Some((Status::ImportFailing, message.clone())),
-            None if facts.importable() && !facts.scheduled => Some((
-                Status::NotScheduled,
-                "which is not re-imported on a schedule".into(),
-            )),
+            None if facts.importable() && !facts.scheduled => match &facts.next_apply {
+                // Watched by `autoredeploy poll`: imported when its digest changes.
+                Some(NextApply::Polled) => None,
+                Some(NextApply::Schedules) => Some((
+                    Status::NotScheduled,
+                    "which is not re-imported on a schedule yet: the webhook schedules it on its ImageStream's next apply (scan --fix)".into(),
+                )),
+                Some(NextApply::OverBudget(why)) => Some((
+                    Status::NotScheduled,
+                    format!("which is not re-imported on a schedule: {why}"),
+                )),
+                None => Some((
+                    Status::NotScheduled,
+                    "which is not re-imported on a schedule".into(),
+                )),
+            },
             // The webhook never schedules it, so the workload redeploys only on a manual import.
             None => match &facts.importability {
                 Some(Importability::Filtered(repository)) if !facts.scheduled => Some((

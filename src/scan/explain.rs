@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::chain::{self, ContainerView, TriggerView, Via};
 use super::classify::Verdict;
-use super::streams::{TagFacts, TagTable, read_tags};
+use super::streams::{NextApply, TagFacts, TagTable, read_tags};
 use crate::config::{Disposition, Mode};
 use crate::engine::kind::Kind;
 use crate::engine::view::Importability;
@@ -75,20 +75,30 @@ fn containers(subject: &Subject<'_>, namespace: &str, out: &mut String) {
             );
             continue;
         }
-        let trigger = before
-            .get(&container.name)
-            .or_else(|| after.get(&container.name));
-        let Some(trigger) = trigger else {
+        // What the next apply leaves: the webhook's patch may retarget or pause a trigger.
+        let stored = before.get(&container.name);
+        let Some(trigger) = after.get(&container.name).or(stored) else {
             line(out, "stream tag", &unbound(subject, &container));
             continue;
         };
         let bound = engine_binding(subject, &container);
-        let how = binding(bound, before.contains_key(&container.name));
+        let how = binding(bound, stored.is_some());
+        let moved = match stored {
+            Some(s)
+                if (&s.namespace, &s.stream_tag) != (&trigger.namespace, &trigger.stream_tag) =>
+            {
+                format!(
+                    " (the webhook would retarget its trigger, which follows {}/{} as stored)",
+                    s.namespace, s.stream_tag
+                )
+            }
+            _ => String::new(),
+        };
         line(
             out,
             "stream tag",
             &format!(
-                "{}/{}, bound by {how}",
+                "{}/{}, bound by {how}{moved}",
                 trigger.namespace, trigger.stream_tag
             ),
         );
@@ -172,9 +182,18 @@ fn scheduled(facts: Option<&TagFacts>) -> String {
     }
     let source = facts.source.as_deref().unwrap_or_default();
     match &facts.importability {
-        Some(Importability::Importable { .. }) => {
-            "no: importPolicy.scheduled is not set on the ImageStream tag".into()
-        }
+        Some(Importability::Importable { .. }) => match &facts.next_apply {
+            Some(NextApply::Polled) => {
+                "polled: autoredeploy poll imports it when its digest changes (--polled-registry)"
+                    .into()
+            }
+            Some(NextApply::Schedules) => {
+                "not yet: the webhook schedules it on the ImageStream's next apply (scan --fix)"
+                    .into()
+            }
+            Some(NextApply::OverBudget(why)) => format!("no: {why}"),
+            None => "no: importPolicy.scheduled is not set on the ImageStream tag".into(),
+        },
         Some(Importability::OwnRegistry(host)) => format!(
             "not needed: {source} is in the cluster's own registry ({host}), which pushes and builds feed"
         ),
@@ -231,13 +250,24 @@ fn trigger_line(
             format!("paused: {}", !trigger.automatic),
         ),
     };
+    let stored = before.get(&container.name);
+    // The containers the stored trigger names (its tag as stored).
+    let named = stored.unwrap_or(trigger);
     let containers: Vec<&str> = before
         .iter()
-        .filter(|(_, t)| t.stream_tag == trigger.stream_tag && t.namespace == trigger.namespace)
+        .filter(|(_, t)| t.stream_tag == named.stream_tag && t.namespace == named.namespace)
         .map(|(name, _)| name.as_str())
         .collect();
-    match (before.contains_key(&container.name), repaired) {
-        (true, _) => format!("{via}, {state}, containers {}", containers.join(", ")),
+    let change = match stored.map(|s| (s.automatic, trigger.automatic)) {
+        Some((true, false)) => "; the webhook would pause it",
+        Some((false, true)) => "; the webhook would resume it",
+        _ => "",
+    };
+    match (stored.is_some(), repaired) {
+        (true, _) => format!(
+            "{via}, {state}, containers {}{change}",
+            containers.join(", ")
+        ),
         (false, true) => format!(
             "unusable as stored (OpenShift's trigger controller fails it); the webhook would repair {via} ({state})"
         ),
@@ -270,7 +300,8 @@ fn stream_tags(subject: &Subject<'_>, out: &mut String) {
         };
         line(out, "source", &source);
         let mut schedule = scheduled(Some(facts));
-        if !facts.scheduled && after.get(&name).is_some_and(|a| a.scheduled) {
+        let said = facts.next_apply == Some(NextApply::Schedules);
+        if !said && !facts.scheduled && after.get(&name).is_some_and(|a| a.scheduled) {
             schedule.push_str("; the webhook would set it");
         }
         line(out, "scheduled", &schedule);

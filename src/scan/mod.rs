@@ -248,6 +248,9 @@ fn scan_streams(
             }
             Decision::Served(served) => {
                 let judgement = batch.judge(&stored, served);
+                if judgement.mode == Mode::Enforce {
+                    scan.tags.record_next_apply(&stored, &judgement.outcome);
+                }
                 let verdict = classify::stream(&stored, &judgement.outcome, &scan.tags);
                 let judged = Judged::Ran {
                     judgement: &judgement,

@@ -17,6 +17,7 @@ use crate::catalog::budget::RegistryTotal;
 use crate::config::RuleConfig;
 use crate::engine::catalog::{Catalog, TagRef};
 use crate::engine::view::{self, Importability};
+use crate::engine::{Code, Outcome};
 
 /// The condition type an import failure is reported under (`status.tags[].conditions`).
 const IMPORT_SUCCESS: &str = "ImportSuccess";
@@ -41,6 +42,22 @@ pub struct TagFacts {
     /// What the engine's scheduling rule makes of the tag; `None` for a status-only tag, or
     /// facts read without the engine ([`read_tags`]).
     pub importability: Option<Importability>,
+    /// What the webhook does to the tag on its stream's next apply, when the stream was
+    /// judged in enforce mode ([`TagTable::record_next_apply`]).
+    pub next_apply: Option<NextApply>,
+}
+
+/// What the webhook's next apply of an ImageStream does to one importable, unscheduled tag, by
+/// the engine's outcome for that stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextApply {
+    /// It sets `importPolicy.scheduled` (change `scheduled-import`).
+    Schedules,
+    /// It leaves it to `autoredeploy poll` (finding `polled`).
+    Polled,
+    /// It leaves it unscheduled to keep the registry within its pull budget (finding
+    /// `pull-budget`): why.
+    OverBudget(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,6 +155,40 @@ impl TagTable {
         }
     }
 
+    /// Record what the webhook's next apply does to `stream`'s tags, from the engine's
+    /// `outcome` for it in enforce mode (in audit the webhook writes nothing, and the poller
+    /// leaves audited namespaces alone).
+    pub fn record_next_apply(&mut self, stream: &Value, outcome: &Outcome) {
+        let meta = |field: &str| {
+            (stream.pointer(&format!("/metadata/{field}")))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (namespace, name) = (meta("namespace"), meta("name"));
+        let decided = (outcome.changes.iter())
+            .filter(|c| c.code == Code::ScheduledImport)
+            .map(|c| (c, NextApply::Schedules))
+            .chain(outcome.findings.iter().filter_map(|f| match f.code {
+                Code::Polled => Some((f, NextApply::Polled)),
+                Code::PullBudget => Some((f, NextApply::OverBudget(f.message.clone()))),
+                _ => None,
+            }));
+        for (change, next) in decided {
+            let Some(tag) = spec_tag_name(stream, &change.path) else {
+                continue;
+            };
+            let key = TagRef {
+                namespace: namespace.clone(),
+                stream: name.clone(),
+                tag,
+            };
+            if let Some(facts) = self.tags.get_mut(&key) {
+                facts.next_apply = Some(next);
+            }
+        }
+    }
+
     /// Every recorded tag, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&TagRef, &TagFacts)> {
         self.tags.iter()
@@ -155,6 +206,15 @@ impl TagTable {
             .map(|(key, facts)| (key.tag.clone(), facts))
             .collect()
     }
+}
+
+/// The name of the spec tag `path` (`/spec/tags/N...`) is in.
+fn spec_tag_name(stream: &Value, path: &str) -> Option<String> {
+    let index = path.strip_prefix("/spec/tags/")?.split('/').next()?;
+    let tag = stream
+        .pointer("/spec/tags")?
+        .get(index.parse::<usize>().ok()?)?;
+    Some(tag.get("name")?.as_str()?.to_string())
 }
 
 /// Tag name -> facts, from `spec.tags` and `status.tags` of one stream, without the engine's
