@@ -19,6 +19,7 @@ use autoredeploy::cli::{Cli, Command};
 use autoredeploy::config::{Mode, RuleConfig};
 use autoredeploy::engine::kind::Kind;
 use autoredeploy::engine::view;
+use autoredeploy::engine::{self, Request};
 use autoredeploy::testing::fake_api::FakeApi;
 use clap::Parser;
 
@@ -81,8 +82,24 @@ fn deployment(name: String, images: Vec<String>, annotations: Value) -> Value {
             "template": {"metadata": {"labels": {"app": "x"}}, "spec": {"containers": containers}}}})
 }
 
+/// Images every one of which some tag imports or resolves: a workload of only these can
+/// redeploy by itself.
+fn tracked_image() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("app:1".to_string()),
+        Just("quay.io/org/app:1".to_string()),
+        Just("docker.io/library/nginx:1.25".to_string()),
+        Just("quay.io/org/tools:1".to_string()),
+        Just(format!("{INTERNAL}/shop/app:1")),
+    ]
+}
+
 fn workloads() -> impl Strategy<Value = Vec<Value>> {
-    let one = (1usize..=12).prop_flat_map(|n| (prop::collection::vec(image(), n), annotations(n)));
+    let any_image =
+        (1usize..=12).prop_flat_map(|n| (prop::collection::vec(image(), n), annotations(n)));
+    let tracked = (1usize..=3)
+        .prop_flat_map(|n| (prop::collection::vec(tracked_image(), n), Just(json!({}))));
+    let one = prop_oneof![any_image, tracked];
     prop::collection::vec(one, 1..=3).prop_map(|all| {
         (all.into_iter().enumerate())
             .map(|(i, (images, annotations))| deployment(format!("w{i}"), images, annotations))
@@ -128,6 +145,7 @@ fn filters() -> impl Strategy<Value = Vec<&'static str>> {
         Just(vec![]),
         Just(vec!["--exclude-repository", "quay.io/org/*"]),
         Just(vec!["--include-repository", "docker.io/*"]),
+        Just(vec!["--polled-registry", "docker.io"]),
     ]
 }
 
@@ -230,6 +248,42 @@ fn explains_what_the_webhook_leaves(
     Ok(())
 }
 
+/// `auto-redeploys` holds on the cluster the webhook leaves: every container not opted out
+/// is named by an automatic trigger, as the trigger controller reads `applied`, on a tag that
+/// is re-imported (scheduled, or polled) once its stream is applied.
+fn redeploys_by_itself(
+    applied: &Value,
+    stored: &Value,
+    imported: &std::collections::BTreeMap<String, bool>,
+) -> Result<(), TestCaseError> {
+    let after = view::triggers(Kind::Deployment, applied, "shop").usable();
+    let skipped = stored["metadata"]["annotations"]["autoredeploy.io/skip-containers"].as_str();
+    for container in stored["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap()
+    {
+        let name = container["name"].as_str().unwrap();
+        if skipped == Some(name) {
+            continue;
+        }
+        let trigger = after.get(name);
+        prop_assert!(
+            trigger.is_some_and(|t| t.automatic),
+            "{}: auto-redeploys without an automatic trigger: {}",
+            name,
+            applied
+        );
+        let stream = &trigger.unwrap().tag.stream;
+        prop_assert!(
+            imported.get(stream) == Some(&true),
+            "{}: auto-redeploys, but {} is not re-imported",
+            name,
+            stream
+        );
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
@@ -237,8 +291,27 @@ proptest! {
     fn scan_reports_what_the_webhook_does_on_the_next_apply(
         workloads in workloads(),
         flags in filters(),
+        settled in (any::<bool>(), prop::collection::vec(any::<bool>(), 3)),
     ) {
-        let streams = streams();
+        // Some objects are stored as the webhook already left them (applied once before),
+        // so the next apply finds little or nothing to change.
+        let config = rules(&flags);
+        let (settle_streams, settle_workloads) = settled;
+        let mut streams = streams();
+        let mut before = CatalogIndex::from_objects(streams.iter(), "");
+        if settle_streams {
+            for stream in &mut streams {
+                let request = Request::reapply(stream);
+                *stream = engine::mutate(&*stream, &request, &before, &config).object;
+                before.upsert(stream, "");
+            }
+        }
+        let workloads: Vec<Value> = (workloads.into_iter().zip(settle_workloads))
+            .map(|(workload, settle)| match settle {
+                true => engine::mutate(&workload, &Request::default(), &before, &config).object,
+                false => workload,
+            })
+            .collect();
         let cluster: Vec<Value> = streams.iter().chain(&workloads).cloned().collect();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -263,12 +336,13 @@ proptest! {
             (report, explained)
         });
         let objects = report["objects"].as_array().expect("objects");
-        let config = rules(&flags);
         let mut catalog = CatalogIndex::from_objects(streams.iter(), "");
         let judged = streams
             .iter()
             .map(|s| (s, "image.openshift.io", "imagestreams"))
             .chain(workloads.iter().map(|w| (w, "apps", "deployments")));
+        // Stream name -> whether its tag is re-imported (scheduled or polled) after its next apply.
+        let mut imported = std::collections::BTreeMap::new();
         for (stored, group, resource) in judged {
             let name = stored["metadata"]["name"].as_str().unwrap();
             let kind = stored["kind"].as_str().unwrap();
@@ -279,7 +353,7 @@ proptest! {
             let (patch, changes, findings) = webhook(&review(stored, group, resource), &catalog, &config);
             prop_assert_eq!(&entry["patch"], &patch, "{} {}: patch", kind, name);
             prop_assert_eq!(reported_codes(entry, "changes"), changes, "{} {}: changes", kind, name);
-            prop_assert_eq!(reported_codes(entry, "findings"), findings, "{} {}: findings", kind, name);
+            prop_assert_eq!(&reported_codes(entry, "findings"), &findings, "{} {}: findings", kind, name);
             for finding in entry["findings"].as_array().unwrap() {
                 let path = finding["path"].as_str().unwrap();
                 if let Some(rest) = path.strip_prefix("/spec/template/spec/containers/") {
@@ -296,9 +370,18 @@ proptest! {
             let patch: json_patch::Patch = serde_json::from_value(patch).unwrap();
             json_patch::patch(&mut applied, &patch).unwrap();
             catalog.upsert(&applied, "");
+            if kind == "ImageStream" {
+                // Each stream here has one tag: its re-imports after the next apply.
+                let scheduled = applied["spec"]["tags"][0]["importPolicy"]["scheduled"] == true;
+                let polled = findings.as_array().unwrap().contains(&json!("polled"));
+                imported.insert(name.to_string(), scheduled || polled);
+            }
             if kind == "Deployment" {
                 let i: usize = name[1..].parse().unwrap();
                 explains_what_the_webhook_leaves(&applied, stored, &explained[i])?;
+                if entry["status"] == "auto-redeploys" {
+                    redeploys_by_itself(&applied, stored, &imported)?;
+                }
             }
         }
     }
