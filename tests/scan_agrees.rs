@@ -72,14 +72,60 @@ fn annotations(containers: usize) -> impl Strategy<Value = Value> {
     ]
 }
 
-fn deployment(name: String, images: Vec<String>, annotations: Value) -> Value {
+/// A Deployment, or with `dc` a DeploymentConfig whose `spec.triggers` is `dc` (absent when
+/// `null`).
+fn workload(name: String, images: Vec<String>, annotations: Value, dc: Option<Value>) -> Value {
     let containers: Vec<Value> = (images.into_iter().enumerate())
         .map(|(i, image)| json!({"name": format!("c{i}"), "image": image, "imagePullPolicy": "Always"}))
         .collect();
-    json!({"apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": name, "namespace": "shop", "annotations": annotations},
-        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "x"}},
-            "template": {"metadata": {"labels": {"app": "x"}}, "spec": {"containers": containers}}}})
+    let template =
+        json!({"metadata": {"labels": {"app": "x"}}, "spec": {"containers": containers}});
+    let metadata = json!({"name": name, "namespace": "shop", "annotations": annotations});
+    match dc {
+        None => json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata,
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "x"}}, "template": template}}),
+        Some(triggers) => {
+            let mut dc = json!({"apiVersion": "apps.openshift.io/v1", "kind": "DeploymentConfig",
+                "metadata": metadata,
+                "spec": {"replicas": 1, "selector": {"app": "x"}, "template": template}});
+            if !triggers.is_null() {
+                dc["spec"]["triggers"] = triggers;
+            }
+            dc
+        }
+    }
+}
+
+/// A DeploymentConfig's `spec.triggers`: absent (the server defaults a ConfigChange), a
+/// ConfigChange alone, an automatic or a manual ImageChange trigger for `c0`, one naming no
+/// container of the template, or `[]` (no automatic deployments).
+fn dc_triggers() -> impl Strategy<Value = Value> {
+    let image_change = |automatic: bool, container: &str| {
+        json!({"type": "ImageChange", "imageChangeParams": {"automatic": automatic,
+            "containerNames": [container], "from": {"kind": "ImageStreamTag", "name": "app:1"}}})
+    };
+    prop_oneof![
+        Just(Value::Null),
+        Just(json!([{"type": "ConfigChange"}])),
+        Just(json!([{"type": "ConfigChange"}, image_change(true, "c0")])),
+        Just(json!([image_change(false, "c0")])),
+        Just(json!([{"type": "ConfigChange"}, image_change(true, "nobody")])),
+        Just(json!([])),
+    ]
+}
+
+/// The kinds a generated workload is: its engine kind, its API group and resource, and the
+/// name `scan KIND/NAME` takes.
+fn kind_of(object: &Value) -> (Kind, &'static str, &'static str, &'static str) {
+    match object["kind"].as_str() {
+        Some("DeploymentConfig") => (
+            Kind::DeploymentConfig,
+            "apps.openshift.io",
+            "deploymentconfigs",
+            "dc",
+        ),
+        _ => (Kind::Deployment, "apps", "deployments", "deployment"),
+    }
 }
 
 /// Images every one of which some tag imports or resolves: a workload of only these can
@@ -99,10 +145,15 @@ fn workloads() -> impl Strategy<Value = Vec<Value>> {
         (1usize..=12).prop_flat_map(|n| (prop::collection::vec(image(), n), annotations(n)));
     let tracked = (1usize..=3)
         .prop_flat_map(|n| (prop::collection::vec(tracked_image(), n), Just(json!({}))));
-    let one = prop_oneof![any_image, tracked];
+    let one = (
+        prop_oneof![any_image, tracked],
+        prop::option::of(dc_triggers()),
+    );
     prop::collection::vec(one, 1..=3).prop_map(|all| {
         (all.into_iter().enumerate())
-            .map(|(i, (images, annotations))| deployment(format!("w{i}"), images, annotations))
+            .map(|(i, ((images, annotations), dc))| {
+                workload(format!("w{i}"), images, annotations, dc)
+            })
             .collect()
     })
 }
@@ -211,7 +262,7 @@ fn explains_what_the_webhook_leaves(
     stored: &Value,
     explained: &str,
 ) -> Result<(), TestCaseError> {
-    let after = view::triggers(Kind::Deployment, applied, "shop").usable();
+    let after = view::triggers(kind_of(stored).0, applied, "shop").usable();
     let skipped = stored["metadata"]["annotations"]["autoredeploy.io/skip-containers"].as_str();
     for container in stored["spec"]["template"]["spec"]["containers"]
         .as_array()
@@ -256,7 +307,7 @@ fn redeploys_by_itself(
     stored: &Value,
     imported: &std::collections::BTreeMap<String, bool>,
 ) -> Result<(), TestCaseError> {
-    let after = view::triggers(Kind::Deployment, applied, "shop").usable();
+    let after = view::triggers(kind_of(stored).0, applied, "shop").usable();
     let skipped = stored["metadata"]["annotations"]["autoredeploy.io/skip-containers"].as_str();
     for container in stored["spec"]["template"]["spec"]["containers"]
         .as_array()
@@ -328,7 +379,8 @@ proptest! {
                 .unwrap_or_else(|e| panic!("{e}: {} {}", run.out, run.err));
             let mut explained = Vec::new();
             for workload in &workloads {
-                let target = format!("deployment/{}", workload["metadata"]["name"].as_str().unwrap());
+                let short = kind_of(workload).3;
+                let target = format!("{short}/{}", workload["metadata"]["name"].as_str().unwrap());
                 let mut args = vec![target.as_str(), "-n", "shop"];
                 args.extend(flags.iter().copied());
                 explained.push(scan(&kubeconfig, &args).await.out);
@@ -340,7 +392,7 @@ proptest! {
         let judged = streams
             .iter()
             .map(|s| (s, "image.openshift.io", "imagestreams"))
-            .chain(workloads.iter().map(|w| (w, "apps", "deployments")));
+            .chain(workloads.iter().map(|w| (w, kind_of(w).1, kind_of(w).2)));
         // Stream name -> whether its tag is re-imported (scheduled or polled) after its next apply.
         let mut imported = std::collections::BTreeMap::new();
         for (stored, group, resource) in judged {
@@ -376,7 +428,7 @@ proptest! {
                 let polled = findings.as_array().unwrap().contains(&json!("polled"));
                 imported.insert(name.to_string(), scheduled || polled);
             }
-            if kind == "Deployment" {
+            if kind != "ImageStream" {
                 let i: usize = name[1..].parse().unwrap();
                 explains_what_the_webhook_leaves(&applied, stored, &explained[i])?;
                 if entry["status"] == "auto-redeploys" {

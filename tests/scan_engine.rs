@@ -247,7 +247,7 @@ async fn filtered_and_own_registry_tags_are_not_reported_not_scheduled() {
     );
     let explained = scan(&kubeconfig, &["is/own", "-n", "shop"]).await;
     assert!(
-        explained.out.contains("scheduled    not needed: image-registry.openshift-image-registry.svc:5000/base/app:1 is in the cluster's own registry (image-registry.openshift-image-registry.svc:5000)"),
+        explained.out.contains("scheduled    no: image-registry.openshift-image-registry.svc:5000/base/app:1 is in the cluster's own registry (image-registry.openshift-image-registry.svc:5000), which pushes and builds feed; the webhook does not schedule it"),
         "{}",
         explained.out
     );

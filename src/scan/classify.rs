@@ -266,6 +266,16 @@ fn tag_problem(tag: &TagRef, tags: &TagTable) -> Option<(Status, String)> {
             },
             // The webhook never schedules it, so the workload redeploys only on a manual import.
             None => match &facts.importability {
+                // A DockerImage source in the cluster's own registry: the webhook does not
+                // schedule it, so the tag moves only when someone re-imports it (as
+                // `scan --image` answers).
+                Some(Importability::OwnRegistry(host)) if !facts.scheduled => Some((
+                    Status::NotScheduled,
+                    format!(
+                        "which is not re-imported on a schedule: its source {} is in the cluster's own registry ({host}), which the webhook does not schedule; follow that ImageStream tag instead",
+                        facts.source.as_deref().unwrap_or_default()
+                    ),
+                )),
                 Some(Importability::Filtered(repository)) if !facts.scheduled => Some((
                     Status::NotScheduled,
                     format!(

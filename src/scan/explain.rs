@@ -195,7 +195,7 @@ fn scheduled(facts: Option<&TagFacts>) -> String {
             None => "no: importPolicy.scheduled is not set on the ImageStream tag".into(),
         },
         Some(Importability::OwnRegistry(host)) => format!(
-            "not needed: {source} is in the cluster's own registry ({host}), which pushes and builds feed"
+            "no: {source} is in the cluster's own registry ({host}), which pushes and builds feed; the webhook does not schedule it, so this tag moves only when re-imported"
         ),
         Some(Importability::Filtered(repository)) => format!(
             "no: {repository} is left out by --include-repository/--exclude-repository, so the webhook never schedules it"
