@@ -1,13 +1,15 @@
-//! What `scan` reports is what the webhook does on the next apply: generated cluster states
-//! (workloads with up to a dozen containers, short names, external and internal-registry
-//! images, digests, broken trigger annotations, opted-out containers, repository filters)
-//! are scanned through the fake API server, and every object is then sent to the admission
-//! adapter as the re-apply `scan` models (an UPDATE whose old object is the stored one),
-//! streams first, each stream's patch in the catalog before the next object, as a re-apply of
-//! everything in list order would leave it. Patch, change codes and finding codes must be
-//! the same, object by object; each finding at a container's field names that container; and
-//! `scan KIND/NAME` explains each container as following the tag the webhook's patch leaves
-//! its trigger on (as OpenShift's trigger controller reads it), or none.
+//! What `scan` reports is what the webhook does on the next apply. Generated cluster states
+//! (Deployments, DeploymentConfigs and CronJobs with up to a dozen containers, some stored as
+//! the webhook already left them; short names, external and internal-registry images,
+//! digests, broken trigger annotations and DeploymentConfig triggers, opted-out containers;
+//! repository filters, a polled registry) are scanned through the fake API server. Every
+//! object is then sent to the admission adapter as the re-apply `scan` models (an UPDATE whose
+//! old object is the stored one), streams first, each stream's patch in the catalog before the
+//! next object, as a re-apply of everything in list order would leave it. Patch, change codes
+//! and finding codes must be the same, object by object; each finding at a container's field
+//! names that container; `scan KIND/NAME` explains each container as following the tag the
+//! webhook's patch leaves its trigger on (as OpenShift's trigger controller reads it), or
+//! none; and `auto-redeploys` holds on the cluster the webhook leaves.
 
 use base64::Engine as _;
 use proptest::prelude::*;
@@ -72,8 +74,8 @@ fn annotations(containers: usize) -> impl Strategy<Value = Value> {
     ]
 }
 
-/// A Deployment, or with `dc` a DeploymentConfig whose `spec.triggers` is `dc` (absent when
-/// `null`).
+/// A Deployment; with `dc` a DeploymentConfig whose `spec.triggers` is `dc` (absent when
+/// `null`), or a CronJob when `dc` is the string `"CronJob"`.
 fn workload(name: String, images: Vec<String>, annotations: Value, dc: Option<Value>) -> Value {
     let containers: Vec<Value> = (images.into_iter().enumerate())
         .map(|(i, image)| json!({"name": format!("c{i}"), "image": image, "imagePullPolicy": "Always"}))
@@ -84,6 +86,10 @@ fn workload(name: String, images: Vec<String>, annotations: Value, dc: Option<Va
     match dc {
         None => json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata,
             "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "x"}}, "template": template}}),
+        Some(Value::String(kind)) if kind == "CronJob" => {
+            json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": metadata,
+                "spec": {"schedule": "0 * * * *", "jobTemplate": {"spec": {"template": template}}}})
+        }
         Some(triggers) => {
             let mut dc = json!({"apiVersion": "apps.openshift.io/v1", "kind": "DeploymentConfig",
                 "metadata": metadata,
@@ -118,6 +124,7 @@ fn dc_triggers() -> impl Strategy<Value = Value> {
 /// name `scan KIND/NAME` takes.
 fn kind_of(object: &Value) -> (Kind, &'static str, &'static str, &'static str) {
     match object["kind"].as_str() {
+        Some("CronJob") => (Kind::CronJob, "batch", "cronjobs", "cronjob"),
         Some("DeploymentConfig") => (
             Kind::DeploymentConfig,
             "apps.openshift.io",
@@ -147,7 +154,11 @@ fn workloads() -> impl Strategy<Value = Vec<Value>> {
         .prop_flat_map(|n| (prop::collection::vec(tracked_image(), n), Just(json!({}))));
     let one = (
         prop_oneof![any_image, tracked],
-        prop::option::of(dc_triggers()),
+        prop_oneof![
+            2 => Just(None),
+            1 => dc_triggers().prop_map(Some),
+            1 => Just(Some(json!("CronJob"))),
+        ],
     );
     prop::collection::vec(one, 1..=3).prop_map(|all| {
         (all.into_iter().enumerate())
@@ -264,10 +275,7 @@ fn explains_what_the_webhook_leaves(
 ) -> Result<(), TestCaseError> {
     let after = view::triggers(kind_of(stored).0, applied, "shop").usable();
     let skipped = stored["metadata"]["annotations"]["autoredeploy.io/skip-containers"].as_str();
-    for container in stored["spec"]["template"]["spec"]["containers"]
-        .as_array()
-        .unwrap()
-    {
+    for container in &containers(stored) {
         let name = container["name"].as_str().unwrap();
         let header = format!("\ncontainer \"{name}\"\n");
         let section = explained
@@ -309,10 +317,7 @@ fn redeploys_by_itself(
 ) -> Result<(), TestCaseError> {
     let after = view::triggers(kind_of(stored).0, applied, "shop").usable();
     let skipped = stored["metadata"]["annotations"]["autoredeploy.io/skip-containers"].as_str();
-    for container in stored["spec"]["template"]["spec"]["containers"]
-        .as_array()
-        .unwrap()
-    {
+    for container in &containers(stored) {
         let name = container["name"].as_str().unwrap();
         if skipped == Some(name) {
             continue;
@@ -335,8 +340,26 @@ fn redeploys_by_itself(
     Ok(())
 }
 
+/// Where `object`'s pod spec is (`/spec/template/spec`, a CronJob's under its job template).
+fn pod_spec(object: &Value) -> &'static str {
+    kind_of(object)
+        .0
+        .pod_spec_pointer()
+        .expect("a workload kind")
+}
+
+/// The containers of `object`'s pod spec.
+fn containers(object: &Value) -> Vec<Value> {
+    let pointer = format!("{}/containers", pod_spec(object));
+    object
+        .pointer(&pointer)
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
 
     #[test]
     fn scan_reports_what_the_webhook_does_on_the_next_apply(
@@ -408,11 +431,12 @@ proptest! {
             prop_assert_eq!(&reported_codes(entry, "findings"), &findings, "{} {}: findings", kind, name);
             for finding in entry["findings"].as_array().unwrap() {
                 let path = finding["path"].as_str().unwrap();
-                if let Some(rest) = path.strip_prefix("/spec/template/spec/containers/") {
+                let list = format!("{}/containers/", pod_spec(stored));
+                if let Some(rest) = path.strip_prefix(&list) {
                     let index = rest.split('/').next().unwrap();
                     prop_assert_eq!(
                         &finding["container"],
-                        &json!(format!("/spec/template/spec/containers/{index}")),
+                        &json!(format!("{list}{index}")),
                         "{}", finding
                     );
                 }
